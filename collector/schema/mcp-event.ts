@@ -1,0 +1,202 @@
+import { z } from 'zod';
+
+/**
+ * The normalized event contract: what the collector produces to `mcp.events.v1` and every detector consumes.
+ * One discriminated union on `kind`. Objects are loose so that a newer producer's extra fields pass an older
+ * consumer during a rolling upgrade; the generated JSON Schema and table columns list the known ones.
+ */
+export const MCP_EVENT_SCHEMA_VERSION = 1;
+
+/** A keyed HMAC of a secret value, never the value: `hmac-sha256:<64 hex>`. */
+export const Fingerprint = z.string().regex(/^hmac-sha256:[0-9a-f]{64}$/, 'expected hmac-sha256:<64 hex digits>');
+
+/** A SHA-256 over RFC 8785 canonical JSON: `sha256:<64 hex>`. */
+export const ContentHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits>');
+
+const Timestamp = z.iso.datetime({ offset: true });
+
+export const ServerIdentity = z.looseObject({
+  /** `serverInfo.name` from the MCP initialize result. */
+  name: z.string().min(1).max(256),
+  version: z.string().max(128).optional(),
+  /** OTel `service.instance.id`: one running process. */
+  instanceId: z.string().max(256).optional(),
+  /** The protected resource identifier the server was configured with (RFC 9728), when it has one. */
+  resource: z.string().max(2048).optional(),
+  host: z.string().max(256).optional(),
+});
+
+export const Principal = z.looseObject({
+  /** `hmac-sha256` of issuer + subject unless the deployment opted into real ids. */
+  id: z.string().min(1).max(512),
+  pseudonymous: z.boolean(),
+  issuer: z.string().max(2048).optional(),
+});
+
+export const ClientIdentity = z.looseObject({
+  /** `clientInfo` from the MCP initialize request. */
+  name: z.string().max(256).optional(),
+  version: z.string().max(128).optional(),
+  address: z.string().max(128).optional(),
+  userAgent: z.string().max(512).optional(),
+});
+
+export const McpTransport = z.enum(['stdio', 'streamable-http', 'sse', 'other']);
+
+/** Claim values of a token that was presented; the token itself never leaves the MCP process. */
+export const TokenClaims = z.looseObject({
+  fingerprint: Fingerprint,
+  issuer: z.string().max(2048).optional(),
+  audience: z.array(z.string().max(2048)).max(64).default([]),
+  /** `azp`, else `client_id`. */
+  authorizedParty: z.string().max(512).optional(),
+  scopes: z.array(z.string().max(256)).max(256).default([]),
+  /** RFC 8707 resource indicator, when the token carries one. */
+  resource: z.string().max(2048).optional(),
+  expiresAt: Timestamp.optional(),
+  issuedAt: Timestamp.optional(),
+});
+
+const envelope = {
+  schemaVersion: z.literal(MCP_EVENT_SCHEMA_VERSION),
+  /** Unique per event and stable across retries (derived from trace/span or log record ids), for dedup. */
+  eventId: z.string().min(1).max(256),
+  /** When it happened at the MCP server (event time, not ingest time). */
+  time: Timestamp,
+  server: ServerIdentity,
+  sessionId: z.string().max(1024).optional(),
+  principal: Principal.optional(),
+  client: ClientIdentity.optional(),
+  transport: McpTransport.optional(),
+  traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
+  spanId: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+};
+
+export const CallOutcome = z.enum(['ok', 'error', 'tool-error']);
+
+export const CallEvent = z.looseObject({
+  ...envelope,
+  kind: z.literal('call'),
+  /** JSON-RPC method, e.g. `tools/call`. */
+  method: z.string().min(1).max(256),
+  tool: z.string().max(512).optional(),
+  prompt: z.string().max(512).optional(),
+  /** Sanitized: no query string, no userinfo. */
+  resourceUri: z.string().max(2048).optional(),
+  requestId: z.string().max(256).optional(),
+  protocolVersion: z.string().max(64).optional(),
+  outcome: CallOutcome,
+  /** `tool_error`, or the JSON-RPC error code as a string. */
+  errorType: z.string().max(128).optional(),
+  durationMs: z.number().nonnegative(),
+  /** Whether verified auth info was attached to the request. */
+  authenticated: z.boolean().optional(),
+  tokenFingerprint: Fingerprint.optional(),
+  scopes: z.array(z.string().max(256)).max(256).optional(),
+  /** Opt-in, size-bounded and scrubbed JSON text of the tool arguments. */
+  arguments: z.string().max(65_536).optional(),
+  /** Opt-in, size-bounded and scrubbed text content of the result. */
+  result: z.string().max(65_536).optional(),
+});
+
+export const AuthOutcome = z.enum(['accepted', 'rejected', 'unverified-bearer']);
+
+export const AuthEvent = z.looseObject({
+  ...envelope,
+  kind: z.literal('auth'),
+  outcome: AuthOutcome,
+  token: TokenClaims.optional(),
+  /** Audience or resource equals the server's configured resource identifier. Absent when none is configured. */
+  audienceMatchesServer: z.boolean().optional(),
+  /** Why a token was rejected, as the verifier said it (no token material). */
+  reason: z.string().max(1024).optional(),
+});
+
+export const SessionIdAssessment = z.looseObject({
+  length: z.number().int().nonnegative(),
+  charset: z.enum(['hex', 'base64url', 'alphanumeric', 'visible-ascii', 'other']),
+  /** Shannon estimate over the id's characters, in bits for the whole id. */
+  entropyBits: z.number().nonnegative(),
+  /** Differs from the previous session id of this server by a small integer step. */
+  sequential: z.boolean(),
+});
+
+export const SessionAction = z.enum(['created', 'closed', 'principal-mismatch']);
+
+export const SessionEvent = z.looseObject({
+  ...envelope,
+  kind: z.literal('session'),
+  action: SessionAction,
+  idAssessment: SessionIdAssessment.optional(),
+  /** For `principal-mismatch`: the principal the session was bound to at creation. */
+  boundPrincipalId: z.string().max(512).optional(),
+  boundClientAddress: z.string().max(128).optional(),
+});
+
+export const ToolDefinition = z.looseObject({
+  name: z.string().min(1).max(512),
+  title: z.string().max(1024).optional(),
+  description: z.string().max(65_536).optional(),
+  inputSchema: z.unknown().optional(),
+  outputSchema: z.unknown().optional(),
+  annotations: z.record(z.string(), z.unknown()).optional(),
+  /** SHA-256 over the RFC 8785 canonical JSON of the definition as served. */
+  hash: ContentHash,
+  /** The definition was larger than the export limit and its text fields were cut; `hash` covers the whole. */
+  truncated: z.boolean().optional(),
+});
+
+export const CatalogTrigger = z.enum(['tools/list', 'list-changed']);
+
+export const ToolCatalogEvent = z.looseObject({
+  ...envelope,
+  kind: z.literal('tool-catalog'),
+  trigger: CatalogTrigger,
+  tools: z.array(ToolDefinition).max(4096),
+  /** Hash over the canonical list of tool hashes, sorted by name. */
+  listHash: ContentHash,
+  instructions: z.string().max(65_536).optional(),
+  instructionsHash: ContentHash.optional(),
+});
+
+export const OutboundRequestEvent = z.looseObject({
+  ...envelope,
+  kind: z.literal('outbound-request'),
+  destinationHost: z.string().min(1).max(256),
+  method: z.string().max(16).optional(),
+  /** The bearer token the server sent, as a fingerprint keyed like inbound tokens so they can be compared. */
+  tokenFingerprint: Fingerprint,
+});
+
+export const McpEvent = z.discriminatedUnion('kind', [
+  CallEvent,
+  AuthEvent,
+  SessionEvent,
+  ToolCatalogEvent,
+  OutboundRequestEvent,
+]);
+
+export type ServerIdentity = z.infer<typeof ServerIdentity>;
+export type Principal = z.infer<typeof Principal>;
+export type ClientIdentity = z.infer<typeof ClientIdentity>;
+export type McpTransport = z.infer<typeof McpTransport>;
+export type TokenClaims = z.infer<typeof TokenClaims>;
+export type CallEvent = z.infer<typeof CallEvent>;
+export type AuthEvent = z.infer<typeof AuthEvent>;
+export type SessionEvent = z.infer<typeof SessionEvent>;
+export type SessionIdAssessment = z.infer<typeof SessionIdAssessment>;
+export type ToolDefinition = z.infer<typeof ToolDefinition>;
+export type ToolCatalogEvent = z.infer<typeof ToolCatalogEvent>;
+export type OutboundRequestEvent = z.infer<typeof OutboundRequestEvent>;
+export type McpEvent = z.infer<typeof McpEvent>;
+export type McpEventKind = McpEvent['kind'];
+
+/**
+ * The Kafka key of an event: its session, else its principal, else its server, so that one session's events
+ * keep their order on one partition. Prefixed so that a session id can never collide with a principal id.
+ */
+export function partitionKeyOf(event: McpEvent): string {
+  if (event.sessionId !== undefined) return `session:${event.sessionId}`;
+  if (event.principal !== undefined) return `principal:${event.principal.id}`;
+  return `server:${event.server.name}`;
+}
