@@ -20,7 +20,9 @@ export const OwaspMcpCode = z.enum([
 ]);
 
 /** MITRE ATT&CK (`T1550.001`) or ATLAS (`AML.T0051.001`) technique id. */
-export const TechniqueId = z.string().regex(/^(T\d{4}(\.\d{3})?|AML\.T\d{4}(\.\d{3})?)$/, 'expected an ATT&CK or ATLAS technique id');
+export const TechniqueId = z
+  .string()
+  .regex(/^(T\d{4}(\.\d{3})?|AML\.T\d{4}(\.\d{3})?)$/, 'expected an ATT&CK or ATLAS technique id');
 
 export const AlertEntities = z.looseObject({
   /** Principal id as the events carry it (pseudonymous unless configured otherwise). */

@@ -68,8 +68,14 @@ const envelope = {
   principal: Principal.optional(),
   client: ClientIdentity.optional(),
   transport: McpTransport.optional(),
-  traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
-  spanId: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+  traceId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
+  spanId: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .optional(),
 };
 
 export const CallOutcome = z.enum(['ok', 'error', 'tool-error']);
