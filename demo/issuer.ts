@@ -39,15 +39,18 @@ export async function createDemoIssuer(): Promise<DemoIssuer> {
 }
 
 /** The SDK's `OAuthTokenVerifier` shape: token in, `AuthInfo` out, throw to reject. */
-export async function createLaxVerifier(publicJwk: JWK): Promise<{ verifyAccessToken(token: string): Promise<AuthInfo> }> {
+export async function createLaxVerifier(
+  publicJwk: JWK,
+): Promise<{ verifyAccessToken(token: string): Promise<AuthInfo> }> {
   const key = await importJWK(publicJwk, 'ES256');
   return {
     async verifyAccessToken(token) {
       const { payload } = await jwtVerify(token, key, { issuer: DEMO_ISSUER });
       const audience = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
+      const clientId = [payload.azp, payload.client_id].find((value) => typeof value === 'string');
       return {
         token,
-        clientId: String(payload.azp ?? payload.client_id ?? 'unknown'),
+        clientId: clientId ?? 'unknown',
         scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
         ...(payload.exp === undefined ? {} : { expiresAt: payload.exp }),
         ...(audience === undefined ? {} : { resource: new URL(audience) }),

@@ -75,7 +75,8 @@ export async function hostOverHttp(spec: DemoServerSpec, options: HostOptions = 
   };
   app.all('/mcp', (req: Request, res: Response) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.status(500).json({ jsonrpc: '2.0', error: { code: -32603, message: String(error) }, id: null });
+      if (!res.headersSent)
+        res.status(500).json({ jsonrpc: '2.0', error: { code: -32603, message: String(error) }, id: null });
     });
   });
 

@@ -14,7 +14,10 @@ const HOME: Readonly<Record<string, string>> = {
   '~/projects/roadmap.md': '# Roadmap\n\n- Q1: ship the billing export\n- Q2: migrate search to the new cluster\n',
   '~/projects/README.md': 'Internal tools monorepo. Run `make dev` to start the stack.\n',
   '~/.aws/credentials': `[default]\naws_access_key_id = ${fakeAccessKeyId}\naws_secret_access_key = ${fakeSecret}\n`,
-  '~/.ssh/id_rsa': '-----BEGIN OPENSSH PRIVATE KEY-----\n' + randomBytes(48).toString('base64') + '\n-----END OPENSSH PRIVATE KEY-----\n',
+  '~/.ssh/id_rsa':
+    '-----BEGIN OPENSSH PRIVATE KEY-----\n' +
+    randomBytes(48).toString('base64') +
+    '\n-----END OPENSSH PRIVATE KEY-----\n',
 };
 
 const PAGES: Readonly<Record<string, string>> = {
