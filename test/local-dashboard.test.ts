@@ -64,7 +64,7 @@ describe('local dashboard in headless Chromium', () => {
     assert.equal(await page.locator('#catalog img').count(), 0, 'tool text is rendered as text, never as HTML');
 
     await page.selectOption('#filters select[name=severity]', 'critical');
-    await page.waitForFunction(() => document.querySelectorAll('#alerts tbody tr').length === 1);
+    await page.waitForFunction("document.querySelectorAll('#alerts tbody tr').length === 1");
     assert.match(await page.locator('#alerts tbody').innerText(), /tool-definition-drift/);
 
     await page.click('#alerts-panel .kql summary');
