@@ -199,9 +199,12 @@ export type McpEventKind = McpEvent['kind'];
 
 /**
  * The Kafka key of an event: its session, else its principal, else its server, so that one session's events
- * keep their order on one partition. Prefixed so that a session id can never collide with a principal id.
+ * keep their order on one partition. Tool catalogs are the exception: they are keyed by server, so that every
+ * definition a server serves, to any session, reaches one detector in order (drift across sessions is the
+ * rug pull). Prefixed so that a session id can never collide with a principal id.
  */
 export function partitionKeyOf(event: McpEvent): string {
+  if (event.kind === 'tool-catalog') return `server:${event.server.name}`;
   if (event.sessionId !== undefined) return `session:${event.sessionId}`;
   if (event.principal !== undefined) return `principal:${event.principal.id}`;
   return `server:${event.server.name}`;
