@@ -1,0 +1,169 @@
+/**
+ * `mcpwatch validate`: every query mcpwatch ships to analysts, compiled offline with Microsoft's Kusto language
+ * service against the workspace schema generated from the contracts, and every analytics rule checked against
+ * the constraints Sentinel enforces at deployment. No workspace, no network.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { TABLES } from '../../collector/schema/log-analytics.ts';
+import { dataFlows, streamDeclarations } from '../../deploy/azure/data-collection-rule.ts';
+import { placeQueryDiagnostic, type Diagnostic } from './diagnostic.ts';
+import { checkHuntingQuery } from './hunting-query.ts';
+import { QueryCompiler, type KustoColumn } from './kusto-service.ts';
+import { checkAnalyticsRule, type AnalyticsRule } from './sentinel-rule.ts';
+import { checkWorkbook } from './workbook.ts';
+import { transformDatabase, workspaceDatabase } from './workspace-schema.ts';
+
+/** A data collection rule data flow's transformation and the stream it reads. */
+export interface TransformQuery {
+  /** Where it is defined, reported as the diagnostic's file. */
+  file: string;
+  streamName: string;
+  columns: readonly KustoColumn[];
+  transformKql: string;
+}
+
+export interface ValidateOptions {
+  /** The transformations to compile; by default the data flows `deploy/azure/data-collection-rule.ts` builds. */
+  transforms?: readonly TransformQuery[];
+}
+
+/** Where each kind of content lives under the dashboards root. */
+export const CONTENT_DIRECTORIES = {
+  rules: 'sentinel/rules',
+  hunting: 'hunting',
+  workbooks: 'workbooks',
+} as const;
+
+let workspaceCompiler: QueryCompiler | undefined;
+
+function sharedWorkspaceCompiler(): QueryCompiler {
+  workspaceCompiler ??= new QueryCompiler(workspaceDatabase());
+  return workspaceCompiler;
+}
+
+export function shippedTransforms(): TransformQuery[] {
+  const streams = streamDeclarations(TABLES);
+  return dataFlows(TABLES).flatMap((flow) =>
+    flow.streams.map((streamName) => ({
+      file: 'deploy/azure/data-collection-rule.ts',
+      streamName,
+      columns: streams[streamName]?.columns ?? [],
+      transformKql: flow.transformKql,
+    })),
+  );
+}
+
+/**
+ * Checks everything under `rootDir` (the `dashboards` folder): analytics rules, hunting queries, workbooks,
+ * and the data collection rule transformations. Diagnostics name files as `rootDir`-joined paths.
+ */
+export async function validateDashboards(rootDir: string, options: ValidateOptions = {}): Promise<Diagnostic[]> {
+  const compiler = sharedWorkspaceCompiler();
+  const diagnostics: Diagnostic[] = [];
+  const display = (absolute: string): string =>
+    path.join(rootDir, path.relative(rootDir, absolute)).split(path.sep).join('/');
+
+  const ruleFiles = await filesIn(path.join(rootDir, CONTENT_DIRECTORIES.rules), ['.yaml', '.yml']);
+  const huntingFiles = await filesIn(path.join(rootDir, CONTENT_DIRECTORIES.hunting), ['.kql']);
+  const workbookFiles = await filesIn(path.join(rootDir, CONTENT_DIRECTORIES.workbooks), ['.json']);
+  if (ruleFiles.length + huntingFiles.length + workbookFiles.length === 0) {
+    diagnostics.push({
+      severity: 'error',
+      file: rootDir,
+      query: 'dashboards',
+      line: 1,
+      column: 1,
+      within: 'file',
+      code: 'no-content',
+      message: `no rules (${CONTENT_DIRECTORIES.rules}/*.yaml), hunting queries or workbooks found: is this the dashboards folder?`,
+    });
+  }
+
+  const rules: { file: string; rule: AnalyticsRule }[] = [];
+  for (const absolute of ruleFiles) {
+    const file = display(absolute);
+    const checked = checkAnalyticsRule(file, await readFile(absolute, 'utf8'), compiler);
+    diagnostics.push(...checked.diagnostics);
+    if (checked.rule !== undefined) rules.push({ file, rule: checked.rule });
+  }
+  diagnostics.push(...uniqueRuleIdentity(rules));
+
+  for (const absolute of huntingFiles) {
+    diagnostics.push(...checkHuntingQuery(display(absolute), await readFile(absolute, 'utf8'), compiler));
+  }
+  for (const absolute of workbookFiles) {
+    diagnostics.push(...checkWorkbook(display(absolute), await readFile(absolute, 'utf8'), compiler));
+  }
+  for (const transform of options.transforms ?? shippedTransforms()) {
+    diagnostics.push(...checkTransform(transform));
+  }
+  return diagnostics;
+}
+
+function checkTransform(transform: TransformQuery): Diagnostic[] {
+  const query = `transformKql of ${transform.streamName}`;
+  if (transform.columns.length === 0) {
+    return [
+      {
+        severity: 'error',
+        file: transform.file,
+        query,
+        line: 1,
+        column: 1,
+        within: 'query',
+        code: 'transform-stream',
+        message: `stream ${transform.streamName} declares no columns`,
+      },
+    ];
+  }
+  const compiled = new QueryCompiler(transformDatabase(transform.columns)).compile(transform.transformKql);
+  return compiled.diagnostics.map((diagnostic) =>
+    placeQueryDiagnostic(diagnostic, {
+      file: transform.file,
+      query,
+      line: diagnostic.line,
+      column: diagnostic.column,
+      within: 'query',
+    }),
+  );
+}
+
+function uniqueRuleIdentity(rules: readonly { file: string; rule: AnalyticsRule }[]): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  for (const key of ['id', 'name'] as const) {
+    const first = new Map<string, string>();
+    for (const { file, rule } of rules) {
+      const value = key === 'id' ? rule.id.toLowerCase() : rule.name;
+      const earlier = first.get(value);
+      if (earlier === undefined) first.set(value, file);
+      else {
+        diagnostics.push({
+          severity: 'error',
+          file,
+          query: rule.name,
+          line: 1,
+          column: 1,
+          within: 'file',
+          code: 'rule-unique',
+          message: `${key} ${value} is also used by ${earlier}`,
+        });
+      }
+    }
+  }
+  return diagnostics;
+}
+
+async function filesIn(directory: string, extensions: readonly string[]): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return entries
+    .filter((entry) => extensions.includes(path.extname(entry)))
+    .sort()
+    .map((entry) => path.join(directory, entry));
+}
