@@ -11,7 +11,7 @@
  */
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TokenCredential } from '@azure/core-auth';
+import type { TokenCredential } from '@azure/identity';
 import { DefaultAzureCredential } from '@azure/identity';
 import { LogsIngestionClient } from '@azure/monitor-ingestion';
 import { pino, type Logger } from 'pino';
@@ -65,6 +65,8 @@ export const AzureMonitorSinkConfig = z.strictObject({
       maxDelayMs: z.number().int().positive().default(30_000),
     })
     .prefault({}),
+  /** A request with no answer by then is abandoned and retried (the rows may then arrive twice). */
+  requestTimeoutMs: z.number().int().positive().default(60_000),
   /** After 401/403/404, try again after this long: a new role assignment takes minutes to apply. */
   stoppedProbeMs: z.number().int().positive().default(300_000),
   /** Consecutive failed requests after which `health()` says unhealthy. */
@@ -342,7 +344,10 @@ export class AzureMonitorSink implements AlertSink {
         this.config.dcrImmutableId,
         batch[0]!.stream,
         batch.map(({ row }) => row),
-        { maxConcurrency: 1, abortSignal: this.abort.signal },
+        {
+          maxConcurrency: 1,
+          abortSignal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.requestTimeoutMs)]),
+        },
       );
       this.consecutiveFailures = 0;
       return undefined;

@@ -3,7 +3,7 @@
  * bounded wait. Not used in production code.
  */
 import { createHash } from 'node:crypto';
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import type { AccessToken, TokenCredential } from '@azure/identity';
 import { Alert } from '../../../collector/schema/alert.ts';
 import { STAND_IN_TOKEN } from '../../../deploy/azure/logs-ingestion-stand-in.ts';
 
