@@ -1,0 +1,182 @@
+/**
+ * A bounded buffer in front of the transport's producer. `deliver` resolves only once every record of the
+ * batch is acknowledged by the log, so a caller that answers its client after `deliver` never acknowledges
+ * what was not stored. When the buffer is full or the log is failing it refuses at once, with a retriable
+ * error the receiver turns into 429/503 + `Retry-After`, instead of queueing without bound.
+ */
+import { McpwatchError } from '../../errors.ts';
+import { MCP_EVENT_SCHEMA_VERSION, partitionKeyOf, type McpEvent } from '../schema/mcp-event.ts';
+import { HEADERS } from '../../transport/topics.ts';
+import type { OutgoingRecord, Producer } from '../../transport/types.ts';
+import type { CollectorMetrics } from '../metrics.ts';
+import type { DeadLetter } from '../transforms/normalize.ts';
+
+export interface EventProducerOptions {
+  eventsTopic: string;
+  deadLetterTopic: string;
+  /** Records accepted and not yet acknowledged, at most. A single batch larger than this is taken when empty. */
+  maxBufferedRecords: number;
+  /** Records handed to the producer in one send, at most (a batch is never split). */
+  maxSendRecords: number;
+  /** How long to refuse after a failed send; doubles on each failure up to `maxUnavailableMs`. */
+  unavailableMs: number;
+  maxUnavailableMs: number;
+}
+
+export interface Delivery {
+  events: readonly McpEvent[];
+  deadLetters: readonly DeadLetter[];
+}
+
+interface Pending {
+  delivery: Delivery;
+  size: number;
+  resolve: () => void;
+  reject: (error: McpwatchError) => void;
+}
+
+const MAX_REASON_LENGTH = 2048;
+
+export class EventProducer {
+  readonly #producer: Producer;
+  readonly #options: EventProducerOptions;
+  readonly #metrics: CollectorMetrics;
+  #queue: Pending[] = [];
+  #buffered = 0;
+  #flushing: Promise<void> | undefined;
+  #unavailableUntil = 0;
+  #backoffMs: number;
+  #closed = false;
+
+  constructor(producer: Producer, options: EventProducerOptions, metrics: CollectorMetrics) {
+    this.#producer = producer;
+    this.#options = options;
+    this.#metrics = metrics;
+    this.#backoffMs = options.unavailableMs;
+  }
+
+  get bufferedRecords(): number {
+    return this.#buffered;
+  }
+
+  /** Seconds a refused client should wait: the rest of the unavailability window, at least 1. */
+  get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil((this.#unavailableUntil - Date.now()) / 1000));
+  }
+
+  /** False while sends are failing; true again once the window has passed (the next send probes). */
+  get available(): boolean {
+    return Date.now() >= this.#unavailableUntil;
+  }
+
+  /**
+   * Resolves when all records are acknowledged. Rejects with `McpwatchError`: `LIMIT_EXCEEDED` (buffer full),
+   * `TRANSPORT_FAILED` (the log is failing), `CLOSED`; all but `CLOSED` retriable, and then nothing of the
+   * batch may be assumed stored.
+   */
+  deliver(delivery: Delivery): Promise<void> {
+    const size = delivery.events.length + delivery.deadLetters.length;
+    if (this.#closed) return Promise.reject(new McpwatchError('CLOSED', 'The collector is shutting down.'));
+    if (size === 0) return Promise.resolve();
+    if (!this.available) {
+      return Promise.reject(
+        new McpwatchError('TRANSPORT_FAILED', 'The event log is unavailable; retry later.', { retriable: true }),
+      );
+    }
+    if (this.#buffered > 0 && this.#buffered + size > this.#options.maxBufferedRecords) {
+      return Promise.reject(
+        new McpwatchError(
+          'LIMIT_EXCEEDED',
+          `The delivery buffer is full (${this.#buffered} of ${this.#options.maxBufferedRecords} records); retry later.`,
+          { retriable: true },
+        ),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ delivery, size, resolve, reject });
+      this.#buffered += size;
+      this.#metrics.bufferDepth.set(this.#buffered);
+      this.#flushing ??= this.#flush().finally(() => {
+        this.#flushing = undefined;
+      });
+    });
+  }
+
+  /** Refuses new batches, waits for those accepted to be acknowledged or failed, then closes the producer. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#flushing;
+    await this.#producer.close();
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#takeBatch();
+      const events = batch.flatMap(({ delivery }) => delivery.events.map(eventRecord));
+      const deadLetters = batch.flatMap(({ delivery }) => delivery.deadLetters.map(deadLetterRecord));
+      const stopTimer = this.#metrics.produceSeconds.startTimer();
+      try {
+        await Promise.all([
+          events.length > 0 ? this.#producer.send(this.#options.eventsTopic, events) : undefined,
+          deadLetters.length > 0 ? this.#producer.send(this.#options.deadLetterTopic, deadLetters) : undefined,
+        ]);
+        stopTimer();
+        this.#backoffMs = this.#options.unavailableMs;
+        for (const pending of batch) {
+          for (const event of pending.delivery.events) this.#metrics.produced.inc({ kind: event.kind });
+          for (const letter of pending.delivery.deadLetters) this.#metrics.deadLettered.inc({ signal: letter.signal });
+          this.#settle(pending);
+          pending.resolve();
+        }
+      } catch (cause) {
+        this.#unavailableUntil = Date.now() + this.#backoffMs;
+        this.#backoffMs = Math.min(this.#backoffMs * 2, this.#options.maxUnavailableMs);
+        const error = new McpwatchError('TRANSPORT_FAILED', 'The event log did not acknowledge the batch.', {
+          cause,
+          retriable: true,
+        });
+        // What is queued behind would meet the same failure; its clients retry after `Retry-After` instead.
+        for (const pending of [...batch, ...this.#queue.splice(0)]) {
+          this.#settle(pending);
+          pending.reject(error);
+        }
+      }
+    }
+  }
+
+  #takeBatch(): Pending[] {
+    let records = 0;
+    let count = 0;
+    for (const pending of this.#queue) {
+      if (count > 0 && records + pending.size > this.#options.maxSendRecords) break;
+      records += pending.size;
+      count++;
+    }
+    return this.#queue.splice(0, count);
+  }
+
+  #settle(pending: Pending): void {
+    this.#buffered -= pending.size;
+    this.#metrics.bufferDepth.set(this.#buffered);
+  }
+}
+
+const SCHEMA_VERSION = String(MCP_EVENT_SCHEMA_VERSION);
+
+function eventRecord(event: McpEvent): OutgoingRecord {
+  return {
+    key: partitionKeyOf(event),
+    value: JSON.stringify(event),
+    headers: { [HEADERS.schemaVersion]: SCHEMA_VERSION },
+  };
+}
+
+function deadLetterRecord(letter: DeadLetter): OutgoingRecord {
+  const reason =
+    letter.reason.length > MAX_REASON_LENGTH ? `${letter.reason.slice(0, MAX_REASON_LENGTH)}…` : letter.reason;
+  return {
+    key: null,
+    value: JSON.stringify(letter),
+    headers: { [HEADERS.deadLetterReason]: reason, [HEADERS.deadLetterStage]: 'collector' },
+  };
+}

@@ -1,0 +1,244 @@
+/**
+ * Turns OTLP spans and log records into `McpEvent`s, validated with the contract. Three outcomes per record:
+ * an event; a dead letter with the reason (it parsed as OTLP but claims to be an MCP signal and cannot be made
+ * into a valid event); or an intentional skip with the reason (telemetry that is not an MCP signal, or that
+ * another record already carries). See collector/README.md for the mapping and the no-double-count rule.
+ */
+import { createHash } from 'node:crypto';
+import { MCP_EVENT_SCHEMA_VERSION, type McpEvent } from '../schema/mcp-event.ts';
+import { describeIssues, parseMcpEvent } from '../schema/parse.ts';
+import { ATTRIBUTES, RESOURCE_ATTRIBUTES, kindOfAuditEventName, AUDIT_EVENT_PREFIX } from '../schema/signals.ts';
+import type { AttributeMap, AttributeValue, OtlpExport, OtlpLogRecord, OtlpScope, OtlpSpan } from '../otlp/model.ts';
+
+export type SkipReason =
+  /** A span without `mcp.method.name`, or a log record that is not a `mcpwatch.*` audit event. */
+  | 'not-mcp'
+  /** An MCP client span: the call is recorded where it is received (the server span). */
+  | 'client-span'
+  /** A span from mcpwatch's own instrumentation: its `mcpwatch.call` audit log record carries the call. */
+  | 'covered-by-audit-log';
+
+export type Normalized =
+  | { outcome: 'event'; event: McpEvent }
+  | { outcome: 'dead-letter'; reason: string }
+  | { outcome: 'skipped'; reason: SkipReason };
+
+/** Semantic convention attribute names this mapping reads (OTel MCP and general conventions). */
+const SEMCONV = {
+  methodName: 'mcp.method.name',
+  sessionId: 'mcp.session.id',
+  protocolVersion: 'mcp.protocol.version',
+  resourceUri: 'mcp.resource.uri',
+  toolName: 'gen_ai.tool.name',
+  promptName: 'gen_ai.prompt.name',
+  requestId: 'jsonrpc.request.id',
+  errorType: 'error.type',
+  clientAddress: 'client.address',
+  userAgent: 'user_agent.original',
+  networkTransport: 'network.transport',
+  networkProtocolName: 'network.protocol.name',
+  eventName: 'event.name',
+  serviceName: 'service.name',
+  serviceVersion: 'service.version',
+  serviceInstanceId: 'service.instance.id',
+  hostName: 'host.name',
+} as const;
+
+const SPAN_KIND_CLIENT = 3;
+const STATUS_CODE_ERROR = 2;
+
+/** Instrumentation scopes named like this are mcpwatch's own (`mcpwatch`, `mcpwatch/instrumentation`, ...). */
+export function isMcpwatchScope(scope: OtlpScope): boolean {
+  return scope.name === 'mcpwatch' || scope.name.startsWith('mcpwatch/') || scope.name.startsWith('@mcpwatch/');
+}
+
+export function normalizeSpan(span: OtlpSpan, scope: OtlpScope, resource: AttributeMap): Normalized {
+  const attributes = span.attributes;
+  const method = text(attributes[SEMCONV.methodName]);
+  if (method === undefined) return { outcome: 'skipped', reason: 'not-mcp' };
+  if (isMcpwatchScope(scope)) return { outcome: 'skipped', reason: 'covered-by-audit-log' };
+  if (span.kind === SPAN_KIND_CLIENT) return { outcome: 'skipped', reason: 'client-span' };
+  if (span.traceId === '' || span.spanId === '') {
+    return { outcome: 'dead-letter', reason: 'traceId/spanId: an MCP span needs both to derive its eventId' };
+  }
+  if (span.startTimeUnixNano === 0n) return { outcome: 'dead-letter', reason: 'startTimeUnixNano: missing' };
+
+  const errorType = text(attributes[SEMCONV.errorType]);
+  const failed = span.statusCode === STATUS_CODE_ERROR || errorType !== undefined;
+  const resourceUri = text(attributes[SEMCONV.resourceUri]);
+  const client = defined({
+    address: text(attributes[SEMCONV.clientAddress]),
+    userAgent: text(attributes[SEMCONV.userAgent]),
+  });
+  return validated({
+    schemaVersion: MCP_EVENT_SCHEMA_VERSION,
+    kind: 'call',
+    eventId: `span:${span.traceId}:${span.spanId}`,
+    time: isoTime(span.startTimeUnixNano),
+    server: serverOf(attributes, resource),
+    sessionId: text(attributes[SEMCONV.sessionId]),
+    client: Object.keys(client).length > 0 ? client : undefined,
+    transport: transportOf(attributes),
+    traceId: span.traceId,
+    spanId: span.spanId,
+    method,
+    tool: text(attributes[SEMCONV.toolName]),
+    prompt: text(attributes[SEMCONV.promptName]),
+    resourceUri: resourceUri === undefined ? undefined : sanitizeUri(resourceUri),
+    requestId: scalarText(attributes[SEMCONV.requestId]),
+    protocolVersion: text(attributes[SEMCONV.protocolVersion]),
+    outcome: failed ? (errorType === 'tool_error' ? 'tool-error' : 'error') : 'ok',
+    errorType: errorType ?? (failed ? 'error' : undefined),
+    durationMs: Number(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6,
+  });
+}
+
+export function normalizeLogRecord(record: OtlpLogRecord, _scope: OtlpScope, resource: AttributeMap): Normalized {
+  const attributes = record.attributes;
+  const name = record.eventName !== '' ? record.eventName : text(attributes[SEMCONV.eventName]);
+  if (name === undefined || !name.startsWith(AUDIT_EVENT_PREFIX)) return { outcome: 'skipped', reason: 'not-mcp' };
+  const kind = kindOfAuditEventName(name);
+  if (kind === undefined)
+    return { outcome: 'dead-letter', reason: `eventName: unknown mcpwatch audit event "${name}"` };
+  const body = record.body;
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return { outcome: 'dead-letter', reason: `body: expected a map with the fields of a ${kind} event` };
+  }
+  const time = record.timeUnixNano !== 0n ? record.timeUnixNano : record.observedTimeUnixNano;
+  return validated({
+    traceId: record.traceId === '' ? undefined : record.traceId,
+    spanId: record.spanId === '' ? undefined : record.spanId,
+    time: time === 0n ? undefined : isoTime(time),
+    ...body,
+    schemaVersion: MCP_EVENT_SCHEMA_VERSION,
+    kind,
+    eventId: text(attributes[ATTRIBUTES.eventId]) ?? derivedEventId(name, record),
+    server: serverOf(attributes, resource),
+  });
+}
+
+function validated(candidate: Record<string, unknown>): Normalized {
+  const result = parseMcpEvent(defined(candidate));
+  return result.ok
+    ? { outcome: 'event', event: result.value }
+    : { outcome: 'dead-letter', reason: describeIssues(result.issues) };
+}
+
+function serverOf(attributes: AttributeMap, resource: AttributeMap): Record<string, unknown> {
+  return defined({
+    name: text(attributes[ATTRIBUTES.serverName]) ?? text(resource[SEMCONV.serviceName]) ?? 'unknown',
+    version: text(attributes[ATTRIBUTES.serverVersion]) ?? text(resource[SEMCONV.serviceVersion]),
+    instanceId: text(resource[SEMCONV.serviceInstanceId]),
+    resource: text(resource[RESOURCE_ATTRIBUTES.serverResource]),
+    host: text(resource[SEMCONV.hostName]),
+  });
+}
+
+/** `network.transport` `pipe` is stdio; HTTP over TCP/QUIC is taken as Streamable HTTP (SSE looks the same). */
+function transportOf(attributes: AttributeMap): string | undefined {
+  const transport = text(attributes[SEMCONV.networkTransport]);
+  if (transport === 'pipe') return 'stdio';
+  if ((transport === 'tcp' || transport === 'quic') && text(attributes[SEMCONV.networkProtocolName]) === 'http') {
+    return 'streamable-http';
+  }
+  return undefined;
+}
+
+/** The contract wants no query string and no userinfo in resource URIs: they may carry credentials. */
+export function sanitizeUri(uri: string): string {
+  try {
+    const url = new URL(uri);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    return url.toString();
+  } catch {
+    return uri.split(/[?#]/, 1)[0] ?? '';
+  }
+}
+
+/** Stable across an exporter's retries of the same record, for records without `mcpwatch.event.id`. */
+function derivedEventId(name: string, record: OtlpLogRecord): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([name, String(record.timeUnixNano), record.traceId, record.spanId, record.body]))
+    .digest('hex');
+  return `log:${digest.slice(0, 32)}`;
+}
+
+function isoTime(unixNano: bigint): string {
+  return new Date(Number(unixNano / 1_000_000n)).toISOString();
+}
+
+function text(value: AttributeValue | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function scalarText(value: AttributeValue | undefined): string | undefined {
+  return typeof value === 'number' ? String(value) : text(value);
+}
+
+/** Drops `undefined` fields: the contract's optional fields must be absent, not undefined. */
+function defined(fields: Record<string, unknown>): Record<string, unknown> {
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+/** What could not be normalized: the record as decoded (bigints as decimal strings), where it came from, why. */
+export interface DeadLetter {
+  signal: 'span' | 'log';
+  reason: string;
+  record: unknown;
+  scope: { name: string; version: string };
+  resource: AttributeMap;
+}
+
+export interface NormalizedBatch {
+  events: McpEvent[];
+  deadLetters: DeadLetter[];
+  skipped: Partial<Record<SkipReason, number>>;
+}
+
+export function normalizeTraces(traces: OtlpExport<OtlpSpan>): NormalizedBatch {
+  return normalizeExport(traces, 'span', normalizeSpan);
+}
+
+export function normalizeLogs(logs: OtlpExport<OtlpLogRecord>): NormalizedBatch {
+  return normalizeExport(logs, 'log', normalizeLogRecord);
+}
+
+function normalizeExport<T>(
+  request: OtlpExport<T>,
+  signal: DeadLetter['signal'],
+  normalize: (record: T, scope: OtlpScope, resource: AttributeMap) => Normalized,
+): NormalizedBatch {
+  const batch: NormalizedBatch = { events: [], deadLetters: [], skipped: {} };
+  for (const { resource, scopes } of request.resources) {
+    for (const { scope, records } of scopes) {
+      for (const record of records) {
+        const normalized = normalize(record, scope, resource);
+        if (normalized.outcome === 'event') batch.events.push(normalized.event);
+        else if (normalized.outcome === 'skipped') {
+          batch.skipped[normalized.reason] = (batch.skipped[normalized.reason] ?? 0) + 1;
+        } else {
+          batch.deadLetters.push({
+            signal,
+            reason: normalized.reason,
+            record: jsonSafe(record),
+            scope: { name: scope.name, version: scope.version },
+            resource,
+          });
+        }
+      }
+    }
+  }
+  return batch;
+}
+
+function jsonSafe(record: unknown): unknown {
+  if (typeof record !== 'object' || record === null) return record;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) out[key] = typeof value === 'bigint' ? value.toString() : value;
+  return out;
+}
