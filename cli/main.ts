@@ -1,0 +1,276 @@
+#!/usr/bin/env node
+/**
+ * The `mcpwatch` command. Each subcommand loads its implementation only when it runs, so `--help` is quick
+ * and `serve` never loads Kafka or Azure code.
+ */
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import { pino, type Logger } from 'pino';
+import { isMcpwatchError } from '../errors.ts';
+
+const program = new Command('mcpwatch')
+  .description('Security telemetry and SIEM pipeline for Model Context Protocol servers.')
+  .version(process.env.npm_package_version ?? '0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .configureHelp({ showGlobalOptions: true })
+  .addOption(
+    new Option('--log-level <level>', 'structured log level')
+      .choices(['debug', 'info', 'warn', 'error'])
+      .default('info'),
+  );
+
+function logger(): Logger {
+  const { logLevel } = program.opts<{ logLevel: string }>();
+  return pino({ name: 'mcpwatch', level: logLevel }, pino.destination(2));
+}
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed > 65_535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  return parsed;
+}
+
+function brokerList(value: string): string[] {
+  const brokers = value.split(',').map((broker) => broker.trim());
+  if (brokers.some((broker) => !/^[^\s:]+:\d{1,5}$/.test(broker))) {
+    throw new InvalidArgumentError('expected host:port[,host:port...]');
+  }
+  return brokers;
+}
+
+const brokersOption = () =>
+  new Option('--brokers <host:port,...>', 'Kafka bootstrap brokers')
+    .env('KAFKA_BROKERS')
+    .argParser(brokerList)
+    .makeOptionMandatory();
+
+/** Runs until SIGINT/SIGTERM, then closes what was started; a second signal exits at once. */
+async function runUntilSignal(close: () => Promise<void>, log: Logger): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      log.info({ signal }, 'Shutting down; flushing what was accepted.');
+      process.once(signal, () => process.exit(130));
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await close();
+}
+
+program
+  .command('serve')
+  .description('Run the whole pipeline in one process on the embedded transport: OTLP receiver, detectors, dashboard.')
+  .addOption(new Option('--host <address>', 'address of the OTLP receiver and dashboard').default('127.0.0.1'))
+  .addOption(new Option('--port <port>', 'OTLP/HTTP port').argParser(port).default(4318))
+  .addOption(new Option('--dashboard-port <port>', 'local dashboard port').argParser(port).default(4320))
+  .option('--no-dashboard', 'run without the local dashboard')
+  .addOption(
+    new Option('--dashboard-token-env <name>', 'environment variable holding a token the dashboard API requires'),
+  )
+  .option('--config <file>', 'detectors configuration (JSON or YAML); see `mcpwatch config schema`')
+  .action(
+    async (options: {
+      host: string;
+      port: number;
+      dashboardPort: number;
+      dashboard: boolean;
+      dashboardTokenEnv?: string;
+      config?: string;
+    }) => {
+      const log = logger();
+      const { startServe } = await import('./serve.ts');
+      const token = options.dashboardTokenEnv === undefined ? undefined : process.env[options.dashboardTokenEnv];
+      if (options.dashboardTokenEnv !== undefined && !token) {
+        throw new InvalidArgumentError(`--dashboard-token-env: ${options.dashboardTokenEnv} is not set`);
+      }
+      const serve = await startServe({
+        host: options.host,
+        port: options.port,
+        dashboardPort: options.dashboard ? options.dashboardPort : false,
+        ...(token === undefined ? {} : { dashboardToken: token }),
+        ...(options.config === undefined ? {} : { configPath: options.config }),
+        logger: log,
+      });
+      process.stderr.write(
+        `mcpwatch serve: OTLP/HTTP on ${serve.otlpUrl}` +
+          (serve.dashboardUrl === undefined ? '' : `, dashboard on ${serve.dashboardUrl}`) +
+          '. Ctrl-C to stop.\n',
+      );
+      await runUntilSignal(serve.close, log);
+    },
+  );
+
+program
+  .command('collector')
+  .description('Receive OTLP/HTTP, normalize to MCP events and produce them to Kafka.')
+  .addOption(brokersOption())
+  .option('--config <file>', 'collector configuration (JSON or YAML); see `mcpwatch config schema collector`')
+  .addOption(new Option('--host <address>', 'receiver address (overrides the file)'))
+  .addOption(new Option('--port <port>', 'receiver port (overrides the file)').argParser(port))
+  .option('--otlp-kafka', 'also consume otlp_spans/otlp_logs written by an OpenTelemetry Collector')
+  .action(
+    async (options: { brokers: string[]; config?: string; host?: string; port?: number; otlpKafka?: boolean }) => {
+      const log = logger();
+      const [{ startCollector }, { KafkaTransport }, { readConfigFile }] = await Promise.all([
+        import('../collector/collector.ts'),
+        import('../transport/kafka.ts'),
+        import('../detectors/config.ts'),
+      ]);
+      const fromFile = (options.config === undefined ? {} : await readConfigFile(options.config)) as Record<
+        string,
+        unknown
+      >;
+      const transport = new KafkaTransport({ brokers: options.brokers, clientId: 'mcpwatch-collector' });
+      const collector = await startCollector(
+        {
+          ...fromFile,
+          ...(options.host === undefined ? {} : { host: options.host }),
+          ...(options.port === undefined ? {} : { port: options.port }),
+          ...(options.otlpKafka === true && fromFile.kafkaSource === undefined ? { kafkaSource: {} } : {}),
+        },
+        { transport, logger: log },
+      );
+      process.stderr.write(
+        `mcpwatch collector: OTLP/HTTP on ${collector.url}, producing to ${options.brokers.join(',')}\n`,
+      );
+      await runUntilSignal(async () => {
+        await collector.close();
+        await transport.close();
+      }, log);
+    },
+  );
+
+program
+  .command('detectors')
+  .description('Run the detection rules as a Kafka consumer group; alerts go to the configured sinks.')
+  .addOption(brokersOption())
+  .option('--config <file>', 'detectors configuration (JSON or YAML); see `mcpwatch config schema`')
+  .action(async (options: { brokers: string[]; config?: string }) => {
+    const log = logger();
+    const [{ startDetectors }, { loadDetectorsConfig }, { RULES }, { createSinks }, { KafkaTransport }] =
+      await Promise.all([
+        import('../detectors/runtime.ts'),
+        import('../detectors/config.ts'),
+        import('../detectors/rules/index.ts'),
+        import('../detectors/sinks/index.ts'),
+        import('../transport/kafka.ts'),
+      ]);
+    const config = await loadDetectorsConfig(RULES, options.config === undefined ? {} : { path: options.config });
+    const transport = new KafkaTransport({ brokers: options.brokers, clientId: 'mcpwatch-detectors' });
+    const runtime = await startDetectors({
+      transport,
+      config,
+      sinks: createSinks(config.sinks, { transport }),
+      logger: log,
+    });
+    process.stderr.write(
+      `mcpwatch detectors: group ${config.groupId}, ${config.rules.length} rules` +
+        (runtime.opsAddress === undefined ? '' : `, ops on ${runtime.opsAddress}`) +
+        '\n',
+    );
+    const stopped = runtime.done.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const reason = await Promise.race([
+      stopped,
+      runUntilSignal(async () => {
+        await runtime.close();
+      }, log).then(() => undefined),
+    ]);
+    await transport.close();
+    if (reason !== undefined) throw reason;
+  });
+
+program
+  .command('replay')
+  .description('Run the detectors offline over recorded events (JSON Lines), in event-time order.')
+  .argument('<file>', 'events, one McpEvent JSON object per line')
+  .option('--alerts-out <file>', 'write alerts as JSON Lines here instead of stdout')
+  .option('--config <file>', 'detectors configuration (JSON or YAML)')
+  .option('--strict', 'stop at the first bad line instead of counting it')
+  .action(async (file: string, options: { alertsOut?: string; config?: string; strict?: boolean }) => {
+    const [{ replayFile }, { loadDetectorsConfig }, { RULES }, { FileSink, StdoutSink }] = await Promise.all([
+      import('../detectors/replay.ts'),
+      import('../detectors/config.ts'),
+      import('../detectors/rules/index.ts'),
+      import('../detectors/sinks/index.ts'),
+    ]);
+    const config = await loadDetectorsConfig(RULES, options.config === undefined ? {} : { path: options.config });
+    const sink = options.alertsOut === undefined ? new StdoutSink('json') : new FileSink(options.alertsOut);
+    const report = await replayFile(file, { config, sinks: [sink], strict: options.strict === true });
+    await sink.close();
+    process.stderr.write(
+      `replayed ${report.events} events from ${report.lines} lines: ${report.alerts} alerts` +
+        (report.badLines > 0
+          ? `, ${report.badLines} bad lines (first: line ${report.badLineSamples[0]?.line}: ${report.badLineSamples[0]?.reason})`
+          : '') +
+        '\n',
+    );
+  });
+
+program
+  .command('demo')
+  .description('Run `serve` with sample MCP servers and a scripted agent doing benign work, then attacks.')
+  .addOption(new Option('--dashboard-port <port>', 'local dashboard port').argParser(port).default(4320))
+  .option('--keep-running', 'leave the pipeline and dashboard up after the scenario')
+  .action(async (options: { dashboardPort: number; keepRunning?: boolean }) => {
+    const { runDemo } = await import('../demo/run.ts');
+    const result = await runDemo({
+      dashboardPort: options.dashboardPort,
+      keepRunning: options.keepRunning === true,
+      logger: logger(),
+    });
+    process.exitCode = result.passed ? 0 : 1;
+  });
+
+program
+  .command('validate')
+  .description('Compile every shipped KQL query against the contract schemas and check Sentinel rule constraints.')
+  .argument('[dir]', 'dashboards directory', new URL('../dashboards/', import.meta.url).pathname)
+  .action(async (dir: string) => {
+    const [{ validateDashboards }, { formatDiagnostic }] = await Promise.all([
+      import('../dashboards/validate/validate-dashboards.ts'),
+      import('../dashboards/validate/diagnostic.ts'),
+    ]);
+    const diagnostics = await validateDashboards(dir);
+    for (const diagnostic of diagnostics) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
+    const errors = diagnostics.filter((diagnostic) => diagnostic.severity !== 'warning').length;
+    process.stderr.write(
+      errors === 0 ? 'All dashboards, rules and queries are valid.\n' : `${errors} problems found.\n`,
+    );
+    process.exitCode = errors === 0 ? 0 : 1;
+  });
+
+program
+  .command('config')
+  .description('Print configuration schemas.')
+  .command('schema')
+  .description('Print the JSON Schema of a configuration file.')
+  .addArgument(new Argument('[which]', 'which configuration').choices(['detectors', 'collector']).default('detectors'))
+  .action(async (which: 'detectors' | 'collector') => {
+    if (which === 'collector') {
+      const [{ z }, { CollectorConfig }] = await Promise.all([import('zod'), import('../collector/config.ts')]);
+      process.stdout.write(JSON.stringify(z.toJSONSchema(CollectorConfig, { io: 'input' }), null, 2) + '\n');
+      return;
+    }
+    const [{ detectorsConfigJsonSchema }, { RULES }] = await Promise.all([
+      import('../detectors/config.ts'),
+      import('../detectors/rules/index.ts'),
+    ]);
+    process.stdout.write(JSON.stringify(detectorsConfigJsonSchema(RULES), null, 2) + '\n');
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  if (error instanceof InvalidArgumentError) {
+    process.stderr.write(`mcpwatch: ${error.message}\n`);
+    process.exit(2);
+  }
+  const message = isMcpwatchError(error)
+    ? `${error.code}: ${error.message}`
+    : error instanceof Error
+      ? (error.stack ?? error.message)
+      : String(error);
+  process.stderr.write(`mcpwatch: ${message}\n`);
+  process.exit(1);
+});
