@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { parseAlert } from '../collector/schema/parse.ts';
+import { runDemo } from '../demo/run.ts';
+
+test('the demo catches every attack end to end and stays quiet on benign work', { timeout: 300_000 }, async () => {
+  let screen = '';
+  const output = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      screen += chunk.toString('utf8');
+      done();
+    },
+  });
+  const result = await runDemo({ dashboardPort: 0, keepRunning: false, logger: pino({ level: 'warn' }), output });
+
+  for (const outcome of result.outcomes) {
+    const raised = outcome.alerts.map((alert) => alert.ruleId);
+    if (outcome.step.attack) {
+      for (const ruleId of outcome.step.expect)
+        assert.ok(raised.includes(ruleId), `${outcome.step.id}: no ${ruleId} alert in ${raised.join(', ')}`);
+    } else {
+      assert.deepEqual(raised, [], `benign step ${outcome.step.id} alerted`);
+    }
+  }
+  assert.equal(result.passed, true);
+  assert.match(screen, /9\/9 attacks caught, 0 benign steps alerted/);
+
+  const lines = (await readFile(result.alertsPath, 'utf8')).trim().split('\n');
+  const delivered = new Set(result.outcomes.flatMap((outcome) => outcome.alerts.map((alert) => alert.alertId)));
+  for (const line of lines) assert.ok(parseAlert(JSON.parse(line)).ok, 'every JSONL alert satisfies the contract');
+  assert.deepEqual(new Set(lines.map((line) => (JSON.parse(line) as { alertId: string }).alertId)), delivered);
+});
