@@ -26,7 +26,8 @@ test('the demo catches every attack end to end and stays quiet on benign work', 
     }
   }
   assert.equal(result.passed, true);
-  assert.match(screen, /9\/9 attacks caught, 0 benign steps alerted/);
+  const attacks = result.outcomes.filter((outcome) => outcome.step.attack).length;
+  assert.ok(screen.includes(`${attacks}/${attacks} attacks caught, 0 benign steps alerted`), screen);
 
   const lines = (await readFile(result.alertsPath, 'utf8')).trim().split('\n');
   const delivered = new Set(result.outcomes.flatMap((outcome) => outcome.alerts.map((alert) => alert.alertId)));
