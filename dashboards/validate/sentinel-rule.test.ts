@@ -28,12 +28,12 @@ function only(diagnostics: Diagnostic[], code: string): Diagnostic {
   return diagnostic!;
 }
 
-describe('analytics rule checks', () => {
-  it('accepts the shipped rule', () => {
+void describe('analytics rule checks', () => {
+  void it('accepts the shipped rule', () => {
     assert.deepEqual(checkAnalyticsRule(SHIPPED, shippedText, compiler).diagnostics, []);
   });
 
-  it('points a column typo in the query at its line and column in the YAML file', () => {
+  void it('points a column typo in the query at its line and column in the YAML file', () => {
     const broken = shippedText.replace(
       '| where RuleId == "token-audience-mismatch"',
       '| where RuleIdd == "token-audience-mismatch"',
@@ -51,7 +51,7 @@ describe('analytics rule checks', () => {
     assert.match(diagnostic.message, /RuleIdd/);
   });
 
-  it('rejects a query frequency under 5 minutes', () => {
+  void it('rejects a query frequency under 5 minutes', () => {
     const diagnostic = only(
       checkWith((rule) => rule.set('queryFrequency', '1m')),
       'rule-duration',
@@ -59,7 +59,7 @@ describe('analytics rule checks', () => {
     assert.match(diagnostic.message, /queryFrequency 1m is outside 5m\.\.14d/);
   });
 
-  it('rejects a query period shorter than the frequency, and one longer than 14 days', () => {
+  void it('rejects a query period shorter than the frequency, and one longer than 14 days', () => {
     assert.match(
       only(
         checkWith((rule) => rule.set('queryPeriod', '1m')),
@@ -83,7 +83,7 @@ describe('analytics rule checks', () => {
     );
   });
 
-  it('rejects trigger settings Sentinel refuses or that can never fire', () => {
+  void it('rejects trigger settings Sentinel refuses or that can never fire', () => {
     assert.match(
       only(
         checkWith((rule) => rule.set('triggerThreshold', 20_000)),
@@ -107,7 +107,7 @@ describe('analytics rule checks', () => {
     );
   });
 
-  it('rejects more than 5 entity mappings and more than 3 identifiers in one', () => {
+  void it('rejects more than 5 entity mappings and more than 3 identifiers in one', () => {
     const six = checkWith((rule) => {
       for (let index = 0; index < 3; index++) {
         rule.addIn(['entityMappings'], {
@@ -125,7 +125,7 @@ describe('analytics rule checks', () => {
     assert.match(only(four, 'entity-mapping').message, /4 identifiers for one Account/);
   });
 
-  it('rejects unknown entity types and identifiers that do not belong to the type', () => {
+  void it('rejects unknown entity types and identifiers that do not belong to the type', () => {
     assert.match(
       only(
         checkWith((rule) => rule.setIn(['entityMappings', 2, 'entityType'], 'McpServer')),
@@ -140,7 +140,7 @@ describe('analytics rule checks', () => {
     assert.match(diagnostic.message, /Name is not an identifier of IP; expected one of Address, AddressScope/);
   });
 
-  it('rejects mapped columns the query does not return', () => {
+  void it('rejects mapped columns the query does not return', () => {
     const diagnostic = only(
       checkWith((rule) => rule.setIn(['entityMappings', 0, 'fieldMappings', 0, 'columnName'], 'PrincipalId')),
       'entity-mapping',
@@ -152,7 +152,7 @@ describe('analytics rule checks', () => {
     );
   });
 
-  it('rejects custom detail keys that are not alphanumeric, too many details, and unknown columns', () => {
+  void it('rejects custom detail keys that are not alphanumeric, too many details, and unknown columns', () => {
     assert.match(
       only(
         checkWith((rule) => rule.setIn(['customDetails', 'mcp-session'], 'EntitiesSession')),
@@ -173,7 +173,7 @@ describe('analytics rule checks', () => {
     );
   });
 
-  it('rejects alert detail overrides that reference missing columns or too many parameters', () => {
+  void it('rejects alert detail overrides that reference missing columns or too many parameters', () => {
     assert.match(
       only(
         checkWith((rule) => rule.setIn(['alertDetailsOverride', 'alertDisplayNameFormat'], '{{Titel}}')),
@@ -199,7 +199,7 @@ describe('analytics rule checks', () => {
     );
   });
 
-  it('rejects unknown tactics, malformed or unlisted techniques and techniques outside the tactics', () => {
+  void it('rejects unknown tactics, malformed or unlisted techniques and techniques outside the tactics', () => {
     assert.match(
       only(
         checkWith((rule) => rule.setIn(['tactics', 0], 'Evasion')),
@@ -230,7 +230,7 @@ describe('analytics rule checks', () => {
     );
   });
 
-  it('rejects a malformed id, unknown keys and an invalid severity', () => {
+  void it('rejects a malformed id, unknown keys and an invalid severity', () => {
     assert.match(
       only(
         checkWith((rule) => rule.set('id', 'not-a-guid')),
@@ -254,7 +254,7 @@ describe('analytics rule checks', () => {
     );
   });
 
-  it('rejects incident grouping on custom details the rule does not define', () => {
+  void it('rejects incident grouping on custom details the rule does not define', () => {
     const diagnostic = only(
       checkWith((rule) =>
         rule.setIn(['incidentConfiguration', 'groupingConfiguration', 'groupByCustomDetails', 0], 'Nope'),
@@ -265,8 +265,8 @@ describe('analytics rule checks', () => {
   });
 });
 
-describe('durations', () => {
-  it('reads Azure-Sentinel short forms and ISO 8601, and writes ISO 8601', () => {
+void describe('durations', () => {
+  void it('reads Azure-Sentinel short forms and ISO 8601, and writes ISO 8601', () => {
     assert.equal(durationMinutes('5m'), 5);
     assert.equal(durationMinutes('14d'), 20_160);
     assert.equal(durationMinutes('PT1H'), 60);
