@@ -10,6 +10,11 @@ export interface OutgoingRecord {
   key: string | null;
   value: Buffer | string;
   headers?: Headers;
+  /**
+   * Explicit partition, overriding the key's: the detectors write a partition's state checkpoint to the state
+   * topic's partition of the same number, so restoring one partition reads one partition.
+   */
+  partition?: number;
 }
 
 export interface IncomingRecord {

@@ -1,0 +1,250 @@
+/**
+ * The one configuration of the detectors: which rules run and how, what the deployment looks like, engine
+ * tuning and where alerts go. Loaded from a JSON or YAML file, overridden by `MCPWATCH_CONFIG__<path>`
+ * variables, validated once at start: a bad value fails naming its key path and what was expected.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { describeIssues, issuesOf } from '../collector/schema/parse.ts';
+import { McpwatchError } from '../errors.ts';
+import { TOPICS } from '../transport/topics.ts';
+import type { EnabledRule, EngineOptions } from './engine.ts';
+import type { DetectionEnvironment, Rule } from './types.ts';
+
+export const KafkaSinkConfig = z.strictObject({
+  type: z.literal('kafka'),
+  /** Topic the alerts are produced to, keyed by alert id. */
+  topic: z.string().min(1).max(249).default(TOPICS.alerts),
+});
+
+export const FileSinkConfig = z.strictObject({
+  type: z.literal('file'),
+  /** JSON Lines file the alerts are appended to (fsync'd before delivery is confirmed). */
+  path: z.string().min(1),
+});
+
+export const StdoutSinkConfig = z.strictObject({
+  type: z.literal('stdout'),
+  /** `text`: one readable line per alert; `json`: the alert as JSON Lines. */
+  format: z.enum(['text', 'json']).default('text'),
+});
+
+export const WebhookSinkConfig = z.strictObject({
+  type: z.literal('webhook'),
+  /** Receives a POST with a JSON array of alerts; any 2xx confirms delivery. */
+  url: z.url({ protocol: /^https?$/ }),
+  /** Extra request headers, e.g. an `authorization` the receiver requires. */
+  headers: z.record(z.string(), z.string()).default({}),
+  /** Per attempt, in ms. */
+  timeoutMs: z.int().positive().max(300_000).default(10_000),
+  /** Attempts per delivery, the first included; 5xx, 408, 429 and network errors are retried. */
+  maxAttempts: z.int().min(1).max(20).default(5),
+  /** Wait before the second attempt, doubled each time after (ms). */
+  backoffMs: z.int().nonnegative().max(60_000).default(250),
+});
+
+export const SinkConfig = z.discriminatedUnion('type', [
+  KafkaSinkConfig,
+  FileSinkConfig,
+  StdoutSinkConfig,
+  WebhookSinkConfig,
+]);
+
+export const EngineTuning = z.strictObject({
+  /** How far behind the newest event time (ms) an event may arrive and still count as on time. */
+  allowedLatenessMs: z.int().nonnegative().default(60_000),
+  /** A key with no event for this long in event time (ms) is forgotten. */
+  idleKeyTtlMs: z
+    .int()
+    .positive()
+    .default(24 * 3_600_000),
+  /** Hard cap on keys per rule and partition; past it the least recently seen key is evicted (counted). */
+  maxKeysPerRule: z.int().positive().default(1_000_000),
+  /** Findings of one rule about one subject within this period (ms) fold into the first alert. */
+  suppressionMs: z.int().nonnegative().default(3_600_000),
+});
+
+export const EnvironmentConfig = z.strictObject({
+  /** The inventory of MCP servers by `server.name`; empty means no inventory is declared. */
+  knownServers: z.array(z.string().min(1).max(256)).max(100_000).default([]),
+  /** Token issuers (`iss`) accepted anywhere. */
+  trustedIssuers: z.array(z.string().min(1).max(2048)).max(1_000).default([]),
+  /** Audiences accepted per server name, besides the server's own resource identifier. */
+  expectedAudiences: z.record(z.string(), z.array(z.string().min(1).max(2048)).max(1_000)).default({}),
+});
+
+export const OpsConfig = z.strictObject({
+  /** Address of the `/healthz`, `/readyz` and `/metrics` server; loopback unless you mean it. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Port of that server; 0 picks a free one, absent disables it. */
+  port: z.int().min(0).max(65_535).optional(),
+});
+
+/** The rule section of one rule: `enabled` plus its own options, validated by the rule's `configSchema`. */
+function ruleSection(rule: Rule<unknown, unknown>) {
+  return z.strictObject({
+    /** Whether the rule runs. */
+    enabled: z.boolean().default(true),
+    /** The rule's own options (see its documentation); defaults apply to what is left out. */
+    config: z.unknown().default({}).pipe(rule.configSchema),
+  });
+}
+
+/** The configuration schema for a rule catalog: rule options are validated by each rule's own schema. */
+export function detectorsConfigSchema(catalog: readonly Rule<unknown, unknown>[]) {
+  const rules = Object.fromEntries(catalog.map((rule) => [rule.meta.id, ruleSection(rule).optional()]));
+  return z.strictObject({
+    /** Consumer group of the detectors; instances with one group share the partitions. */
+    groupId: z.string().min(1).max(249).default('mcpwatch-detectors'),
+    /** Per rule id: `enabled` and `config`; a rule left out runs with its defaults. */
+    rules: z.strictObject(rules).default({}),
+    /** Facts about the deployment every rule may consult. */
+    environment: EnvironmentConfig.default(EnvironmentConfig.parse({})),
+    /** Event-time and state limits of the engine. */
+    engine: EngineTuning.default(EngineTuning.parse({})),
+    /** Where alerts go; each must confirm delivery before offsets are committed. */
+    sinks: z
+      .array(SinkConfig)
+      .min(1)
+      .max(16)
+      .default([{ type: 'stdout', format: 'text' }]),
+    /** Health, readiness and Prometheus metrics endpoint. */
+    ops: OpsConfig.default(OpsConfig.parse({})),
+  });
+}
+
+export type SinkConfig = z.infer<typeof SinkConfig>;
+export type KafkaSinkConfig = z.infer<typeof KafkaSinkConfig>;
+export type FileSinkConfig = z.infer<typeof FileSinkConfig>;
+export type StdoutSinkConfig = z.infer<typeof StdoutSinkConfig>;
+export type WebhookSinkConfig = z.infer<typeof WebhookSinkConfig>;
+export type EngineTuning = z.infer<typeof EngineTuning>;
+export type EnvironmentConfig = z.infer<typeof EnvironmentConfig>;
+export type OpsConfig = z.infer<typeof OpsConfig>;
+
+/** A validated configuration together with the catalog it was validated against. */
+export interface DetectorsConfig {
+  groupId: string;
+  /** The enabled rules with their parsed options, in catalog order. */
+  rules: EnabledRule[];
+  environment: DetectionEnvironment;
+  engine: EngineTuning;
+  sinks: SinkConfig[];
+  ops: OpsConfig;
+}
+
+/** Validates a configuration object against a rule catalog; throws `CONFIG_INVALID` naming every bad key. */
+export function parseDetectorsConfig(input: unknown, catalog: readonly Rule<unknown, unknown>[]): DetectorsConfig {
+  const result = detectorsConfigSchema(catalog).safeParse(input ?? {});
+  if (!result.success) {
+    throw new McpwatchError(
+      'CONFIG_INVALID',
+      `Invalid detectors configuration: ${describeIssues(issuesOf(result.error))}`,
+    );
+  }
+  const sections = result.data.rules as Record<string, { enabled: boolean; config: unknown } | undefined>;
+  const rules: EnabledRule[] = [];
+  for (const rule of catalog) {
+    const section = sections[rule.meta.id];
+    if (section?.enabled === false) continue;
+    rules.push({ rule, config: section?.config ?? rule.configSchema.parse({}) });
+  }
+  return {
+    groupId: result.data.groupId,
+    rules,
+    environment: result.data.environment,
+    engine: result.data.engine,
+    sinks: result.data.sinks,
+    ops: result.data.ops,
+  };
+}
+
+/** The engine options a configuration asks for. */
+export function engineOptionsOf(config: DetectorsConfig): EngineOptions {
+  return { rules: config.rules, environment: config.environment, ...config.engine };
+}
+
+/** Prefix of variables that override the file: `MCPWATCH_CONFIG__engine__allowedLatenessMs=5000`. */
+export const CONFIG_ENV_PREFIX = 'MCPWATCH_CONFIG__';
+
+/**
+ * Overrides from the environment: the name after the prefix is the key path with `__` between keys (as
+ * spelled in the file), the value JSON when it parses as JSON and a string otherwise.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(CONFIG_ENV_PREFIX) || raw === undefined) continue;
+    const path = name.slice(CONFIG_ENV_PREFIX.length).split('__');
+    if (path.some((key) => key === '' || key === '__proto__' || key === 'constructor' || key === 'prototype')) {
+      throw new McpwatchError('CONFIG_INVALID', `Invalid configuration variable ${name}: empty or reserved key`);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+    let node = out;
+    for (const key of path.slice(0, -1)) {
+      const next = node[key];
+      node = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : (node[key] = {});
+    }
+    node[path.at(-1)!] = value;
+  }
+  return out;
+}
+
+/** Deep merge of plain objects; arrays and scalars of `override` replace those of `base`. */
+export function mergeConfig(base: unknown, override: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(override)) return override === undefined ? base : override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) out[key] = mergeConfig(base[key], value);
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Configuration files larger than this are refused: it is a config, not a data set. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/** Reads a JSON or YAML file (by extension; `.json` is JSON, anything else YAML, a superset of JSON). */
+export async function readConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    const bytes = await readFile(path);
+    if (bytes.length > MAX_CONFIG_BYTES) {
+      throw new McpwatchError('LIMIT_EXCEEDED', `Configuration file ${path} is over ${MAX_CONFIG_BYTES} bytes`);
+    }
+    text = bytes.toString('utf8');
+  } catch (error) {
+    if (error instanceof McpwatchError) throw error;
+    throw new McpwatchError('CONFIG_INVALID', `Cannot read configuration file ${path}`, { cause: error });
+  }
+  try {
+    return path.endsWith('.json')
+      ? (JSON.parse(text) as unknown)
+      : (parseYaml(text, { maxAliasCount: 100 }) as unknown);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new McpwatchError('CONFIG_INVALID', `Configuration file ${path} is not valid: ${reason}`, { cause: error });
+  }
+}
+
+/** The file (if any) merged with the environment, validated against the catalog. */
+export async function loadDetectorsConfig(
+  catalog: readonly Rule<unknown, unknown>[],
+  options: { path?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<DetectorsConfig> {
+  const fromFile = options.path === undefined ? {} : await readConfigFile(options.path);
+  const merged = mergeConfig(fromFile ?? {}, configFromEnv(options.env ?? process.env));
+  return parseDetectorsConfig(merged, catalog);
+}
+
+/** The configuration as JSON Schema (draft 2020-12), for `mcpwatch config schema` and editors. */
+export function detectorsConfigJsonSchema(catalog: readonly Rule<unknown, unknown>[]): Record<string, unknown> {
+  return z.toJSONSchema(detectorsConfigSchema(catalog), { io: 'input', unrepresentable: 'any' });
+}
