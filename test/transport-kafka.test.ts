@@ -2,19 +2,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isMcpwatchError } from '../errors.ts';
+import { createTransport } from '../transport/index.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
 import { describeTransportContract } from '../transport/transport.contract.ts';
 import { kafkaBrokers } from './support/kafka.ts';
 
-describeTransportContract(
-  'kafka',
-  () =>
-    new KafkaTransport({
+describeTransportContract('kafka', () =>
+  createTransport({
+    kind: 'kafka',
+    kafka: {
       brokers: kafkaBrokers(),
       clientId: 'mcpwatch-transport-test',
       // Quick rebalances: members notice a join or leave within a few heartbeats (6 s is the broker's minimum).
       consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 200, rebalanceTimeoutMs: 10_000, maxWaitTimeMs: 100 },
-    }),
+    },
+  }),
 );
 
 void describe('kafka transport options', () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isMcpwatchError } from '../errors.ts';
 import { EmbeddedTransport } from './embedded.ts';
+import { createTransport } from './index.ts';
 import { murmur2 } from './murmur2.ts';
 import { describeTransportContract } from './transport.contract.ts';
 import type { IncomingRecord, Transport } from './types.ts';
@@ -81,6 +82,22 @@ void describe('embedded transport', () => {
     }
     assert.deepEqual(await readAll(transport, 'state'), ['state-19'.padEnd(40, '.')]);
     await transport.close();
+  });
+
+  void it('is what createTransport builds for the embedded kind, and a bad config names its key', async () => {
+    const transport = await createTransport({ kind: 'embedded', embedded: { maxBatchRecords: 3 } });
+    assert.ok(transport instanceof EmbeddedTransport);
+    assert.equal(transport.options.maxBatchRecords, 3);
+    await transport.close();
+    await assert.rejects(
+      createTransport({ kind: 'embedded', embedded: { maxBatchRecords: -1 } }),
+      (error: unknown) =>
+        isMcpwatchError(error, 'CONFIG_INVALID') && error.message.includes('transport.embedded.maxBatchRecords'),
+    );
+    await assert.rejects(
+      createTransport({ kind: 'kafka', kafka: { brokers: [] } }),
+      (error: unknown) => isMcpwatchError(error, 'CONFIG_INVALID') && error.message.includes('transport.kafka.brokers'),
+    );
   });
 
   void it('names the bad option', () => {

@@ -234,6 +234,47 @@ export function describeTransportContract(name: string, makeTransport: () => Tra
       await producer.close();
     });
 
+    test('commits made in onRevoked hold: the next member of the group starts after them', async () => {
+      const topic = uniqueTopic('contract-revoke-commit');
+      const groupId = uniqueTopic('group');
+      await transport.ensureTopics([{ topic, partitions: 1 }]);
+      const producer = await transport.producer();
+      await producer.send(
+        topic,
+        Array.from({ length: 5 }, (_, index) => ({ key: 'k', value: `r${index}` })),
+      );
+
+      // Processes without committing, then flushes and commits on revoke: what the detector runtime does.
+      const processed = new Map<string, bigint>();
+      const revokedWith: string[] = [];
+      let seen = 0;
+      const first = await consume([topic], groupId, (consumer) => ({
+        onBatch: (batch) => {
+          seen += batch.records.length;
+          processed.set(partitionId(batch), BigInt(batch.records.at(-1)!.offset) + 1n);
+          return Promise.resolve();
+        },
+        onRevoked: async (partitions) => {
+          const offsets = partitions.flatMap((partition) => {
+            const next = processed.get(partitionId(partition));
+            return next === undefined ? [] : [{ ...partition, offset: String(next) }];
+          });
+          revokedWith.push(...offsets.map((offset) => `${partitionId(offset)}@${offset.offset}`));
+          await consumer.commit(offsets);
+        },
+      }));
+      await waitFor('five records', () => seen >= 5);
+      await first.stop();
+      assert.deepEqual(revokedWith, [`${topic}/0@5`]);
+
+      await producer.send(topic, [{ key: 'k', value: 'r5' }]);
+      const next = new Observed();
+      await consume([topic], groupId, next.handlers());
+      await waitFor('the record produced after the handover', () => next.records.length >= 1);
+      assert.deepEqual(next.values(), ['r5']);
+      await producer.close();
+    });
+
     test('stops when a handler fails: run rejects with its error and the records are delivered again', async () => {
       const topic = uniqueTopic('contract-failure');
       const groupId = uniqueTopic('group');
