@@ -369,9 +369,12 @@ class KafkaProducer implements Producer {
  * Rebalances, precisely. kafkajs uses the eager protocol and has no "before revoke" hook; it reports a
  * rebalance only as an error from a heartbeat (or commit), then emits REBALANCING and rejoins at once.
  *
- * - A heartbeat is sent right after every `onBatch`, inside kafkajs's batch callback. When it reports a
- *   rebalance, `onRevoked(all assigned)` runs there, before kafkajs can rejoin: the generation is still valid,
- *   so commits made in `onRevoked` succeed (like the Java client's `onPartitionsRevoked`).
+ * - Eager means every rebalance revokes every partition of every member, and then assigns again, including
+ *   the partitions a member keeps: `onRevoked(all)` then `onAssigned(all new)`, state restored each time.
+ * - kafkajs's heartbeat (sent at most every `heartbeatIntervalMs`) is called right after every `onBatch`,
+ *   inside kafkajs's batch callback. When it reports a rebalance, `onRevoked` runs there, before kafkajs can
+ *   rejoin: the generation is still valid, so commits made in `onRevoked` succeed (like the Java client's
+ *   `onPartitionsRevoked`). This is how a busy member learns of a rebalance.
  * - When the rebalance is noticed between batches (an idle member, by kafkajs's own heartbeat), `onRevoked`
  *   starts on REBALANCING while kafkajs rejoins concurrently: its commits succeed only if they reach the
  *   broker before the new generation forms, and fail with a non-retriable TRANSPORT_FAILED after. Records
@@ -558,8 +561,10 @@ class KafkaConsumer implements Consumer {
   }
 
   #crashed(error: Error, restart: boolean): void {
-    // kafkajs has left the group: nothing this member held may be committed any more.
+    // kafkajs has left the group: nothing this member held may be committed any more, and the commit bound
+    // to the old group member is stale.
     this.#assignment.clear();
+    this.#commitInGeneration = undefined;
     if (restart) {
       this.#logger.warn({ err: error }, 'Kafka consumer failed with a retriable error; kafkajs restarts it.');
       return;
