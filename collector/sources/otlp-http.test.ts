@@ -1,0 +1,268 @@
+/**
+ * The receiver's answers to hostile and malformed input, partial success and authentication, over real HTTP
+ * against the real embedded transport (the in-process event log of `mcpwatch serve`).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { pino } from 'pino';
+import { EmbeddedTransport } from '../../transport/embedded.ts';
+import { TOPICS, HEADERS } from '../../transport/topics.ts';
+import { startCollector, type RunningCollector } from '../collector.ts';
+import { OtlpProto } from '../otlp/proto.ts';
+
+const logger = pino({ level: 'silent' });
+const TRACE_ID = Buffer.alloc(16, 0xab);
+const SPAN_ID = Buffer.alloc(8, 0xcd);
+
+function kv(key: string, value: unknown): unknown {
+  if (typeof value === 'number') return { key, value: { intValue: value } };
+  return { key, value: { stringValue: value } };
+}
+
+function tracesProto(spans: unknown[]): Uint8Array {
+  const type = OtlpProto.ExportTraceServiceRequest;
+  return type
+    .encode(
+      type.fromObject({
+        resourceSpans: [{ resource: { attributes: [kv('service.name', 'svc')] }, scopeSpans: [{ spans }] }],
+      }),
+    )
+    .finish();
+}
+
+function mcpSpan(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    traceId: TRACE_ID,
+    spanId: SPAN_ID,
+    name: 'tools/call',
+    kind: 2,
+    startTimeUnixNano: '1767225600000000000',
+    endTimeUnixNano: '1767225600005000000',
+    attributes: [kv('mcp.method.name', 'tools/call'), kv('gen_ai.tool.name', 'echo')],
+    ...extra,
+  };
+}
+
+function logsJson(records: unknown[]): string {
+  return JSON.stringify({ resourceLogs: [{ resource: { attributes: [] }, scopeLogs: [{ logRecords: records }] }] });
+}
+
+async function post(
+  url: string,
+  body: Uint8Array | string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string; bytes: Uint8Array; headers: Headers }> {
+  const response = await fetch(url, { method: 'POST', body, headers });
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  return { status: response.status, text: Buffer.from(bytes).toString('utf8'), bytes, headers: response.headers };
+}
+
+const PROTO = { 'content-type': 'application/x-protobuf' };
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+void describe('OTLP/HTTP receiver', () => {
+  let transport: EmbeddedTransport;
+  let collector: RunningCollector;
+  let traces: string;
+  let logs: string;
+
+  before(async () => {
+    transport = new EmbeddedTransport();
+    collector = await startCollector(
+      {
+        port: 0,
+        limits: { maxBodyBytes: 64 * 1024, maxDecompressedBytes: 256 * 1024, maxAttributes: 16, maxValueDepth: 4 },
+      },
+      { transport, logger },
+    );
+    traces = `${collector.url}/v1/traces`;
+    logs = `${collector.url}/v1/logs`;
+  });
+
+  after(async () => {
+    await collector.close();
+    await transport.close();
+  });
+
+  void test('a valid protobuf export is answered 200 with an empty protobuf response', async () => {
+    const response = await post(traces, tracesProto([mcpSpan()]), PROTO);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'application/x-protobuf');
+    assert.equal(response.bytes.length, 0);
+  });
+
+  void test('gzip bodies are accepted; a gzip bomb is answered 413', async () => {
+    const ok = await post(traces, gzipSync(tracesProto([mcpSpan()])), { ...PROTO, 'content-encoding': 'gzip' });
+    assert.equal(ok.status, 200);
+    const bomb = gzipSync(Buffer.alloc(10 * 1024 * 1024));
+    assert.ok(bomb.length < 64 * 1024);
+    const refused = await post(traces, bomb, { ...PROTO, 'content-encoding': 'gzip' });
+    assert.equal(refused.status, 413);
+    const status = OtlpProto.RpcStatus.toObject(OtlpProto.RpcStatus.decode(refused.bytes));
+    assert.match(String(status.message), /Decompressed body exceeds the limit of 262144 bytes/);
+  });
+
+  void test('a body over the limit is answered 413', async () => {
+    const response = await post(traces, randomBytes(65 * 1024), PROTO);
+    assert.equal(response.status, 413);
+  });
+
+  void test('wrong content type 415, unknown encoding 415, GET 405, unknown path 404', async () => {
+    assert.equal((await post(traces, 'x', { 'content-type': 'text/plain' })).status, 415);
+    assert.equal((await post(traces, 'x', { ...PROTO, 'content-encoding': 'br' })).status, 415);
+    const get = await fetch(traces);
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get('allow'), 'POST');
+    assert.equal((await post(`${collector.url}/v1/metrics`, 'x', PROTO)).status, 404);
+  });
+
+  void test('malformed protobuf, truncated bodies, truncated gzip and invalid UTF-8 are 400 with a precise message', async () => {
+    const valid = tracesProto([mcpSpan()]);
+    const truncated = await post(traces, valid.subarray(0, valid.length - 5), PROTO);
+    assert.equal(truncated.status, 400);
+    assert.match(
+      String(OtlpProto.RpcStatus.decode(truncated.bytes).toJSON().message),
+      /^malformed protobuf ExportTraceServiceRequest/,
+    );
+
+    const gz = gzipSync(valid);
+    const cut = await post(traces, gz.subarray(0, gz.length - 8), { ...PROTO, 'content-encoding': 'gzip' });
+    assert.equal(cut.status, 400);
+    assert.match(String(OtlpProto.RpcStatus.decode(cut.bytes).toJSON().message), /gzip body cannot be decompressed/);
+
+    const badUtf8 = await post(traces, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), JSON_TYPE);
+    assert.equal(badUtf8.status, 400);
+    assert.deepEqual(JSON.parse(badUtf8.text), { code: 3, message: 'JSON body is not valid UTF-8' });
+
+    const name = Buffer.from('tools/call');
+    const withBadString = Buffer.from(valid);
+    withBadString[withBadString.indexOf(name)] = 0xc3;
+    const badProtoString = await post(traces, withBadString, PROTO);
+    assert.equal(badProtoString.status, 400);
+  });
+
+  void test('JSON with a wrong type names the field', async () => {
+    const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'zz', spanId: '' }] }] }] });
+    const response = await post(traces, body, JSON_TYPE);
+    assert.equal(response.status, 400);
+    assert.equal(
+      (JSON.parse(response.text) as { message: string }).message,
+      'resourceSpans[0].scopeSpans[0].spans[0].traceId: expected 32 hex digits',
+    );
+  });
+
+  void test('attribute count and nesting limits are enforced with 400', async () => {
+    const many = Array.from({ length: 17 }, (_, index) => kv(`a${index}`, 'v'));
+    const tooMany = await post(traces, tracesProto([mcpSpan({ attributes: many })]), PROTO);
+    assert.equal(tooMany.status, 400);
+    assert.match(
+      String(OtlpProto.RpcStatus.decode(tooMany.bytes).toJSON().message),
+      /17 key-values exceed the limit of 16/,
+    );
+
+    let value: unknown = { stringValue: 'leaf' };
+    for (let depth = 0; depth < 6; depth++) value = { arrayValue: { values: [value] } };
+    const deep = await post(traces, tracesProto([mcpSpan({ attributes: [{ key: 'deep', value }] })]), PROTO);
+    assert.equal(deep.status, 400);
+    assert.match(String(OtlpProto.RpcStatus.decode(deep.bytes).toJSON().message), /values nest deeper than 4/);
+  });
+
+  void test('what decodes but cannot be normalized is dead-lettered and reported as partial success', async () => {
+    const before = (await transport.partitionCount(TOPICS.eventsDeadLetter)) > 0;
+    assert.ok(before);
+    const response = await post(
+      logs,
+      logsJson([
+        { timeUnixNano: '1767225600000000000', eventName: 'mcpwatch.auth', body: { stringValue: 'not a map' } },
+        {
+          timeUnixNano: '1767225600000000000',
+          eventName: 'mcpwatch.session',
+          attributes: [{ key: 'mcpwatch.event.id', value: { stringValue: 'e-1' } }],
+          body: { kvlistValue: { values: [{ key: 'action', value: { stringValue: 'exploded' } }] } },
+        },
+        { timeUnixNano: '1767225600000000000', eventName: 'some.other.event', body: { stringValue: 'ignored' } },
+      ]),
+      JSON_TYPE,
+    );
+    assert.equal(response.status, 200);
+    const answer = JSON.parse(response.text) as {
+      partialSuccess: { rejectedLogRecords: string; errorMessage: string };
+    };
+    assert.equal(answer.partialSuccess.rejectedLogRecords, '2');
+    assert.match(
+      answer.partialSuccess.errorMessage,
+      /2 log records could not be normalized and were dead-lettered; first: body: expected a map/,
+    );
+
+    const letters = [];
+    for await (const record of transport.readPartition(TOPICS.eventsDeadLetter, 0)) letters.push(record);
+    const reasons = letters.map((record) => record.headers[HEADERS.deadLetterReason]);
+    assert.ok(reasons.includes('body: expected a map with the fields of a auth event'), String(reasons));
+    assert.ok(
+      reasons.some((reason) => reason?.startsWith('action: ')),
+      String(reasons),
+    );
+    const metric = await collector.metrics.registry.getSingleMetricAsString('mcpwatch_collector_dead_lettered_total');
+    assert.match(metric, /signal="log"} 2/);
+  });
+
+  void test('healthz and readyz answer', async () => {
+    assert.equal((await fetch(`${collector.url}/healthz`)).status, 200);
+    assert.equal((await fetch(`${collector.url}/readyz`)).status, 200);
+  });
+});
+
+void describe('authentication', () => {
+  void test('bearer tokens from a file are required; a wrong token is 401', async () => {
+    const tokenFile = path.join(tmpdir(), `mcpwatch-tokens-${process.pid}`);
+    await writeFile(tokenFile, '# collector tokens\ns3cret-one\n\ns3cret-two\n');
+    const transport = new EmbeddedTransport();
+    const collector = await startCollector({ port: 0, auth: { tokenFile } }, { transport, logger });
+    try {
+      const url = `${collector.url}/v1/traces`;
+      const none = await post(url, tracesProto([mcpSpan()]), PROTO);
+      assert.equal(none.status, 401);
+      assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="mcpwatch"');
+      assert.equal(
+        (await post(url, tracesProto([mcpSpan()]), { ...PROTO, authorization: 'Bearer wrong' })).status,
+        401,
+      );
+      assert.equal(
+        (await post(url, tracesProto([mcpSpan()]), { ...PROTO, authorization: 'Bearer s3cret-two' })).status,
+        200,
+      );
+      assert.equal((await fetch(`${collector.url}/metrics`)).status, 401);
+    } finally {
+      await collector.close();
+      await transport.close();
+    }
+  });
+
+  void test('binding a non-loopback address without authentication refuses to start unless allowed', async () => {
+    const transport = new EmbeddedTransport();
+    await assert.rejects(
+      startCollector({ host: '0.0.0.0', port: 0 }, { transport, logger }),
+      /without authentication is refused/,
+    );
+    const allowed = await startCollector(
+      { host: '0.0.0.0', port: 0, allowUnauthenticated: true },
+      { transport, logger },
+    );
+    await allowed.close();
+    await transport.close();
+  });
+
+  void test('an unknown config key is refused with its path', async () => {
+    const transport = new EmbeddedTransport();
+    await assert.rejects(
+      startCollector({ port: 0, limits: { maxBody: 1 } } as never, { transport, logger }),
+      /limits: Unrecognized key: "maxBody"/,
+    );
+    await transport.close();
+  });
+});
