@@ -140,6 +140,8 @@ export function checkWorkbook(file: string, text: string, compiler: QueryCompile
       const { line, column } = lineAndColumn(query.text, problem.offset);
       report(query.label, 'workbook-parameter', problem.message, line, column);
     }
+    // A wrong reference makes every later name in the query look wrong too: report the cause alone.
+    if (substituted.problems.length > 0) continue;
     for (const diagnostic of compiler.compile(substituted.text).diagnostics) {
       const { line, column } = lineAndColumn(query.text, substituted.originalOffset(diagnostic.offset));
       diagnostics.push(placeQueryDiagnostic(diagnostic, { file, query: query.label, line, column, within: 'query' }));
