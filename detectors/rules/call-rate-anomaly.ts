@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import type { CallEvent } from '../../collector/schema/mcp-event.ts';
+import type { Finding, Rule } from '../types.ts';
+import { entitiesOf } from './lib/entities.ts';
+import { REFERENCES } from './lib/references.ts';
+
+const Config = z.strictObject({
+  /** Width of one counting bucket, in seconds. */
+  bucketSeconds: z.number().int().min(1).default(60),
+  /** Completed buckets kept as the baseline (idle buckets count as zero). */
+  historyBuckets: z.number().int().min(3).max(1440).default(60),
+  /** Buckets of history needed before the baseline is trusted. */
+  minHistoryBuckets: z.number().int().min(1).default(10),
+  /** Alert above median + this many scaled MADs (1.4826 × MAD estimates one standard deviation). */
+  madMultiplier: z.number().min(1).default(6),
+  /** ... and above this many times the median ... */
+  medianRatio: z.number().min(1).default(4),
+  /** ... and never below this many calls in one bucket. */
+  minCalls: z.number().int().min(1).default(30),
+  /** A burst: this many calls by one principal or to one tool within `burstSeconds`, whatever the baseline. */
+  burstCalls: z.number().int().min(2).default(60),
+  burstSeconds: z.number().int().min(1).default(10),
+  /** Principals and tools tracked per server (least recently seen evicted first). */
+  maxEntities: z.number().int().min(1).max(100_000).default(2_000),
+});
+type Config = z.infer<typeof Config>;
+
+interface Counter {
+  bucket: number;
+  count: number;
+  history: number[];
+  burstBucket: number;
+  burstCount: number;
+  /** Bucket starts already alerted, so one window raises one finding per kind. */
+  alertedBucket: number;
+  alertedBurst: number;
+}
+
+interface State {
+  /** `principal:<id>` or `tool:<name>` → counter. */
+  counters: Record<string, Counter>;
+}
+
+/**
+ * Call volume of one principal or one tool far above its own baseline, by robust statistics (median and MAD
+ * over per-bucket counts, so earlier spikes do not inflate the baseline), and absolute bursts.
+ */
+export const callRateAnomaly: Rule<State, Config> = {
+  meta: {
+    id: 'call-rate-anomaly',
+    version: 1,
+    title: 'Tool call volume far above its baseline',
+    description:
+      'A principal’s or a tool’s calls in one bucket exceed its own baseline (median + k scaled MADs, a multiple ' +
+      'of the median and a floor), or a burst of calls arrives within seconds. Runaway agents, scripted ' +
+      'enumeration and data harvesting through a tool, and cost harvesting show up as volume first.',
+    severity: 'medium',
+    maturity: 'experimental',
+    owasp: ['MCP08', 'MCP02'],
+    attack: ['T1119', 'T1499', 'AML.T0034'],
+    falsePositives: [
+      'Batch jobs and evaluations that legitimately fan out many calls (they have their own baseline after a while).',
+      'A new principal’s first heavy day (no baseline yet: only the burst check applies).',
+    ],
+    references: [REFERENCES.toolsSecurity, REFERENCES.owaspMcpTop10],
+  },
+  configSchema: Config,
+  keyOf: (event) => (event.kind === 'call' && event.method === 'tools/call' ? event.server.name : undefined),
+  initialState: () => ({ counters: {} }),
+  onEvent(state, event, { config, eventTime }) {
+    if (event.kind !== 'call') return { state };
+    const counters = { ...state.counters };
+    const findings: Finding[] = [];
+    const entities = [
+      ...(event.principal === undefined ? [] : [`principal:${event.principal.id}`]),
+      ...(event.tool === undefined ? [] : [`tool:${event.tool}`]),
+    ];
+    for (const entity of entities) {
+      const counter = advance(counters[entity], eventTime, config);
+      const finding = check(entity, counter, event, config);
+      if (finding !== undefined) findings.push(finding);
+      delete counters[entity];
+      counters[entity] = counter;
+    }
+    const keys = Object.keys(counters);
+    for (const stale of keys.slice(0, Math.max(0, keys.length - config.maxEntities))) delete counters[stale];
+    return { state: { counters }, findings };
+  },
+};
+
+function advance(previous: Counter | undefined, eventTime: number, config: Config): Counter {
+  const bucketMs = config.bucketSeconds * 1000;
+  const burstMs = config.burstSeconds * 1000;
+  const bucket = Math.floor(eventTime / bucketMs) * bucketMs;
+  const burstBucket = Math.floor(eventTime / burstMs) * burstMs;
+  const counter: Counter =
+    previous === undefined
+      ? { bucket, count: 0, history: [], burstBucket, burstCount: 0, alertedBucket: -1, alertedBurst: -1 }
+      : { ...previous, history: [...previous.history] };
+  if (bucket > counter.bucket) {
+    const idle = Math.min(config.historyBuckets, (bucket - counter.bucket) / bucketMs - 1);
+    counter.history.push(counter.count, ...Array.from({ length: idle }, () => 0));
+    counter.history = counter.history.slice(-config.historyBuckets);
+    counter.bucket = bucket;
+    counter.count = 0;
+  }
+  if (burstBucket > counter.burstBucket) {
+    counter.burstBucket = burstBucket;
+    counter.burstCount = 0;
+  }
+  // A late event (older bucket) counts into the current one: the runtime keeps per-key order, lateness is rare.
+  counter.count += 1;
+  counter.burstCount += 1;
+  return counter;
+}
+
+function check(entity: string, counter: Counter, event: CallEvent, config: Config): Finding | undefined {
+  const [kind, name] = splitEntity(entity);
+  const entities = { ...entitiesOf(event), ...(kind === 'tool' ? { tool: name } : { user: name }) };
+  if (counter.burstCount >= config.burstCalls && counter.alertedBurst !== counter.burstBucket) {
+    counter.alertedBurst = counter.burstBucket;
+    return {
+      subject: `${event.server.name}\u0000${entity}\u0000burst`,
+      windowStart: counter.burstBucket,
+      title: 'Burst of tool calls',
+      description: `${counter.burstCount} calls by ${entity} on server ${event.server.name} within ${config.burstSeconds} s.`,
+      entities,
+      evidence: { entity, calls: counter.burstCount, seconds: config.burstSeconds, threshold: config.burstCalls },
+      eventIds: [event.eventId],
+    };
+  }
+  if (counter.history.length < config.minHistoryBuckets || counter.alertedBucket === counter.bucket) return undefined;
+  const median = medianOf(counter.history);
+  const mad = medianOf(counter.history.map((count) => Math.abs(count - median)));
+  const threshold = Math.max(
+    config.minCalls,
+    median + config.madMultiplier * Math.max(1.4826 * mad, 1),
+    config.medianRatio * Math.max(median, 1),
+  );
+  if (counter.count < threshold) return undefined;
+  counter.alertedBucket = counter.bucket;
+  return {
+    subject: `${event.server.name}\u0000${entity}\u0000baseline`,
+    windowStart: counter.bucket,
+    title: 'Tool call volume far above its baseline',
+    description: `${counter.count} calls by ${entity} on server ${event.server.name} in ${config.bucketSeconds} s, baseline median ${median}.`,
+    entities,
+    evidence: {
+      entity,
+      calls: counter.count,
+      bucketSeconds: config.bucketSeconds,
+      median,
+      mad,
+      threshold: Math.ceil(threshold),
+      historyBuckets: counter.history.length,
+    },
+    eventIds: [event.eventId],
+  };
+}
+
+function splitEntity(entity: string): [string, string] {
+  const at = entity.indexOf(':');
+  return [entity.slice(0, at), entity.slice(at + 1)];
+}
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}

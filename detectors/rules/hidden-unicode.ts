@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import type { Rule } from '../types.ts';
+import { entitiesOf } from './lib/entities.ts';
+import { REFERENCES } from './lib/references.ts';
+import { bounded, toolTexts, type LocatedText } from './lib/text.ts';
+import { confusableName, findHiddenCharacters, type HiddenCharacters } from './lib/unicode.ts';
+
+const Config = z.strictObject({
+  /** Scan tool results (and arguments) as well as tool metadata. */
+  scanCalls: z.boolean().default(true),
+  /** Fields reported per alert (the rest are counted). */
+  maxFields: z.number().int().min(1).default(8),
+});
+type Config = z.infer<typeof Config>;
+
+/**
+ * Characters a human reviewer cannot see but a model reads: Unicode tag characters (ASCII smuggling, decoded
+ * into the evidence), bidi controls, zero-width characters, ANSI terminal escapes, and tool names spelled
+ * with look-alike letters of another script.
+ */
+export const hiddenUnicode: Rule<null, Config> = {
+  meta: {
+    id: 'hidden-unicode',
+    version: 1,
+    title: 'Invisible or deceptive characters in tool metadata or results',
+    description:
+      'Tool metadata, server instructions, tool results or arguments contain characters that render as ' +
+      'nothing or as something else: Unicode tag characters (which spell hidden ASCII instructions; the ' +
+      'decoded text is in the evidence), bidirectional controls, zero-width characters, ANSI escape ' +
+      'sequences that rewrite what a terminal shows, or a tool name with look-alike letters (confusables).',
+    severity: 'high',
+    maturity: 'test',
+    owasp: ['MCP03', 'MCP06'],
+    attack: ['AML.T0051.001', 'T1027'],
+    falsePositives: [
+      'Right-to-left text (Arabic, Hebrew) that uses bidi marks legitimately in a result.',
+      'Terminal output with colours returned by a shell tool (ANSI escapes in results).',
+    ],
+    references: [REFERENCES.toolsSecurity, REFERENCES.unicodeTags, REFERENCES.trailOfBitsAnsi],
+  },
+  configSchema: Config,
+  keyOf: (event, config) => {
+    if (event.kind === 'tool-catalog') return event.server.name;
+    if (config.scanCalls && event.kind === 'call' && (event.result !== undefined || event.arguments !== undefined))
+      return event.server.name;
+    return undefined;
+  },
+  initialState: () => null,
+  onEvent(_state, event, { config }) {
+    const texts: LocatedText[] = [];
+    const confusables = [];
+    if (event.kind === 'tool-catalog') {
+      for (const tool of event.tools) {
+        texts.push(...toolTexts(tool));
+        const confusable = confusableName(tool.name);
+        if (confusable !== undefined) confusables.push(confusable);
+      }
+      if (event.instructions !== undefined) texts.push({ location: 'instructions', text: bounded(event.instructions) });
+    } else if (event.kind === 'call') {
+      if (event.result !== undefined) texts.push({ location: 'result', text: event.result });
+      if (event.arguments !== undefined) texts.push({ location: 'arguments', text: event.arguments });
+    }
+    const found: HiddenCharacters[] = [];
+    for (const text of texts) {
+      const hidden = findHiddenCharacters(text);
+      if (hidden !== undefined) found.push(hidden);
+    }
+    if (found.length === 0 && confusables.length === 0) return { state: undefined };
+    const decoded = found.map((f) => f.decodedTags).filter((d) => d !== undefined);
+    const subject =
+      event.kind === 'tool-catalog'
+        ? `${event.server.name}\u0000${event.listHash}`
+        : `${event.server.name}\u0000${event.eventId}`;
+    return {
+      state: undefined,
+      findings: [
+        {
+          subject,
+          ...(decoded.length > 0 ? { severity: 'critical' as const } : {}),
+          title: 'Invisible or deceptive characters in tool metadata or results',
+          description:
+            `${event.kind === 'tool-catalog' ? 'Tool metadata' : 'A tool call'} of server ${event.server.name} contains ` +
+            `${[...new Set(found.flatMap((f) => Object.keys(f.counts)))].concat(confusables.length > 0 ? ['confusable tool names'] : []).join(', ')}` +
+            `${decoded.length > 0 ? `; hidden text: ${JSON.stringify(decoded[0]!.slice(0, 120))}` : ''}.`,
+          entities: entitiesOf(event),
+          evidence: {
+            fields: found.slice(0, config.maxFields),
+            fieldCount: found.length,
+            ...(confusables.length > 0 ? { confusableToolNames: confusables.slice(0, 8) } : {}),
+          },
+          eventIds: [event.eventId],
+        },
+      ],
+    };
+  },
+};

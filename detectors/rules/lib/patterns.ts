@@ -1,0 +1,226 @@
+/**
+ * Text patterns over tool metadata and tool results. Linear by construction: no quantified group (no `)*`,
+ * `)+`, `){n,}`), every repetition is over a single character class and bounded where it is followed by a
+ * class that overlaps it, and the input is cut to `MAX_FIELD_CHARS` first. `patterns.test.ts` checks the
+ * sources statically and runs every pattern over megabyte-long adversarial input.
+ */
+import { excerpt, type LocatedText } from './text.ts';
+
+export type Signal =
+  | 'concealment'
+  | 'override'
+  | 'instruction-tag'
+  | 'coercion'
+  | 'sensitive-path'
+  | 'file-read'
+  | 'exfiltration'
+  | 'tool-redirect'
+  | 'model-address';
+
+export interface TextPattern {
+  id: string;
+  signal: Signal;
+  /** Evidence weight; a rule fires when the distinct signals of one tool or result add up to its threshold. */
+  weight: number;
+  regex: RegExp;
+}
+
+const p = (id: string, signal: Signal, weight: number, regex: RegExp): TextPattern => ({ id, signal, weight, regex });
+
+/** Wording that hides what the model does from the user, or overrides its instructions. */
+export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
+  p(
+    'do-not-tell-user',
+    'concealment',
+    3,
+    /\b(?:do not|don't|never|must not|should not)\s{1,4}(?:tell|mention|inform|notify|reveal|show|alert|disclose)\b[^.\n]{0,60}\b(?:user|human|operator)/i,
+  ),
+  p(
+    'without-telling-user',
+    'concealment',
+    3,
+    /\bwithout\s{1,4}(?:telling|informing|notifying|alerting|asking|letting)\s{1,4}(?:the\s{1,4})?(?:user|human)/i,
+  ),
+  p(
+    'user-must-not-know',
+    'concealment',
+    3,
+    /\b(?:user|human)\s{1,4}(?:must|should)\s{1,4}(?:not|never)\s{1,4}(?:know|see|be told|find out|notice)/i,
+  ),
+  p('hide-from-user', 'concealment', 3, /\b(?:hide|conceal|keep)\b[^.\n]{0,30}\bfrom\s{1,4}the\s{1,4}(?:user|human)/i),
+  p(
+    'secretly',
+    'concealment',
+    2,
+    /\b(?:secretly|covertly|quietly|silently)\s{1,4}(?:send|read|include|add|pass|call|forward|copy|upload|run|execute)/i,
+  ),
+  p(
+    'ignore-instructions',
+    'override',
+    3,
+    /\b(?:ignore|disregard|forget|override)\s{1,4}(?:all\s{1,4}|any\s{1,4})?(?:the\s{1,4})?(?:previous|prior|above|earlier|other|preceding|system)\s{1,4}(?:instructions|prompts|rules|directions|messages)/i,
+  ),
+  p('new-instructions', 'override', 2, /\b(?:new|updated|real|actual)\s{1,4}(?:system\s{1,4})?instructions\s{0,4}:/i),
+  p(
+    'you-are-now',
+    'override',
+    2,
+    /\byou\s{1,4}are\s{1,4}now\s{1,4}(?:in\s{1,4})?(?:a|an|the|developer|admin|dan|unrestricted)\b/i,
+  ),
+  p('system-prompt', 'exfiltration', 2, /\b(?:your|the)\s{1,4}system\s{1,4}prompt\b/i),
+  p(
+    'instruction-tag',
+    'instruction-tag',
+    2,
+    /<\s{0,4}\/?\s{0,4}(?:important|system|instructions?|secret|hidden|admin|assistant)\s{0,4}>/i,
+  ),
+  p('bracket-tag', 'instruction-tag', 2, /\[\s{0,4}(?:system|important|instructions?|admin)\s{0,4}\]/i),
+  p(
+    'tool-will-fail',
+    'coercion',
+    1,
+    /\botherwise\b[^.\n]{0,40}\b(?:will|would)\s{1,4}(?:not work|fail|crash|break|be lost|stop working)/i,
+  ),
+  p('very-important', 'coercion', 1, /\bvery\s{1,4}very\s{1,4}important\b/i),
+  p(
+    'before-using-read',
+    'file-read',
+    1,
+    /\bbefore\s{1,4}(?:using|calling|invoking|running)\b[^.\n]{0,60}\b(?:read|open|cat|load|fetch|access)\b/i,
+  ),
+  p(
+    'read-file',
+    'file-read',
+    1,
+    /\b(?:read|open|cat|load|access)\s{1,4}(?:the\s{1,4}|its\s{1,4}|their\s{1,4})?(?:file|contents?|content of)\b/i,
+  ),
+  p(
+    'pass-content',
+    'exfiltration',
+    2,
+    /\b(?:pass|put|include|add|send|provide|insert|append)\b[^.\n]{0,40}\b(?:its|the|their|file's|whole|full|entire)\s{1,4}(?:content|contents|text|conversation|chat history|history|credentials|keys?|tokens?|password)\b[^.\n]{0,40}\b(?:as|in|into|to|via)\b/i,
+  ),
+  p(
+    'conversation-history',
+    'exfiltration',
+    2,
+    /\b(?:entire|full|whole|complete|all)\s{1,4}(?:previous\s{1,4})?(?:conversation|chat history|message history|context window)\b/i,
+  ),
+  p(
+    'assistant-must',
+    'model-address',
+    2,
+    /\b(?:assistant|ai|llm|model|agent|claude|chatgpt|copilot)\s{0,2}[,:]\s{0,4}(?:you\s{1,4})?(?:must|should|need to|are required to|now)\b/i,
+  ),
+  p(
+    'call-tool-now',
+    'model-address',
+    1,
+    /\b(?:immediately|now|next)\s{1,4}(?:call|invoke|use|run|execute)\s{1,4}(?:the\s{1,4})?[\w.-]{1,64}\s{1,4}tool\b/i,
+  ),
+];
+
+/** Files and stores an attacker wants read: SSH keys, cloud credentials, MCP client configs, env files. */
+export const SENSITIVE_PATH_PATTERNS: readonly TextPattern[] = [
+  p(
+    'ssh-key',
+    'sensitive-path',
+    2,
+    /(?:~|\$home|%userprofile%|\/home\/[\w.-]{1,64}|\/root)?[/\\]\.ssh\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b/i,
+  ),
+  p(
+    'cloud-credentials',
+    'sensitive-path',
+    2,
+    /[/\\]\.(?:aws[/\\]credentials|azure[/\\]|config[/\\]gcloud|kube[/\\]config|docker[/\\]config\.json)/i,
+  ),
+  p(
+    'mcp-client-config',
+    'sensitive-path',
+    2,
+    /\b(?:mcp\.json|claude_desktop_config\.json|\.cursor[/\\]|\.codeium[/\\])/i,
+  ),
+  p(
+    'secrets-file',
+    'sensitive-path',
+    2,
+    /(?:^|[\s/\\~"'`])\.(?:env|netrc|npmrc|pypirc|git-credentials|pgpass|bash_history|zsh_history)\b|\/etc\/(?:passwd|shadow|sudoers)\b/i,
+  ),
+];
+
+/** Wording that steers the model's use of a different tool: the shadowing attack. */
+export const REDIRECT_PATTERNS: readonly TextPattern[] = [
+  p(
+    'when-tool-invoked',
+    'tool-redirect',
+    2,
+    /\bwhen(?:ever)?\b[^.\n]{0,80}\b(?:is|are|gets|get)\s{1,4}(?:invoked|called|used|executed|run)\b/i,
+  ),
+  p('side-effect-on-tool', 'tool-redirect', 3, /\b(?:side[- ]effect|effect|impact)\s{1,4}on\b[^.\n]{0,60}\btools?\b/i),
+  p(
+    'change-recipient',
+    'tool-redirect',
+    3,
+    /\b(?:change|set|replace|redirect|override)\s{1,4}the\s{1,4}(?:recipient|destination|receiver|to address|target|url|endpoint|phone number)\b/i,
+  ),
+  p(
+    'send-all-to',
+    'tool-redirect',
+    3,
+    /\b(?:send|forward|copy|bcc|cc|route)\s{1,4}(?:all|every|each)\b[^.\n]{0,40}\bto\s{1,4}[\w.+-]{1,64}@[\w-]{1,64}\./i,
+  ),
+  p(
+    'instead-of-tool',
+    'tool-redirect',
+    2,
+    /\b(?:instead of|rather than|never)\s{1,4}(?:using|calling|invoking)\s{1,4}(?:the\s{1,4})?[\w.-]{1,64}\s{1,4}tool\b/i,
+  ),
+  p(
+    'other-server-tool',
+    'tool-redirect',
+    1,
+    /\bmcp_[a-z0-9]{1,32}_[a-z0-9_]{1,64}\b|\([a-z0-9]{0,32}mcp[a-z0-9_]{0,32}\)/i,
+  ),
+];
+
+export const ALL_TEXT_PATTERNS: readonly TextPattern[] = [
+  ...INSTRUCTION_PATTERNS,
+  ...SENSITIVE_PATH_PATTERNS,
+  ...REDIRECT_PATTERNS,
+];
+
+export interface PatternHit {
+  pattern: string;
+  signal: Signal;
+  weight: number;
+  location: string;
+  excerpt: string;
+}
+
+/** Every pattern over every text, first match per pattern and text. */
+export function scanTexts(texts: readonly LocatedText[], patterns: readonly TextPattern[]): PatternHit[] {
+  const hits: PatternHit[] = [];
+  for (const { location, text } of texts) {
+    for (const pattern of patterns) {
+      const match = pattern.regex.exec(text);
+      if (match === null) continue;
+      hits.push({
+        pattern: pattern.id,
+        signal: pattern.signal,
+        weight: pattern.weight,
+        location,
+        excerpt: excerpt(text, match.index, match[0].length),
+      });
+    }
+  }
+  return hits;
+}
+
+/** The score of a set of hits: the heaviest hit per signal, summed (repeating one signal adds nothing). */
+export function scoreOf(hits: readonly PatternHit[]): number {
+  const bySignal = new Map<Signal, number>();
+  for (const hit of hits) bySignal.set(hit.signal, Math.max(bySignal.get(hit.signal) ?? 0, hit.weight));
+  let score = 0;
+  for (const weight of bySignal.values()) score += weight;
+  return score;
+}

@@ -1,0 +1,96 @@
+/**
+ * Bounded access to attacker-controlled text. Every pattern in the rules runs over text cut by these helpers,
+ * so the work per event is bounded whatever a server or client sends.
+ */
+import { createHash } from 'node:crypto';
+import type { ToolDefinition } from '../../../collector/schema/mcp-event.ts';
+
+/** Characters of one field a pattern ever sees. */
+export const MAX_FIELD_CHARS = 16_384;
+/** Strings collected from one schema or JSON value. */
+const MAX_STRINGS = 512;
+const MAX_DEPTH = 12;
+
+/** A piece of text and where it came from, e.g. `tools[read_file].inputSchema.properties.path.description`. */
+export interface LocatedText {
+  location: string;
+  text: string;
+}
+
+export function bounded(text: string, max = MAX_FIELD_CHARS): string {
+  return text.length > max ? text.slice(0, max) : text;
+}
+
+/** A short excerpt around `index` for evidence; control characters are shown as `\uXXXX`. */
+export function excerpt(text: string, index: number, length: number, radius = 40): string {
+  const start = Math.max(0, index - radius);
+  const end = Math.min(text.length, index + length + radius);
+  const cut = text.slice(start, end).replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return (start > 0 ? '…' : '') + cut + (end < text.length ? '…' : '');
+}
+
+/**
+ * Every string inside a JSON value with its path: object keys (as `<path>.<key>#key`) and string values,
+ * breadth-bounded and depth-bounded. Tool schemas carry instructions in descriptions, defaults, enums,
+ * examples and property names alike.
+ */
+export function stringsIn(value: unknown, root: string): LocatedText[] {
+  const out: LocatedText[] = [];
+  const walk = (node: unknown, path: string, depth: number): void => {
+    if (out.length >= MAX_STRINGS || depth > MAX_DEPTH) return;
+    if (typeof node === 'string') {
+      out.push({ location: path, text: bounded(node) });
+    } else if (Array.isArray(node)) {
+      node.forEach((item, index) => walk(item, `${path}[${index}]`, depth + 1));
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, item] of Object.entries(node)) {
+        if (out.length >= MAX_STRINGS) return;
+        out.push({ location: `${path}.${key}#key`, text: bounded(key, 512) });
+        walk(item, `${path}.${key}`, depth + 1);
+      }
+    }
+  };
+  walk(value, root, 0);
+  return out;
+}
+
+/** The text a model reads from one tool definition: name, title, description, schemas, annotations. */
+export function toolTexts(tool: ToolDefinition): LocatedText[] {
+  const at = `tools[${tool.name}]`;
+  const texts: LocatedText[] = [{ location: `${at}.name`, text: bounded(tool.name) }];
+  if (tool.title !== undefined) texts.push({ location: `${at}.title`, text: bounded(tool.title) });
+  if (tool.description !== undefined) texts.push({ location: `${at}.description`, text: bounded(tool.description) });
+  texts.push(...stringsIn(tool.inputSchema, `${at}.inputSchema`));
+  texts.push(...stringsIn(tool.outputSchema, `${at}.outputSchema`));
+  texts.push(...stringsIn(tool.annotations, `${at}.annotations`));
+  return texts;
+}
+
+/** JSON text of tool arguments as located strings; text that is not JSON is one string. */
+export function argumentTexts(json: string): LocatedText[] {
+  try {
+    return stringsIn(JSON.parse(json) as unknown, 'arguments');
+  } catch {
+    return [{ location: 'arguments', text: bounded(json) }];
+  }
+}
+
+/** A truncated SHA-256, enough to correlate a value across alerts without revealing it. */
+export function fingerprintOf(value: string): string {
+  return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
+}
+
+/** Lower-case name tokens joined by `_`, with `_` at both ends: `getFileContents` → `_get_file_contents_`. */
+export function nameTokens(name: string): string {
+  const spaced = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  return `_${spaced
+    .split(/[^a-z0-9]/)
+    .filter((token) => token !== '')
+    .join('_')}_`;
+}
+
+/** Whether a tool name contains one of the entries as whole tokens (`read_file` matches `file`, not `profile`). */
+export function nameMatches(name: string, entries: readonly string[]): string | undefined {
+  const tokens = nameTokens(name);
+  return entries.find((entry) => tokens.includes(nameTokens(entry)));
+}

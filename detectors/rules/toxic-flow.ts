@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import type { CallEvent } from '../../collector/schema/mcp-event.ts';
+import type { Rule } from '../types.ts';
+import { entitiesOf, sessionKeyOf } from './lib/entities.ts';
+import { REFERENCES } from './lib/references.ts';
+import { nameMatches } from './lib/text.ts';
+
+const Config = z.strictObject({
+  /** Name tokens of tools that bring untrusted content in (web, issues, mail, chat). */
+  untrustedSources: z
+    .array(z.string())
+    .default([
+      'fetch',
+      'browse',
+      'scrape',
+      'crawl',
+      'web',
+      'search',
+      'issue',
+      'issues',
+      'email',
+      'emails',
+      'mail',
+      'inbox',
+      'message',
+      'messages',
+      'comments',
+      'url',
+      'rss',
+    ]),
+  /** Name tokens of tools that read sensitive data (files, secrets, private repositories, databases). */
+  sensitiveSources: z
+    .array(z.string())
+    .default([
+      'read_file',
+      'file_contents',
+      'secret',
+      'secrets',
+      'credential',
+      'credentials',
+      'password',
+      'env',
+      'vault',
+      'private',
+      'query',
+      'database',
+      'db',
+      'customer',
+      'keychain',
+      'ssh',
+    ]),
+  /** Name tokens of tools that send data out. */
+  externalSinks: z
+    .array(z.string())
+    .default([
+      'send',
+      'post',
+      'publish',
+      'upload',
+      'create_issue',
+      'create_pull_request',
+      'comment',
+      'add_comment',
+      'create_comment',
+      'reply',
+      'forward',
+      'webhook',
+      'share',
+      'tweet',
+      'push',
+      'http_post',
+      'create_gist',
+    ]),
+  /** The three steps must happen within this many minutes. */
+  windowMinutes: z.number().int().min(1).default(60),
+});
+type Config = z.infer<typeof Config>;
+
+interface Step {
+  tool: string;
+  time: number;
+  eventId: string;
+}
+
+interface State {
+  untrusted?: Step;
+  sensitive?: Step;
+}
+
+/**
+ * The lethal trifecta in one session: untrusted content read (which may carry instructions), then sensitive
+ * data read, then data sent out. Each call may be harmless alone; the order is what exfiltration looks like.
+ */
+export const toxicFlow: Rule<State, Config> = {
+  meta: {
+    id: 'toxic-flow',
+    version: 1,
+    title: 'Untrusted input, sensitive read, then external write in one session',
+    description:
+      'Within one session (or principal, where sessions are absent) a tool that reads untrusted content was ' +
+      'followed by a tool that reads sensitive data and then by a tool that writes to an external ' +
+      'destination, within the window. This is the shape of indirect prompt injection turned exfiltration ' +
+      '(e.g. a public GitHub issue steering an agent to leak a private repository). Tool classes are configurable.',
+    severity: 'high',
+    maturity: 'experimental',
+    owasp: ['MCP06', 'MCP10'],
+    attack: ['AML.T0051.001', 'AML.T0057', 'T1567'],
+    falsePositives: [
+      'Agents whose normal work is triage: read issues, read code, post a comment (tune the classes or window).',
+    ],
+    references: [REFERENCES.toolsSecurity, REFERENCES.invariantGithub],
+  },
+  configSchema: Config,
+  keyOf: (event) =>
+    event.kind === 'call' && event.tool !== undefined
+      ? (sessionKeyOf(event) ??
+        (event.principal === undefined ? undefined : `${event.server.name}\u0000principal\u0000${event.principal.id}`))
+      : undefined,
+  initialState: () => ({}),
+  onEvent(state, event, { config, eventTime }) {
+    if (event.kind !== 'call' || event.tool === undefined) return { state };
+    const window = config.windowMinutes * 60_000;
+    const fresh = (step: Step | undefined): Step | undefined =>
+      step !== undefined && eventTime - step.time <= window ? step : undefined;
+    const untrusted = fresh(state.untrusted);
+    const sensitive = untrusted === undefined ? undefined : fresh(state.sensitive);
+    const step = { tool: event.tool, time: eventTime, eventId: event.eventId };
+    if (untrusted !== undefined && sensitive !== undefined && classOf(event, config.externalSinks)) {
+      return {
+        state: {},
+        findings: [
+          {
+            subject: `${event.server.name}\u0000${event.sessionId ?? event.principal?.id ?? ''}\u0000${untrusted.eventId}`,
+            title: 'Untrusted input, sensitive read, then external write in one session',
+            description: `${untrusted.tool} (untrusted input), then ${sensitive.tool} (sensitive read), then ${event.tool} (external write) on server ${event.server.name}.`,
+            entities: entitiesOf(event),
+            evidence: {
+              untrustedInput: untrusted.tool,
+              sensitiveRead: sensitive.tool,
+              externalWrite: event.tool,
+              minutes: Math.round((eventTime - untrusted.time) / 600) / 100,
+            },
+            eventIds: [untrusted.eventId, sensitive.eventId, event.eventId],
+          },
+        ],
+      };
+    }
+    if (untrusted !== undefined && classOf(event, config.sensitiveSources))
+      return { state: { untrusted, sensitive: step } };
+    if (classOf(event, config.untrustedSources))
+      return {
+        state: untrusted !== undefined && sensitive !== undefined ? { untrusted, sensitive } : { untrusted: step },
+      };
+    return {
+      state: { ...(untrusted === undefined ? {} : { untrusted }), ...(sensitive === undefined ? {} : { sensitive }) },
+    };
+  },
+};
+
+function classOf(event: CallEvent, tokens: readonly string[]): boolean {
+  return event.tool !== undefined && nameMatches(event.tool, tokens) !== undefined;
+}
