@@ -89,9 +89,12 @@ export class Spool {
   /** Marks every row with `seq` below `untilSeq` done and persists the cursor. */
   async ack(untilSeq: number): Promise<void> {
     if (untilSeq <= this.acked) return;
-    while (this.pending.length > 0 && this.pending[0]!.seq < untilSeq) {
-      this.pendingBytes -= this.pending.shift()!.bytes;
+    let done = 0;
+    while (done < this.pending.length && this.pending[done]!.seq < untilSeq) {
+      this.pendingBytes -= this.pending[done]!.bytes;
+      done += 1;
     }
+    this.pending.splice(0, done);
     this.acked = untilSeq;
     await this.writeCursor();
     await this.removeDoneSegments();
