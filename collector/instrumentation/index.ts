@@ -1,0 +1,35 @@
+import { watchOutboundRequests } from './outbound.ts';
+import { hookSdkModules } from './sdk-hooks.ts';
+import { startTelemetryPipeline } from './setup.ts';
+import type { TelemetryPipeline } from './setup.ts';
+import { instrumentationConfig } from './telemetry.ts';
+
+export { instrument, patchServerClass } from './instrument.ts';
+export { instrumentVerifier } from './verifier.ts';
+export type { InstrumentVerifierOptions } from './verifier.ts';
+export type { InstrumentOptions, TokenVerifier } from './types.ts';
+export type { TelemetryPipeline } from './setup.ts';
+
+const STARTED = Symbol.for('mcpwatch.instrumentation.started');
+
+/**
+ * What `mcpwatch/register` does: validates the configuration (throws `CONFIG_INVALID` naming the variable),
+ * starts the OTLP pipeline, patches every MCP SDK server the process loads and watches outbound requests for
+ * bearer tokens. Once per process, even across duplicate copies of mcpwatch.
+ */
+export function startInstrumentation(): TelemetryPipeline {
+  const global = globalThis as Record<symbol, TelemetryPipeline | undefined>;
+  const started = global[STARTED];
+  if (started !== undefined) return started;
+  instrumentationConfig();
+  const pipeline = startTelemetryPipeline();
+  global[STARTED] = pipeline;
+  hookSdkModules();
+  watchOutboundRequests();
+  return pipeline;
+}
+
+/** Exports what is buffered and stops the pipeline `mcpwatch/register` started (no-op when it did not). */
+export async function shutdownInstrumentation(): Promise<void> {
+  await (globalThis as Record<symbol, TelemetryPipeline | undefined>)[STARTED]?.shutdown();
+}

@@ -1,0 +1,51 @@
+import type { McpEvent } from '../schema/mcp-event.ts';
+
+/** `Omit` per union member that keeps known keys next to the loose objects' index signature. */
+type OmitEach<T, K extends PropertyKey> = T extends unknown
+  ? { [P in keyof T as P extends K ? never : P]: T[P] }
+  : never;
+
+/** An audit event as the instrumentation emits it: the collector adds these three from the record's attributes and resource. */
+export type AuditEvent = OmitEach<McpEvent, 'schemaVersion' | 'eventId' | 'server'>;
+
+/** The `serverInfo` an event is attributed to. */
+export interface ServerRef {
+  name: string;
+  version?: string;
+}
+
+export type JsonRpcId = string | number;
+
+/** A JSON-RPC 2.0 message as it crosses the transport, read defensively: it is outside input. */
+export interface JsonRpcMessage {
+  jsonrpc?: unknown;
+  id?: JsonRpcId;
+  method?: unknown;
+  params?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  error?: { code?: unknown; message?: unknown };
+}
+
+/** The SDK's `MessageExtraInfo` as far as we read it (absent in older SDKs). */
+export interface MessageExtra {
+  authInfo?: unknown;
+  requestInfo?: { headers?: Record<string, string | string[] | undefined> };
+}
+
+/** The SDK `Server` (low level) as far as we touch it. */
+export interface ServerLike {
+  connect: (this: ServerLike, transport: TransportLike) => Promise<void>;
+  transport?: TransportLike;
+  _serverInfo?: { name?: unknown; version?: unknown };
+  _instructions?: unknown;
+  _requestHandlers?: Map<string, (request: unknown, extra: unknown) => unknown>;
+}
+
+/** The SDK `Transport` as far as we touch it. */
+export interface TransportLike {
+  sessionId?: string;
+  onmessage?: ((message: unknown, extra?: unknown) => void) | undefined;
+  onclose?: (() => void) | undefined;
+  send: (this: TransportLike, message: unknown, options?: unknown) => Promise<void>;
+  handleRequest?: (this: TransportLike, ...args: unknown[]) => Promise<unknown>;
+}

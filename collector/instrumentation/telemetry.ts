@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { diag, metrics, trace, ValueType } from '@opentelemetry/api';
+import type { Context, Counter, Histogram, MeterProvider, Tracer, TracerProvider } from '@opentelemetry/api';
+import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import type { AnyValueMap, Logger, LoggerProvider } from '@opentelemetry/api-logs';
+import { ATTRIBUTES, auditEventName } from '../schema/signals.ts';
+import { loadInstrumentationConfig } from './config.ts';
+import type { InstrumentationConfig } from './config.ts';
+import { Keyring } from './identity.ts';
+import type { AuditEvent, ServerRef } from './internal-types.ts';
+import { KnownSecrets } from './redact.ts';
+import {
+  DURATION_BUCKETS_SECONDS,
+  METRIC_MCP_SERVER_OPERATION_DURATION,
+  METRIC_MCP_SERVER_SESSION_DURATION,
+} from './semconv.ts';
+import type { InstrumentOptions } from './types.ts';
+
+export const INSTRUMENTATION_NAME = 'mcpwatch';
+export const INSTRUMENTATION_VERSION = '0.1.0';
+
+/** Process-wide: the export filter and every hook must agree on which raw secrets exist. */
+export const knownSecrets = new KnownSecrets();
+
+let processConfig: InstrumentationConfig | undefined;
+let processKeyring: Keyring | undefined;
+
+/** Validates the `MCPWATCH_*` variables once per process; throws `CONFIG_INVALID` naming the key. */
+export function instrumentationConfig(): InstrumentationConfig {
+  processConfig ??= loadInstrumentationConfig();
+  return processConfig;
+}
+
+export function keyring(): Keyring {
+  processKeyring ??= new Keyring(instrumentationConfig().MCPWATCH_HMAC_KEY);
+  return processKeyring;
+}
+
+/** The OTel instruments of one instrumented server (the global providers unless `instrument()` was given others). */
+export class Telemetry {
+  readonly config = instrumentationConfig();
+  readonly keyring = keyring();
+  readonly secrets = knownSecrets;
+  readonly tracer: Tracer;
+  readonly operationDuration: Histogram;
+  readonly sessionDuration: Histogram;
+  /** Requests not followed (a bound was reached) or hook failures: counted, never silent. */
+  readonly untracked: Counter;
+  readonly #logger: Logger;
+
+  constructor(providers: InstrumentOptions = {}) {
+    const tracerProvider: TracerProvider = providers.tracerProvider ?? trace.getTracerProvider();
+    const meterProvider: MeterProvider = providers.meterProvider ?? metrics.getMeterProvider();
+    const loggerProvider: LoggerProvider = providers.loggerProvider ?? logs.getLoggerProvider();
+    this.tracer = tracerProvider.getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
+    this.#logger = loggerProvider.getLogger(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
+    const meter = meterProvider.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
+    const advice = { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS };
+    this.operationDuration = meter.createHistogram(METRIC_MCP_SERVER_OPERATION_DURATION, {
+      unit: 's',
+      description: 'Duration of an MCP request as observed on the server.',
+      valueType: ValueType.DOUBLE,
+      advice,
+    });
+    this.sessionDuration = meter.createHistogram(METRIC_MCP_SERVER_SESSION_DURATION, {
+      unit: 's',
+      description: 'Duration of an MCP session as observed on the server.',
+      valueType: ValueType.DOUBLE,
+      advice,
+    });
+    this.untracked = meter.createCounter('mcpwatch.instrumentation.untracked', {
+      description: 'Messages the instrumentation could not follow (bounds reached or hook failures), by reason.',
+    });
+  }
+
+  /** One audit event as an OTel log record (see `collector/schema/signals.ts` for the mapping). */
+  emit(event: AuditEvent, server: ServerRef, context?: Context): void {
+    const name = auditEventName(event.kind);
+    // JSON round trip: drops undefined fields and anything that is not plain data.
+    const body = JSON.parse(JSON.stringify(event)) as AnyValueMap;
+    const attributes: Record<string, string> = {
+      'event.name': name,
+      [ATTRIBUTES.eventId]: randomUUID(),
+      [ATTRIBUTES.serverName]: server.name,
+    };
+    if (server.version !== undefined) attributes[ATTRIBUTES.serverVersion] = server.version;
+    this.#logger.emit({
+      eventName: name,
+      timestamp: new Date(event.time),
+      severityNumber: SeverityNumber.INFO,
+      severityText: 'INFO',
+      body,
+      attributes,
+      ...(context === undefined ? {} : { context }),
+    });
+  }
+}
+
+let defaultTelemetry: Telemetry | undefined;
+
+export function globalTelemetry(): Telemetry {
+  defaultTelemetry ??= new Telemetry();
+  return defaultTelemetry;
+}
+
+/**
+ * Runs one of our hooks so that it can never throw into the host: a failure is logged to the OTel diag logger
+ * and counted, and the host's own work proceeds untouched.
+ */
+export function guard<T>(what: string, hook: () => T): T | undefined {
+  try {
+    return hook();
+  } catch (error) {
+    diag.error(`mcpwatch: ${what} failed; the server is unaffected.`, error);
+    try {
+      globalTelemetry().untracked.add(1, { reason: 'hook-failure' });
+    } catch {
+      // Counting failed too; the diag line above is the record.
+    }
+    return undefined;
+  }
+}

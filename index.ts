@@ -1,0 +1,17 @@
+/** The `mcpwatch` package entry: explicit instrumentation and the event contracts. */
+export {
+  instrument,
+  instrumentVerifier,
+  shutdownInstrumentation,
+  startInstrumentation,
+} from './collector/instrumentation/index.ts';
+export type {
+  InstrumentOptions,
+  InstrumentVerifierOptions,
+  TelemetryPipeline,
+  TokenVerifier,
+} from './collector/instrumentation/index.ts';
+export { McpEvent, MCP_EVENT_SCHEMA_VERSION } from './collector/schema/mcp-event.ts';
+export { Alert, ALERT_SCHEMA_VERSION } from './collector/schema/alert.ts';
+export { parseAlert, parseMcpEvent } from './collector/schema/parse.ts';
+export type { InputIssue, ParseResult } from './collector/schema/parse.ts';
