@@ -13,7 +13,7 @@ import {
   type StandInOptions,
 } from '../../deploy/azure/logs-ingestion-stand-in.ts';
 import { isMcpwatchError } from '../../errors.ts';
-import { AzureMonitorSink, type AzureMonitorSinkConfig } from './azure-monitor.ts';
+import { AzureMonitorSink, createAzureMonitorSink, type AzureMonitorSinkConfig } from './azure-monitor.ts';
 import { alertFixture, eventually, standInCredential } from './azure-monitor/fixtures.ts';
 
 interface Harness {
@@ -241,4 +241,43 @@ void test('a bad config fails at open naming the key', async () => {
     ),
     (error) => isMcpwatchError(error, 'CONFIG_INVALID') && /dcrImmutableId/.test(error.message),
   );
+});
+
+void test('the synchronous factory validates now, opens in the background and delivers once open', async () => {
+  assert.throws(
+    () =>
+      createAzureMonitorSink({
+        type: 'azure-monitor',
+        endpoint: 'https://x',
+        dcrImmutableId: 'no',
+        spool: { directory: tmpdir() },
+      }),
+    (error) => isMcpwatchError(error, 'CONFIG_INVALID'),
+  );
+  const standIn = await startLogsIngestionStandIn();
+  const directory = await mkdtemp(join(tmpdir(), 'mcpwatch-azure-factory-'));
+  await writeFile(join(directory, 'ca.pem'), standIn.caPem);
+  const config = {
+    type: 'azure-monitor' as const,
+    endpoint: standIn.endpoint,
+    dcrImmutableId: standIn.dcrImmutableId,
+    spool: { directory: join(directory, 'spool') },
+  };
+  const dependencies = { credential: standInCredential, logger: pino({ level: 'silent' }) };
+  const broken = createAzureMonitorSink({ ...config, caFile: join(directory, 'missing.pem') }, dependencies);
+  try {
+    await assert.rejects(
+      broken.deliver([alertFixture(1)]),
+      (error) => isMcpwatchError(error, 'DELIVERY_FAILED') && error.retriable,
+    );
+    assert.match((await broken.health()).detail ?? '', /could not start.*missing\.pem/);
+    const sink = createAzureMonitorSink({ ...config, caFile: join(directory, 'ca.pem') }, dependencies);
+    await sink.deliver([alertFixture(1, 'factory')]);
+    await eventually('the row', () => standIn.rows(ALERTS_TABLE.name).length === 1);
+    await sink.close();
+  } finally {
+    await broken.close();
+    await standIn.close();
+    await rm(directory, { recursive: true, force: true });
+  }
 });

@@ -101,6 +101,50 @@ export interface AzureMonitorSinkStats {
 
 type Batch = readonly SpooledRow[];
 
+/** Validates a sink configuration; throws `CONFIG_INVALID` naming each bad key. */
+export function parseAzureMonitorSinkConfig(config: unknown): ResolvedConfig {
+  const parsed = AzureMonitorSinkConfig.safeParse(config);
+  if (!parsed.success) {
+    throw new McpwatchError('CONFIG_INVALID', `azure-monitor sink: ${describeIssues(issuesOf(parsed.error))}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The sink for a synchronous factory such as `createSinks`: the config is validated now (a bad one throws
+ * `CONFIG_INVALID` here), the spool is opened in the background. Until it is open `deliver` waits; if it cannot
+ * be opened (unwritable directory, unreadable CA file) `deliver` rejects retriably and `health()` says why.
+ */
+export function createAzureMonitorSink(
+  config: AzureMonitorSinkConfig,
+  dependencies: AzureMonitorSinkDependencies = {},
+): AlertSink & Pick<AzureMonitorSink, 'deliverEvents'> {
+  parseAzureMonitorSinkConfig(config);
+  const opening = AzureMonitorSink.open(config, dependencies);
+  opening.catch(() => undefined);
+  const opened = async (): Promise<AzureMonitorSink> => {
+    try {
+      return await opening;
+    } catch (error) {
+      throw new McpwatchError('DELIVERY_FAILED', 'The Azure Monitor sink could not open its spool.', {
+        cause: error,
+        retriable: true,
+      });
+    }
+  };
+  return {
+    name: 'azure-monitor',
+    deliver: async (alerts) => (await opened()).deliver(alerts),
+    deliverEvents: async (events) => (await opened()).deliverEvents(events),
+    health: () =>
+      opening.then(
+        (sink) => sink.health(),
+        (error: unknown) => ({ healthy: false, detail: `the sink could not start: ${String(error)}` }),
+      ),
+    close: async () => (await opening.catch(() => undefined))?.close(),
+  };
+}
+
 export class AzureMonitorSink implements AlertSink {
   readonly name = 'azure-monitor';
   private readonly counters = { spooled: 0, uploaded: 0, requests: 0, retries: 0, splits: 0, deadLettered: 0 };
@@ -133,11 +177,7 @@ export class AzureMonitorSink implements AlertSink {
     config: AzureMonitorSinkConfig,
     dependencies: AzureMonitorSinkDependencies = {},
   ): Promise<AzureMonitorSink> {
-    const parsed = AzureMonitorSinkConfig.safeParse(config);
-    if (!parsed.success) {
-      throw new McpwatchError('CONFIG_INVALID', `azure-monitor sink: ${describeIssues(issuesOf(parsed.error))}`);
-    }
-    const resolved = parsed.data;
+    const resolved = parseAzureMonitorSinkConfig(config);
     const log = (dependencies.logger ?? pino({ level: 'info' })).child({ sink: 'azure-monitor' });
     const credential =
       dependencies.credential ??
