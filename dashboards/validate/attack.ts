@@ -28,6 +28,8 @@ export type SentinelTactic = (typeof SENTINEL_TACTICS)[number];
 
 /** Parent technique id → the tactics it belongs to. Sub-techniques inherit their parent's tactics. */
 export const TECHNIQUE_TACTICS: Readonly<Record<string, readonly SentinelTactic[]>> = {
+  T1005: ['Collection'],
+  T1027: ['DefenseEvasion'],
   T1036: ['DefenseEvasion'],
   T1059: ['Execution'],
   T1078: ['DefenseEvasion', 'Persistence', 'PrivilegeEscalation', 'InitialAccess'],
@@ -41,6 +43,7 @@ export const TECHNIQUE_TACTICS: Readonly<Record<string, readonly SentinelTactic[
   T1539: ['CredentialAccess'],
   T1550: ['DefenseEvasion', 'LateralMovement'],
   T1552: ['CredentialAccess'],
+  T1563: ['LateralMovement'],
   T1567: ['Exfiltration'],
 };
 
