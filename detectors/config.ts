@@ -87,7 +87,7 @@ function ruleSection(rule: Rule<unknown, unknown>) {
     /** Whether the rule runs. */
     enabled: z.boolean().default(true),
     /** The rule's own options (see its documentation); defaults apply to what is left out. */
-    config: z.unknown().default({}).pipe(rule.configSchema),
+    config: rule.configSchema.optional(),
   });
 }
 
@@ -143,7 +143,7 @@ export function parseDetectorsConfig(input: unknown, catalog: readonly Rule<unkn
       `Invalid detectors configuration: ${describeIssues(issuesOf(result.error))}`,
     );
   }
-  const sections = result.data.rules as Record<string, { enabled: boolean; config: unknown } | undefined>;
+  const sections = result.data.rules as Record<string, { enabled: boolean; config?: unknown } | undefined>;
   const rules: EnabledRule[] = [];
   for (const rule of catalog) {
     const section = sections[rule.meta.id];

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { callEvent, testRules } from '../test/detectors-test-rule.ts';
+import { changeToRecord, positionRecord, recordToCheckpoint } from './checkpoint.ts';
+import { DetectionEngine } from './engine.ts';
+
+const rules = testRules.map((rule) => ({ rule, config: { maxPrincipals: 1 } }));
+
+/** What the state topic hands back: the value as bytes (a tombstone reads as an empty value). */
+function asStored(record: { key: string | null; value: Buffer | string }): { key: string | null; value: Buffer } {
+  return { key: record.key, value: Buffer.from(record.value) };
+}
+
+void describe('state checkpoint records', () => {
+  void test('an engine restored from its records continues where it stopped, tombstones included', () => {
+    const first = new DetectionEngine({ rules, suppressionMs: 0 });
+    first.process(callEvent('e1', 0, 'session/with/slashes', 'alice'));
+    first.process(callEvent('e2', 1, 'gone', 'alice'));
+    const records = first.takeChanges().map((change) => changeToRecord(3, change));
+    assert.ok(records.every((record) => record.partition === 3 && record.key!.startsWith('3/')));
+    records.push(
+      asStored(changeToRecord(3, { type: 'state', ruleId: testRules[0]!.meta.id, key: 'gone', entry: undefined })),
+    );
+
+    const second = new DetectionEngine({ rules });
+    for (const record of records) {
+      const checkpoint = recordToCheckpoint(asStored(record));
+      assert.equal(checkpoint.partition, 3);
+      if (checkpoint.type === 'change') second.restore(checkpoint.change);
+    }
+    assert.deepEqual(second.stateSize(), { 'test-session-two-principals': 1 });
+    assert.equal(second.process(callEvent('e3', 2, 'session/with/slashes', 'bob')).length, 1);
+  });
+
+  void test('positions round trip and bad records are refused naming the key', () => {
+    assert.deepEqual(recordToCheckpoint(asStored(positionRecord(0, '12345678901234567890'))), {
+      partition: 0,
+      type: 'position',
+      offset: '12345678901234567890',
+    });
+    assert.throws(
+      () => recordToCheckpoint({ key: 'nonsense', value: Buffer.from('{}') }),
+      /"nonsense": not a checkpoint key/,
+    );
+    assert.throws(() => recordToCheckpoint({ key: '1/clock', value: Buffer.from('{"maxEventTime":"x"}') }), /numeric/);
+    assert.throws(() => recordToCheckpoint({ key: '1/state/r/k', value: Buffer.from('{') }), /not JSON/);
+  });
+});

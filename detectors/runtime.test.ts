@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { partitionKeyOf, type McpEvent } from '../collector/schema/mcp-event.ts';
+import { isMcpwatchError } from '../errors.ts';
+import { callEvent, testRules } from '../test/detectors-test-rule.ts';
+import { readAlertsFile } from '../test/detectors-support.ts';
+import { EmbeddedTransport } from '../transport/embedded.ts';
+import { HEADERS, TOPICS } from '../transport/topics.ts';
+import type { Transport } from '../transport/types.ts';
+import { parseDetectorsConfig, type SinkConfig } from './config.ts';
+import { alertIdOf } from './engine.ts';
+import { startDetectors, type DetectorsRuntime } from './runtime.ts';
+import { createSinks } from './sinks/index.ts';
+
+const idOf = (session: string): string => alertIdOf('test-session-two-principals', 1, session);
+
+async function send(transport: Transport, values: (McpEvent | string)[]): Promise<void> {
+  const producer = await transport.producer();
+  await producer.send(
+    TOPICS.events,
+    values.map((value) =>
+      typeof value === 'string' ? { key: 'junk', value } : { key: partitionKeyOf(value), value: JSON.stringify(value) },
+    ),
+  );
+  await producer.close();
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+async function start(transport: Transport, sinks: SinkConfig[], port?: number): Promise<DetectorsRuntime> {
+  const config = parseDetectorsConfig(
+    { sinks, engine: { allowedLatenessMs: 0 }, ops: port === undefined ? {} : { port } },
+    testRules,
+  );
+  return startDetectors({
+    transport,
+    config,
+    sinks: createSinks(config.sinks, { transport }),
+    eventPartitions: 4,
+    deliveryAttempts: 2,
+    deliveryBackoffMs: 1,
+    logger: pino({ level: 'silent' }),
+  });
+}
+
+void describe('detectors runtime on the embedded transport', () => {
+  let dir: string;
+  before(async () => (dir = await mkdtemp(path.join(tmpdir(), 'mcpwatch-runtime-'))));
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  void test('dead-letters bad records, alerts, and serves health, readiness and metrics', async () => {
+    const transport = new EmbeddedTransport();
+    const file = path.join(dir, 'ops.jsonl');
+    const runtime = await start(
+      transport,
+      [
+        { type: 'file', path: file },
+        { type: 'kafka', topic: TOPICS.alerts },
+      ],
+      0,
+    );
+    try {
+      await send(transport, [
+        callEvent('e1', 0, 's1', 'alice'),
+        '{not json',
+        JSON.stringify({ ...callEvent('e9', 0, 's9', 'x'), time: 'yesterday' }),
+        callEvent('e2', 1, 's1', 'bob'),
+      ]);
+      await until(async () => (await readAlertsFile(file)).length === 1, 'the alert');
+      assert.deepEqual(
+        (await readAlertsFile(file)).map((alert) => alert.alertId),
+        [idOf('s1')],
+      );
+      const alertRecords = [];
+      for (let p = 0; p < (await transport.partitionCount(TOPICS.alerts)); p += 1)
+        for await (const record of transport.readPartition(TOPICS.alerts, p)) alertRecords.push(record);
+      assert.deepEqual(
+        alertRecords.map((record) => record.key),
+        [idOf('s1')],
+      );
+
+      const deadLetters = [];
+      for await (const record of transport.readPartition(TOPICS.eventsDeadLetter, 0)) deadLetters.push(record);
+      assert.equal(deadLetters.length, 2);
+      assert.match(deadLetters[0]!.headers[HEADERS.deadLetterReason]!, /^\(root\): not JSON/);
+      assert.match(deadLetters[1]!.headers[HEADERS.deadLetterReason]!, /^time: /);
+      assert.equal(deadLetters[1]!.headers[HEADERS.deadLetterStage], 'detectors');
+      assert.match(deadLetters[1]!.headers[HEADERS.deadLetterSource]!, /^mcp\.events\.v1\/\d+\/\d+$/);
+
+      const base = runtime.opsAddress!;
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      assert.equal((await fetch(`${base}/readyz`)).status, 200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /^mcpwatch_detector_events_total 2$/m);
+      assert.match(metrics, /^mcpwatch_detector_dead_letters_total 2$/m);
+      assert.match(metrics, /^mcpwatch_detector_alerts_total\{rule="test-session-two-principals"\} 1$/m);
+      assert.match(metrics, /^mcpwatch_detector_state_keys\{rule="test-session-two-principals"\} 1$/m);
+      assert.match(metrics, /^mcpwatch_detector_consumer_lag_seconds\{partition="\d"\} /m);
+      assert.equal((await fetch(`${base}/nope`)).status, 404);
+    } finally {
+      await runtime.close();
+      await transport.close();
+    }
+  });
+
+  void test('restarted on the same log, it restores state and skips what the checkpoint holds', async () => {
+    const transport = new EmbeddedTransport();
+    const file = path.join(dir, 'restart.jsonl');
+    const first = await start(transport, [{ type: 'file', path: file }]);
+    await send(transport, [callEvent('e1', 0, 's1', 'alice'), callEvent('e2', 1, 's2', 'alice')]);
+    await until(() => first.metrics.events.get().then((metric) => metric.values[0]?.value === 2), 'two events');
+    await first.close();
+
+    const second = await start(transport, [{ type: 'file', path: file }]);
+    try {
+      await send(transport, [callEvent('e3', 2, 's1', 'bob')]);
+      await until(async () => (await readAlertsFile(file)).length === 1, 'the alert after restart');
+      assert.equal((await second.metrics.events.get()).values[0]?.value, 1, 'only the new event ran');
+    } finally {
+      await second.close();
+      await transport.close();
+    }
+  });
+
+  void test('a sink that does not confirm stops the consumer and leaves the offsets for the next owner', async () => {
+    const refusing = createServer((_request, response) => response.writeHead(503).end());
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`;
+    const transport = new EmbeddedTransport();
+    const file = path.join(dir, 'refused.jsonl');
+    try {
+      const failing = await start(transport, [
+        { type: 'file', path: file },
+        { type: 'webhook', url, headers: {}, timeoutMs: 1000, maxAttempts: 1, backoffMs: 1 },
+      ]);
+      await send(transport, [callEvent('e1', 0, 's1', 'alice'), callEvent('e2', 1, 's1', 'bob')]);
+      await assert.rejects(failing.done, (error) => isMcpwatchError(error, 'DELIVERY_FAILED'));
+      await failing.close();
+
+      const healthy = await start(transport, [{ type: 'file', path: file }]);
+      await until(
+        () => healthy.metrics.alerts.get().then((metric) => metric.values[0]?.value === 1),
+        'the alert from the next owner',
+      );
+      await healthy.close();
+      // The file sink confirmed before the webhook failed, so it saw the alert twice: same id both times.
+      assert.deepEqual(
+        (await readAlertsFile(file)).map((alert) => alert.alertId),
+        [idOf('s1'), idOf('s1')],
+      );
+    } finally {
+      refusing.close();
+      await transport.close();
+    }
+  });
+});
