@@ -101,8 +101,12 @@ async function main(): Promise<number> {
     await broker?.stop();
   }
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+  if (interrupted !== undefined) {
+    console.log(`Test run interrupted by ${interrupted} after ${seconds} s; broker stopped.`);
+    return signalExitCodes[interrupted];
+  }
   console.log(`Test run finished in ${seconds} s with exit code ${exitCode}.`);
-  return interrupted === undefined ? exitCode : signalExitCodes[interrupted];
+  return exitCode;
 }
 
 let testProcess: ChildProcess | undefined;
