@@ -12,7 +12,7 @@ import { callEvent, testRules } from '../test/detectors-test-rule.ts';
 import { readAlertsFile } from '../test/detectors-support.ts';
 import { EmbeddedTransport } from '../transport/embedded.ts';
 import { HEADERS, TOPICS } from '../transport/topics.ts';
-import type { Transport } from '../transport/types.ts';
+import type { IncomingRecord, Transport } from '../transport/types.ts';
 import { parseDetectorsConfig, type SinkConfig } from './config.ts';
 import { alertIdOf } from './engine.ts';
 import { startDetectors, type DetectorsRuntime } from './runtime.ts';
@@ -91,9 +91,12 @@ void describe('detectors runtime on the embedded transport', () => {
         [idOf('s1')],
       );
 
-      const deadLetters = [];
-      for await (const record of transport.readPartition(TOPICS.eventsDeadLetter, 0)) deadLetters.push(record);
-      assert.equal(deadLetters.length, 2);
+      const deadLetters: IncomingRecord[] = [];
+      await until(async () => {
+        deadLetters.length = 0;
+        for await (const record of transport.readPartition(TOPICS.eventsDeadLetter, 0)) deadLetters.push(record);
+        return deadLetters.length === 2;
+      }, 'two dead letters');
       assert.match(deadLetters[0]!.headers[HEADERS.deadLetterReason]!, /^\(root\): not JSON/);
       assert.match(deadLetters[1]!.headers[HEADERS.deadLetterReason]!, /^time: /);
       assert.equal(deadLetters[1]!.headers[HEADERS.deadLetterStage], 'detectors');
@@ -102,7 +105,11 @@ void describe('detectors runtime on the embedded transport', () => {
       const base = runtime.opsAddress!;
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
       assert.equal((await fetch(`${base}/readyz`)).status, 200);
-      const metrics = await (await fetch(`${base}/metrics`)).text();
+      let metrics = '';
+      await until(async () => {
+        metrics = await (await fetch(`${base}/metrics`)).text();
+        return /^mcpwatch_detector_events_total 2$/m.test(metrics);
+      }, 'the metrics of both batches');
       assert.match(metrics, /^mcpwatch_detector_events_total 2$/m);
       assert.match(metrics, /^mcpwatch_detector_dead_letters_total 2$/m);
       assert.match(metrics, /^mcpwatch_detector_alerts_total\{rule="test-session-two-principals"\} 1$/m);
@@ -126,7 +133,11 @@ void describe('detectors runtime on the embedded transport', () => {
     const second = await start(transport, [{ type: 'file', path: file }]);
     try {
       await send(transport, [callEvent('e3', 2, 's1', 'bob')]);
-      await until(async () => (await readAlertsFile(file)).length === 1, 'the alert after restart');
+      await until(
+        () => second.metrics.alerts.get().then((metric) => metric.values[0]?.value === 1),
+        'the alert after restart',
+      );
+      assert.equal((await readAlertsFile(file)).length, 1);
       assert.equal((await second.metrics.events.get()).values[0]?.value, 1, 'only the new event ran');
     } finally {
       await second.close();
