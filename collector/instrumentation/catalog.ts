@@ -6,6 +6,17 @@ const MAX_DESCRIPTION_CHARS = 16_384;
 const MAX_SCHEMA_CHARS = 32_768;
 const MAX_TOOLS = 4096;
 const MAX_INSTRUCTIONS_CHARS = 65_536;
+const MAX_EXTRA_FIELD_CHARS = 4096;
+const KNOWN_FIELDS = new Set([
+  'name',
+  'title',
+  'description',
+  'inputSchema',
+  'outputSchema',
+  'annotations',
+  'hash',
+  'truncated',
+]);
 
 const textOf = (value: unknown, max: number): string | undefined =>
   typeof value === 'string' ? value.slice(0, max) : undefined;
@@ -38,6 +49,13 @@ export function toolDefinition(tool: Record<string, unknown>): ToolDefinition {
     const { schema, cut } = boundedSchema(annotations);
     if (schema !== undefined) definition.annotations = schema as Record<string, unknown>;
     truncated ||= cut;
+  }
+  // Fields newer than this code (`icons`, `execution`, `_meta`, ...) are kept: drift in them matters too.
+  for (const [key, value] of Object.entries(tool)) {
+    if (KNOWN_FIELDS.has(key) || value === undefined) continue;
+    const json = JSON.stringify(value);
+    if (json !== undefined && json.length <= MAX_EXTRA_FIELD_CHARS) definition[key] = value;
+    else truncated = true;
   }
   if (truncated) definition.truncated = true;
   return definition;

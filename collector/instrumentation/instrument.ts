@@ -1,4 +1,5 @@
 import type { ServerLike, TransportLike } from './internal-types.ts';
+import { watchOutboundRequests } from './outbound.ts';
 import { hookTransport } from './server-hooks.ts';
 import { globalTelemetry, guard, Telemetry } from './telemetry.ts';
 import type { InstrumentOptions } from './types.ts';
@@ -55,6 +56,7 @@ export function instrument<S>(server: S, options: InstrumentOptions = {}): S {
     const target = lowLevelServer(server);
     if (target === undefined || target[INSTRUMENTED] === true) return;
     Object.defineProperty(target, INSTRUMENTED, { value: true });
+    watchOutboundRequests();
     const custom = options.tracerProvider ?? options.meterProvider ?? options.loggerProvider;
     let telemetry: Telemetry | undefined;
     const telemetryOf = (): Telemetry =>
