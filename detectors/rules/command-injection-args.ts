@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
 import { REFERENCES } from './lib/references.ts';
+import { SENSITIVE_FILE, SHELL_CHAIN, SUBSTITUTION, TRAVERSAL, URL_CANDIDATE } from './lib/argument-patterns.ts';
 import { argumentTexts, excerpt, nameMatches, type LocatedText } from './lib/text.ts';
 
 const Config = z.strictObject({
@@ -52,14 +53,6 @@ const Config = z.strictObject({
 });
 type Config = z.infer<typeof Config>;
 
-/** A shell separator or substitution followed by a command an attacker chains (`; curl …`, `$(wget …)`). */
-const SHELL_CHAIN =
-  /(?:;|&&|\|\||\||`|\$\(|\n)\s{0,8}(?:curl|wget|nc|ncat|netcat|bash|sh|zsh|python3?|perl|ruby|php|rm|chmod|chown|base64|powershell|pwsh|iex|certutil|scp|ssh|sudo|eval|exec)\b/i;
-const SUBSTITUTION = /\$\([^)\n]{1,200}\)|`[^`\n]{1,200}`|\$\{[^}\n]{1,100}\}/;
-const TRAVERSAL = /\.\.[/\\]\.\.[/\\]|%2e%2e(?:%2f|%5c|[/\\])|\.\.%2f|%00/i;
-const SENSITIVE_FILE =
-  /^(?:\/etc\/(?:passwd|shadow|sudoers|hosts)|\/proc\/self\/|\/root\/|c:\\windows\\system32\\)|[/\\]\.ssh[/\\]|[/\\]\.aws[/\\]credentials|[/\\]\.env$/i;
-const URL_CANDIDATE = /\b[a-z][a-z0-9+.-]{1,15}:\/\/[^\s"'<>]{1,2048}/gi;
 const DANGEROUS_SCHEMES = new Set(['file:', 'gopher:', 'dict:', 'ldap:', 'tftp:', 'jar:', 'netdoc:']);
 
 interface Issue {

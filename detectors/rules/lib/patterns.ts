@@ -4,7 +4,7 @@
  * class that overlaps it, and the input is cut to `MAX_FIELD_CHARS` first. `patterns.test.ts` checks the
  * sources statically and runs every pattern over megabyte-long adversarial input.
  */
-import { excerpt, type LocatedText } from './text.ts';
+import { bounded, excerpt, type LocatedText } from './text.ts';
 
 export type Signal =
   | 'concealment'
@@ -200,7 +200,8 @@ export interface PatternHit {
 /** Every pattern over every text, first match per pattern and text. */
 export function scanTexts(texts: readonly LocatedText[], patterns: readonly TextPattern[]): PatternHit[] {
   const hits: PatternHit[] = [];
-  for (const { location, text } of texts) {
+  for (const { location, text: whole } of texts) {
+    const text = bounded(whole);
     for (const pattern of patterns) {
       const match = pattern.regex.exec(text);
       if (match === null) continue;

@@ -2,7 +2,7 @@
  * Credential shapes in tool arguments and results. Each pattern starts with a fixed prefix and repeats one
  * bounded character class, so matching is linear in the (already bounded) input.
  */
-import { fingerprintOf, type LocatedText } from './text.ts';
+import { bounded, fingerprintOf, type LocatedText } from './text.ts';
 
 export interface SecretPattern {
   type: string;
@@ -43,7 +43,8 @@ const MAX_FOUND = 16;
 
 export function findSecrets(texts: readonly LocatedText[]): SecretFound[] {
   const found: SecretFound[] = [];
-  for (const { location, text } of texts) {
+  for (const { location, text: whole } of texts) {
+    const text = bounded(whole);
     for (const { type, regex } of SECRET_PATTERNS) {
       regex.lastIndex = 0;
       for (let match = regex.exec(text); match !== null; match = regex.exec(text)) {
