@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isMcpwatchError } from '../../errors.ts';
+import { EmbeddedTransport } from '../../transport/embedded.ts';
+import { HEADERS } from '../../transport/topics.ts';
+import { createCollectorMetrics } from '../metrics.ts';
+import type { McpEvent } from '../schema/mcp-event.ts';
+import { EventProducer, type EventProducerOptions } from './event-producer.ts';
+
+const options: EventProducerOptions = {
+  eventsTopic: 'events',
+  deadLetterTopic: 'dlq',
+  maxBufferedRecords: 3,
+  maxSendRecords: 100,
+  unavailableMs: 60_000,
+  maxUnavailableMs: 60_000,
+};
+
+function event(sessionId: string): McpEvent {
+  return {
+    schemaVersion: 1,
+    kind: 'session',
+    eventId: `e-${sessionId}`,
+    time: '2026-01-01T00:00:00.000Z',
+    server: { name: 'files' },
+    sessionId,
+    action: 'created',
+  };
+}
+
+async function setUp(): Promise<{ transport: EmbeddedTransport; producer: EventProducer }> {
+  const transport = new EmbeddedTransport();
+  await transport.ensureTopics([
+    { topic: 'events', partitions: 1 },
+    { topic: 'dlq', partitions: 1 },
+  ]);
+  return { transport, producer: new EventProducer(await transport.producer(), options, createCollectorMetrics()) };
+}
+
+void test('a full buffer refuses at once with a retriable LIMIT_EXCEEDED; what was accepted is stored, keyed', async () => {
+  const { transport, producer } = await setUp();
+  // Synchronous calls: nothing is acknowledged in between, so the buffer holds what was accepted.
+  const first = producer.deliver({ events: [event('a'), event('b')], deadLetters: [] });
+  const refused = producer.deliver({ events: [event('c'), event('d')], deadLetters: [] });
+  const third = producer.deliver({ events: [event('e')], deadLetters: [] });
+  assert.equal(producer.bufferedRecords, 3);
+  await assert.rejects(refused, (error) => isMcpwatchError(error, 'LIMIT_EXCEEDED') && error.retriable);
+  const accepted = [first, third];
+  await Promise.all(accepted);
+  assert.equal(producer.bufferedRecords, 0);
+
+  const stored = [];
+  for await (const record of transport.readPartition('events', 0)) stored.push(record);
+  assert.deepEqual(
+    stored.map((record) => record.key),
+    ['session:a', 'session:b', 'session:e'],
+  );
+  assert.equal(stored[0]?.headers[HEADERS.schemaVersion], '1');
+  await producer.close();
+  await assert.rejects(producer.deliver({ events: [event('f')], deadLetters: [] }), (error) =>
+    isMcpwatchError(error, 'CLOSED'),
+  );
+  await transport.close();
+});
+
+void test('a failed send refuses the batch and, for a while, every new one with a retriable TRANSPORT_FAILED', async () => {
+  const { transport, producer } = await setUp();
+  await transport.close();
+  await assert.rejects(
+    producer.deliver({ events: [event('a')], deadLetters: [] }),
+    (error) => isMcpwatchError(error, 'TRANSPORT_FAILED') && error.retriable,
+  );
+  assert.equal(producer.available, false);
+  assert.ok(producer.retryAfterSeconds > 1);
+  await assert.rejects(producer.deliver({ events: [event('b')], deadLetters: [] }), (error) =>
+    isMcpwatchError(error, 'TRANSPORT_FAILED'),
+  );
+  assert.equal(producer.bufferedRecords, 0);
+});
