@@ -83,7 +83,7 @@ void describe('validateDashboards', () => {
     assert.deepEqual(messages, ['header comment lacks "// Tactics: ..."', 'Discovery is not an ATT&CK technique id']);
   });
 
-  void it('fails two rules sharing one id', async () => {
+  void it('fails two rules sharing one id or one name', async () => {
     const rule = await shipped('sentinel/rules/mcpwatch-token-passthrough.yaml');
     const copy = rule.replace(/^name: .*$/m, 'name: "MCPWatch - Token passthrough (copy)"');
     const root = await dashboardsWith({
@@ -94,6 +94,14 @@ void describe('validateDashboards', () => {
     assert.equal(diagnostics.length, 1, diagnostics.map(formatDiagnostic).join('\n'));
     assert.equal(diagnostics[0]!.code, 'rule-unique');
     assert.match(diagnostics[0]!.file, /b\.yaml$/);
+    assert.equal(diagnostics[0]!.line, 1, 'points at the id: key');
+
+    const sameName = rule.replace(/^id: .*$/m, 'id: 00000000-0000-4000-8000-000000000001');
+    const named = await dashboardsWith({ 'sentinel/rules/a.yaml': rule, 'sentinel/rules/c.yaml': sameName });
+    const [duplicateName] = errors(await validateDashboards(named, { transforms: [] }));
+    assert.equal(duplicateName?.code, 'rule-unique');
+    assert.match(duplicateName.message, /^name MCPWatch - Token passthrough to a downstream service is also used by/);
+    assert.deepEqual([duplicateName.line, duplicateName.column], [2, 7], 'points at the name value');
     assert.match(diagnostics[0]!.message, /^id [0-9a-f-]{36} is also used by .*a\.yaml$/);
   });
 

@@ -108,6 +108,8 @@ export function isoDuration(minutes: number): string {
 export interface CheckedRule {
   rule: AnalyticsRule | undefined;
   diagnostics: Diagnostic[];
+  /** Where `id` and `name` sit in the file, for cross-file diagnostics. */
+  positions: Record<'id' | 'name', { line: number; column: number }>;
 }
 
 type Path = readonly (string | number)[];
@@ -118,6 +120,10 @@ export function checkAnalyticsRule(file: string, text: string, compiler: QueryCo
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const diagnostics: Diagnostic[] = [];
   let query = 'rule';
+  const positions = {
+    id: positionOf(document, lineCounter, ['id']),
+    name: positionOf(document, lineCounter, ['name']),
+  };
 
   const at = (path: Path, code: string, message: string, severity: Diagnostic['severity'] = 'error'): void => {
     const { line, column } = positionOf(document, lineCounter, path);
@@ -137,7 +143,7 @@ export function checkAnalyticsRule(file: string, text: string, compiler: QueryCo
       message: error.message,
     });
   }
-  if (document.errors.length > 0) return { rule: undefined, diagnostics };
+  if (document.errors.length > 0) return { rule: undefined, diagnostics, positions };
 
   const parsed = AnalyticsRule.safeParse(document.toJS());
   if (!parsed.success) {
@@ -145,7 +151,7 @@ export function checkAnalyticsRule(file: string, text: string, compiler: QueryCo
       const path = issue.path.filter((key): key is string | number => typeof key !== 'symbol');
       at(path, 'rule-schema', `${path.join('.') || 'rule'}: ${issue.message}`);
     }
-    return { rule: undefined, diagnostics };
+    return { rule: undefined, diagnostics, positions };
   }
   const rule = parsed.data;
   query = rule.name;
@@ -166,13 +172,14 @@ export function checkAnalyticsRule(file: string, text: string, compiler: QueryCo
       `query is ${rule.query.length} characters; Sentinel accepts at most ${RULE_LIMITS.maxQueryLength}`,
     );
   }
-  if (compiled.diagnostics.some((diagnostic) => diagnostic.severity === 'error')) return { rule, diagnostics };
+  if (compiled.diagnostics.some((diagnostic) => diagnostic.severity === 'error'))
+    return { rule, diagnostics, positions };
   if (compiled.resultColumns === undefined) {
     at(['query'], 'rule-query', 'query does not return a table');
-    return { rule, diagnostics };
+    return { rule, diagnostics, positions };
   }
   checkResultReferences(rule, compiled.resultColumns, at);
-  return { rule, diagnostics };
+  return { rule, diagnostics, positions };
 }
 
 type At = (path: Path, code: string, message: string, severity?: Diagnostic['severity']) => void;

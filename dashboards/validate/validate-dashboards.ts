@@ -10,7 +10,7 @@ import { dataFlows, streamDeclarations } from '../../deploy/azure/data-collectio
 import { placeQueryDiagnostic, type Diagnostic } from './diagnostic.ts';
 import { checkHuntingQuery } from './hunting-query.ts';
 import { QueryCompiler, type KustoColumn } from './kusto-service.ts';
-import { checkAnalyticsRule, type AnalyticsRule } from './sentinel-rule.ts';
+import { checkAnalyticsRule, type AnalyticsRule, type CheckedRule } from './sentinel-rule.ts';
 import { checkWorkbook } from './workbook.ts';
 import { transformDatabase, workspaceDatabase } from './workspace-schema.ts';
 
@@ -80,12 +80,12 @@ export async function validateDashboards(rootDir: string, options: ValidateOptio
     });
   }
 
-  const rules: { file: string; rule: AnalyticsRule }[] = [];
+  const rules: { file: string; rule: AnalyticsRule; positions: CheckedRule['positions'] }[] = [];
   for (const absolute of ruleFiles) {
     const file = display(absolute);
     const checked = checkAnalyticsRule(file, await readFile(absolute, 'utf8'), compiler);
     diagnostics.push(...checked.diagnostics);
-    if (checked.rule !== undefined) rules.push({ file, rule: checked.rule });
+    if (checked.rule !== undefined) rules.push({ file, rule: checked.rule, positions: checked.positions });
   }
   diagnostics.push(...uniqueRuleIdentity(rules));
 
@@ -129,11 +129,13 @@ function checkTransform(transform: TransformQuery): Diagnostic[] {
   );
 }
 
-function uniqueRuleIdentity(rules: readonly { file: string; rule: AnalyticsRule }[]): Diagnostic[] {
+function uniqueRuleIdentity(
+  rules: readonly { file: string; rule: AnalyticsRule; positions: CheckedRule['positions'] }[],
+): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   for (const key of ['id', 'name'] as const) {
     const first = new Map<string, string>();
-    for (const { file, rule } of rules) {
+    for (const { file, rule, positions } of rules) {
       const value = key === 'id' ? rule.id.toLowerCase() : rule.name;
       const earlier = first.get(value);
       if (earlier === undefined) first.set(value, file);
@@ -142,8 +144,7 @@ function uniqueRuleIdentity(rules: readonly { file: string; rule: AnalyticsRule 
           severity: 'error',
           file,
           query: rule.name,
-          line: 1,
-          column: 1,
+          ...positions[key],
           within: 'file',
           code: 'rule-unique',
           message: `${key} ${value} is also used by ${earlier}`,
