@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -280,4 +280,38 @@ void test('the synchronous factory validates now, opens in the background and de
     await standIn.close();
     await rm(directory, { recursive: true, force: true });
   }
+});
+
+void test('a local write failure while flushing keeps the rows, turns unhealthy and recovers when the disk does', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'mcpwatch-azure-io-'));
+  const deadLetterDirectory = join(directory, 'not-yet');
+  await withSink(
+    { sink: { deadLetterFile: join(deadLetterDirectory, 'dead-letter.jsonl'), unhealthyAfterFailures: 1 } },
+    async ({ standIn, sink }) => {
+      const alerts = [alertFixture(1, 'io'), alertFixture(2, 'io'), alertFixture(3, 'io')];
+      standIn.rejectRowsWhere((row) => row.AlertId === alerts[1]!.alertId);
+      await sink.deliver(alerts);
+      // Two rounds of bisecting down to the refused row, each ending in the failed dead-letter write.
+      await eventually(
+        'two failed rounds',
+        () => standIn.requests.filter((request) => request.status === 400).length >= 4,
+      );
+      assert.equal(sink.stats().pending, 2);
+      const health = await sink.health();
+      assert.equal(health.healthy, false);
+      assert.match(health.detail ?? '', /local I\/O/);
+      assert.deepEqual(
+        standIn.rows(ALERTS_TABLE.name).map((row) => row.AlertId),
+        [alerts[0]!.alertId],
+      );
+      await mkdir(deadLetterDirectory);
+      await sink.whenIdle();
+      assert.deepEqual(
+        standIn.rows(ALERTS_TABLE.name).map((row) => row.AlertId),
+        [alerts[0]!.alertId, alerts[2]!.alertId],
+      );
+      assert.equal(sink.stats().deadLettered, 1);
+    },
+  );
+  await rm(directory, { recursive: true, force: true });
 });

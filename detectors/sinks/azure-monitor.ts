@@ -275,6 +275,7 @@ export class AzureMonitorSink implements AlertSink {
         await this.deadLetter({ stream, row }, `row larger than maxBatchBytes (${this.config.maxBatchBytes})`);
       } else fitting.push({ stream, row });
     }
+    if (fitting.length === 0) return;
     try {
       await this.spool.append(fitting);
     } catch (error) {
@@ -297,7 +298,16 @@ export class AzureMonitorSink implements AlertSink {
         await this.sleep('rows', this.stopped === undefined ? undefined : this.stopped.until - Date.now());
         continue;
       }
-      await this.sendBatches([this.nextBatch()]);
+      try {
+        await this.sendBatches([this.nextBatch()]);
+      } catch (error) {
+        // The spool or the dead-letter file could not be written: keep the rows, report, try again later.
+        this.consecutiveFailures += 1;
+        this.lastFailure = `local I/O: ${String(error)}`;
+        this.log.error({ err: error }, 'Azure Monitor flush failed locally; rows kept, retrying.');
+        if (this.closing) return;
+        await this.sleep('close', retryDelayMs(this.config.retry, this.consecutiveFailures, undefined));
+      }
     }
   }
 
@@ -313,7 +323,8 @@ export class AzureMonitorSink implements AlertSink {
       bytes = next;
       end += 1;
     }
-    return pending.slice(0, end);
+    // A row beyond maxBatchBytes (spooled under a larger setting) goes alone; the service's 413 dead-letters it.
+    return pending.slice(0, Math.max(end, 1));
   }
 
   /**
