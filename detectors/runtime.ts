@@ -99,10 +99,16 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     { processMetrics: options.processMetrics ?? false },
   );
 
-  await transport.ensureTopics([
-    { topic: topics.events, partitions: options.eventPartitions ?? DEFAULT_EVENT_PARTITIONS },
-  ]);
-  const eventPartitions = await transport.partitionCount(topics.events);
+  // Through `then`, so a transport that throws instead of rejecting is caught as well.
+  const eventPartitions = await Promise.resolve(topics.events)
+    .then((topic) => transport.partitionCount(topic))
+    .catch(async () => {
+      // Usually the collector (or the operator) created it; the count is only ours to choose when nobody did.
+      await transport.ensureTopics([
+        { topic: topics.events, partitions: options.eventPartitions ?? DEFAULT_EVENT_PARTITIONS },
+      ]);
+      return transport.partitionCount(topics.events);
+    });
   await transport.ensureTopics([
     { topic: topics.detectorState, partitions: eventPartitions, cleanupPolicy: 'compact' },
     { topic: topics.eventsDeadLetter, partitions: 1 },
