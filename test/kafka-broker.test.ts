@@ -125,3 +125,29 @@ void test(
     await assert.rejects(broker.restart(), (error: unknown) => isMcpwatchError(error, 'CLOSED'));
   },
 );
+
+void test('a broker that cannot start says why: exit code and the tail of its log', { timeout: 120_000 }, async () => {
+  // Holds the port and hangs up on whoever connects (the readiness probe does).
+  const occupant = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => occupant.listen(0, '127.0.0.1', resolve));
+  const address = occupant.address();
+  assert.ok(address !== null && typeof address === 'object');
+  try {
+    await assert.rejects(startKafkaBroker({ port: address.port }), (error: unknown) => {
+      assert.ok(isMcpwatchError(error, 'NOT_READY'), String(error));
+      assert.match(error.message, /JVM exited with code [1-9]/);
+      assert.match(error.message, new RegExp(`${address.port}[\\s\\S]*(Address already in use|BindException)`));
+      return true;
+    });
+  } finally {
+    await new Promise((resolve) => occupant.close(resolve));
+  }
+});
+
+void test('bad options are refused before anything starts', async () => {
+  await assert.rejects(startKafkaBroker({ port: 70_000 }), (error: unknown) => {
+    assert.ok(isMcpwatchError(error, 'CONFIG_INVALID'));
+    assert.match(error.message, /^startKafkaBroker: port: /);
+    return true;
+  });
+});

@@ -92,9 +92,11 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     });
 
   let running = await launch();
-  let closed = false;
-  /** Serializes stop and restart so that neither sees a half-started JVM. */
+  let stopped: Promise<void> | undefined;
+  /** Serializes stop and restart so that neither sees a half-started JVM; a failed restart does not block stop. */
   let pending: Promise<void> = Promise.resolve();
+  const serialize = (operation: () => Promise<void>): Promise<void> =>
+    (pending = pending.catch(() => undefined).then(operation));
   const watchUnexpectedExit = (jvm: RunningJvm) => {
     void jvm.exited.then((exitCode) => {
       if (!jvm.stopRequested) config.onUnexpectedExit?.(exitCode, jvm.tail());
@@ -108,24 +110,22 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     logFile,
     startupMs: running.startupMs,
     stop(): Promise<void> {
-      if (!closed) {
-        closed = true;
-        pending = pending.then(async () => {
-          await stopJvm(running, config.stopTimeoutMs);
-          if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
-        });
-      }
-      return pending;
+      stopped ??= serialize(async () => {
+        await stopJvm(running, config.stopTimeoutMs);
+        if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+      });
+      return stopped;
     },
     restart(): Promise<void> {
-      if (closed) return Promise.reject(new McpwatchError('CLOSED', `Kafka broker ${address} was stopped.`));
-      pending = pending.then(async () => {
+      if (stopped !== undefined) {
+        return Promise.reject(new McpwatchError('CLOSED', `Kafka broker ${address} was stopped.`));
+      }
+      return serialize(async () => {
         await stopJvm(running, config.stopTimeoutMs);
         running = await launch();
         broker.startupMs = running.startupMs;
         watchUnexpectedExit(running);
       });
-      return pending;
     },
   };
   return broker;
