@@ -1,23 +1,133 @@
 /** The transport contract on the real Kafka broker of the test run. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { isMcpwatchError } from '../errors.ts';
 import { createTransport } from '../transport/index.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
 import { describeTransportContract } from '../transport/transport.contract.ts';
-import { kafkaBrokers } from './support/kafka.ts';
+import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
+
+// Quick rebalances: members notice a join or leave within a few heartbeats (6 s is the broker's minimum).
+const quickGroups = {
+  sessionTimeoutMs: 6000,
+  heartbeatIntervalMs: 200,
+  rebalanceTimeoutMs: 10_000,
+  maxWaitTimeMs: 100,
+};
 
 describeTransportContract('kafka', () =>
   createTransport({
     kind: 'kafka',
-    kafka: {
-      brokers: kafkaBrokers(),
-      clientId: 'mcpwatch-transport-test',
-      // Quick rebalances: members notice a join or leave within a few heartbeats (6 s is the broker's minimum).
-      consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 200, rebalanceTimeoutMs: 10_000, maxWaitTimeMs: 100 },
-    },
+    kafka: { brokers: kafkaBrokers(), clientId: 'mcpwatch-transport-test', consumer: quickGroups },
   }),
 );
+
+void describe('kafka rebalance', () => {
+  void it(
+    'a member busy with a batch when another joins revokes before rejoining, so its commits hold',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const transport = new KafkaTransport({
+        brokers: kafkaBrokers(),
+        clientId: 'mcpwatch-rebalance-test',
+        consumer: quickGroups,
+      });
+      const admin = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      const topic = uniqueTopic('rebalance-busy');
+      const groupId = uniqueTopic('group');
+      const stoppers: (() => Promise<void>)[] = [];
+      try {
+        await transport.ensureTopics([{ topic, partitions: 1 }]);
+        const producer = await transport.producer();
+        stoppers.push(() => producer.close());
+        await producer.send(
+          topic,
+          Array.from({ length: 5 }, (_, index) => ({ key: 'k', value: `r${index}` })),
+        );
+
+        let holding = false;
+        let secondStarted = false;
+        let processed = 0n;
+        const revokeCommits: string[] = [];
+        const statesDuringRevoke: (string | undefined)[] = [];
+        /** Offsets processed by either member after the first batch: r0..r4 must not come again. */
+        const processedLater: string[] = [];
+        const first = await transport.consumer({ groupId, topics: [topic] });
+        const firstDone = first.run({
+          onBatch: async (batch) => {
+            const offsets = batch.records.map((record) => record.offset);
+            if (holding) processedLater.push(...offsets);
+            else {
+              holding = true;
+              // Hold the first batch until the second member's join has put the group into a rebalance.
+              for (
+                let poll = 0;
+                poll < 500 && !(secondStarted && (await groupState(admin, groupId)) === 'PreparingRebalance');
+                poll++
+              ) {
+                await delay(20);
+              }
+            }
+            processed = BigInt(offsets.at(-1)!) + 1n;
+          },
+          onRevoked: async (partitions) => {
+            if (processed === 0n) return;
+            if (revokeCommits.length === 0) {
+              // A slow flush: the group must wait for it, since this member has not rejoined yet.
+              await delay(500);
+              statesDuringRevoke.push(await groupState(admin, groupId));
+            }
+            const offsets = partitions.map((partition) => ({ ...partition, offset: String(processed) }));
+            await first.commit(offsets);
+            revokeCommits.push(...offsets.map((offset) => offset.offset));
+          },
+        });
+        stoppers.push(async () => {
+          await first.close();
+          await firstDone;
+        });
+
+        for (let poll = 0; poll < 1500 && !holding; poll++) await delay(20);
+        const second = await transport.consumer({ groupId, topics: [topic] });
+        const secondDone = second.run({
+          onBatch: (batch) => {
+            processedLater.push(...batch.records.map((record) => record.offset));
+            return Promise.resolve();
+          },
+        });
+        secondStarted = true;
+        stoppers.push(async () => {
+          await second.close();
+          await secondDone;
+        });
+
+        for (let poll = 0; poll < 1500 && revokeCommits.length === 0; poll++) await delay(20);
+        assert.deepEqual(revokeCommits, ['5'], 'onRevoked committed during the rebalance');
+        assert.deepEqual(statesDuringRevoke, ['PreparingRebalance'], 'the rebalance waited for onRevoked');
+        const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+        assert.equal(committed[0]?.partitions[0]?.offset, '5');
+        // Whoever owns the partition now starts after the commit: r0..r4 are not processed twice.
+        await producer.send(topic, [{ key: 'k', value: 'r5' }]);
+        for (let poll = 0; poll < 1500 && processedLater.length === 0; poll++) await delay(20);
+        assert.deepEqual(processedLater, ['5']);
+      } finally {
+        for (const stop of stoppers.reverse()) await stop();
+        await admin.disconnect();
+        await transport.close();
+      }
+    },
+  );
+});
+
+async function groupState(admin: Admin, groupId: string): Promise<string | undefined> {
+  const { groups } = await admin.describeGroups([groupId]);
+  return groups[0]?.state;
+}
 
 void describe('kafka transport options', () => {
   void it('are validated once, and the error names the bad option', () => {
