@@ -111,16 +111,19 @@ program
   .action(
     async (options: { brokers: string[]; config?: string; host?: string; port?: number; otlpKafka?: boolean }) => {
       const log = logger();
-      const [{ startCollector }, { KafkaTransport }, { readConfigFile }] = await Promise.all([
+      const [{ startCollector }, { createTransport }, { readConfigFile }] = await Promise.all([
         import('../collector/collector.ts'),
-        import('../transport/kafka.ts'),
+        import('../transport/index.ts'),
         import('../detectors/config.ts'),
       ]);
       const fromFile = (options.config === undefined ? {} : await readConfigFile(options.config)) as Record<
         string,
         unknown
       >;
-      const transport = new KafkaTransport({ brokers: options.brokers, clientId: 'mcpwatch-collector' });
+      const transport = await createTransport({
+        kind: 'kafka',
+        kafka: { brokers: options.brokers, clientId: 'mcpwatch-collector' },
+      });
       const collector = await startCollector(
         {
           ...fromFile,
@@ -145,23 +148,32 @@ program
   .description('Run the detection rules as a Kafka consumer group; alerts go to the configured sinks.')
   .addOption(brokersOption())
   .option('--config <file>', 'detectors configuration (JSON or YAML); see `mcpwatch config schema`')
-  .action(async (options: { brokers: string[]; config?: string }) => {
+  .addOption(
+    new Option('--from <position>', 'where a new consumer group starts reading events')
+      .choices(['earliest', 'latest'])
+      .default('earliest'),
+  )
+  .action(async (options: { brokers: string[]; config?: string; from: 'earliest' | 'latest' }) => {
     const log = logger();
-    const [{ startDetectors }, { loadDetectorsConfig }, { RULES }, { createSinks }, { KafkaTransport }] =
+    const [{ startDetectors }, { loadDetectorsConfig }, { RULES }, { createSinks }, { createTransport }] =
       await Promise.all([
         import('../detectors/runtime.ts'),
         import('../detectors/config.ts'),
         import('../detectors/rules/index.ts'),
         import('../detectors/sinks/index.ts'),
-        import('../transport/kafka.ts'),
+        import('../transport/index.ts'),
       ]);
     const config = await loadDetectorsConfig(RULES, options.config === undefined ? {} : { path: options.config });
-    const transport = new KafkaTransport({ brokers: options.brokers, clientId: 'mcpwatch-detectors' });
+    const transport = await createTransport({
+      kind: 'kafka',
+      kafka: { brokers: options.brokers, clientId: 'mcpwatch-detectors' },
+    });
     const runtime = await startDetectors({
       transport,
       config,
       sinks: createSinks(config.sinks, { transport }),
       logger: log,
+      from: options.from,
     });
     process.stderr.write(
       `mcpwatch detectors: group ${config.groupId}, ${config.rules.length} rules` +
@@ -211,15 +223,19 @@ program
 
 program
   .command('demo')
-  .description('Run `serve` with sample MCP servers and a scripted agent doing benign work, then attacks.')
+  .description(
+    'Run `serve` with sample MCP servers and a scripted agent doing benign work, then attacks. With KAFKA_BROKERS set, the collector and detectors run as separate processes over Kafka.',
+  )
   .addOption(new Option('--dashboard-port <port>', 'local dashboard port').argParser(port).default(4320))
   .option('--keep-running', 'leave the pipeline and dashboard up after the scenario')
   .action(async (options: { dashboardPort: number; keepRunning?: boolean }) => {
     const { runDemo } = await import('../demo/run.ts');
+    const brokers = process.env.KAFKA_BROKERS ? brokerList(process.env.KAFKA_BROKERS) : undefined;
     const result = await runDemo({
       dashboardPort: options.dashboardPort,
       keepRunning: options.keepRunning === true,
       logger: logger(),
+      ...(brokers === undefined ? {} : { kafkaBrokers: brokers }),
     });
     process.exitCode = result.passed ? 0 : 1;
   });

@@ -4,20 +4,30 @@ import { parseDetectorsConfig } from '../detectors/config.ts';
 import { RULES } from '../detectors/rules/index.ts';
 import { DEMO_ISSUER } from './issuer.ts';
 
-export function demoDetectorsConfig(alertsPath: string): DetectorsConfig {
-  return parseDetectorsConfig(
-    {
-      groupId: 'mcpwatch-demo',
-      environment: {
-        knownServers: ['workspace', 'calendar', 'weather', 'toolbox'],
-        trustedIssuers: [DEMO_ISSUER],
-      },
-      rules: {
-        'unauthenticated-access': { config: { serversRequiringAuth: ['calendar'] } },
-      },
-      // Alerts reach the terminal through the demo's own view, and a JSONL file for a look afterwards.
-      sinks: [{ type: 'file', path: alertsPath }],
+/** As it would be written in a configuration file (see `mcpwatch config schema`). */
+export interface DemoConfigInput {
+  groupId: string;
+  environment: { knownServers: string[]; trustedIssuers: string[] };
+  rules: Record<string, { enabled?: boolean; config?: Record<string, unknown> }>;
+  sinks: Record<string, unknown>[];
+  ops?: { port: number };
+}
+
+export function demoDetectorsConfigInput(alertsPath: string): DemoConfigInput {
+  return {
+    groupId: 'mcpwatch-demo',
+    environment: {
+      knownServers: ['workspace', 'calendar', 'weather', 'toolbox'],
+      trustedIssuers: [DEMO_ISSUER],
     },
-    RULES,
-  );
+    rules: {
+      'unauthenticated-access': { config: { serversRequiringAuth: ['calendar'] } },
+    },
+    // Alerts reach the terminal through the demo's own view, and a JSONL file for a look afterwards.
+    sinks: [{ type: 'file', path: alertsPath }],
+  };
+}
+
+export function demoDetectorsConfig(alertsPath: string): DetectorsConfig {
+  return parseDetectorsConfig(demoDetectorsConfigInput(alertsPath), RULES);
 }

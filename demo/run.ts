@@ -13,11 +13,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { startServe, type RunningServe } from '../cli/serve.ts';
+import { startServe } from '../cli/serve.ts';
 import type { Alert } from '../collector/schema/alert.ts';
 import type { AlertSink } from '../detectors/sinks/types.ts';
 import { demoDetectorsConfig } from './config.ts';
 import { createDemoIssuer } from './issuer.ts';
+import { startKafkaPipeline, type DemoPipeline } from './kafka-pipeline.ts';
+import { freePort, stopChildren } from './processes.ts';
 import { SCENARIO, closeSessions, type DemoServers, type ScenarioStep, type ScenarioWorld } from './scenario.ts';
 import { TerminalView } from './view.ts';
 
@@ -29,6 +31,8 @@ export interface DemoOptions {
   output?: NodeJS.WritableStream;
   /** How long a step may wait for its expected alerts (ms). */
   stepTimeoutMs?: number;
+  /** Run the collector and detectors as separate processes over these Kafka brokers instead of `serve`. */
+  kafkaBrokers?: string[];
 }
 
 export interface StepOutcome {
@@ -65,27 +69,38 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     close: () => Promise.resolve(),
   };
 
-  const alertsPath = join(await mkdtemp(join(tmpdir(), 'mcpwatch-demo-')), 'alerts.jsonl');
+  const workDir = await mkdtemp(join(tmpdir(), 'mcpwatch-demo-'));
+  const alertsPath = join(workDir, 'alerts.jsonl');
   const issuer = await createDemoIssuer();
   const cleanup: (() => Promise<void>)[] = [];
   try {
     view.banner();
-    const serve = await startServe({
-      host: '127.0.0.1',
-      port: 0,
-      dashboardPort: options.dashboardPort,
-      config: demoDetectorsConfig(alertsPath),
-      extraSinks: [liveSink],
-      logger: options.logger,
-    });
-    cleanup.push(serve.close);
-    view.pipeline(serve.otlpUrl, serve.dashboardUrl);
+    const pipeline: DemoPipeline =
+      options.kafkaBrokers === undefined
+        ? await startServe({
+            host: '127.0.0.1',
+            port: 0,
+            dashboardPort: options.dashboardPort,
+            config: demoDetectorsConfig(alertsPath),
+            extraSinks: [liveSink],
+            logger: options.logger,
+          })
+        : await startKafkaPipeline({
+            brokers: options.kafkaBrokers,
+            workDir,
+            alertsPath,
+            dashboardPort: options.dashboardPort,
+            liveSink,
+            logger: options.logger,
+          });
+    cleanup.push(pipeline.close);
+    view.pipeline(pipeline.otlpUrl, pipeline.dashboardUrl, options.kafkaBrokers);
 
     const downstream = await startDownstreamApi();
     cleanup.push(downstream.close);
     const children: ChildProcess[] = [];
     cleanup.push(() => stopChildren(children));
-    const env = demoServerEnv(serve.otlpUrl, JSON.stringify(issuer.publicJwk), downstream.url);
+    const env = demoServerEnv(pipeline.otlpUrl, JSON.stringify(issuer.publicJwk), downstream.url);
     const urls = await Promise.all(SERVER_NAMES.map((name) => startDemoServer(name, env, children)));
     const servers = Object.fromEntries(
       SERVER_NAMES.map((name, index) => [name, urls[index]!]),
@@ -99,7 +114,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       view.step(index + 1, SCENARIO.length, step);
       const before = received.length;
       await step.run(world);
-      await settle(serve, received, before, step, options.stepTimeoutMs ?? 15_000);
+      await settle(pipeline, received, before, step, options.stepTimeoutMs ?? 15_000);
       const alerts = received.slice(before);
       const raised = new Set(alerts.map((alert) => alert.ruleId));
       const missed = step.expect.filter((ruleId) => !raised.has(ruleId));
@@ -107,9 +122,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
 
     const passed = outcomes.every((outcome) => outcome.passed);
-    view.summary(outcomes, alertsPath, serve.dashboardUrl);
-    if (options.keepRunning && serve.dashboardUrl !== undefined) await view.waitForInterrupt(serve.dashboardUrl);
-    return { passed, outcomes, dashboardUrl: serve.dashboardUrl, alertsPath };
+    view.summary(outcomes, alertsPath, pipeline.dashboardUrl);
+    if (options.keepRunning && pipeline.dashboardUrl !== undefined) await view.waitForInterrupt(pipeline.dashboardUrl);
+    return { passed, outcomes, dashboardUrl: pipeline.dashboardUrl, alertsPath };
   } finally {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
   }
@@ -120,17 +135,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
  * moment, so that late alerts are not pinned on the next step.
  */
 async function settle(
-  serve: RunningServe,
+  pipeline: DemoPipeline,
   received: readonly Alert[],
   before: number,
   step: ScenarioStep,
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = { events: serve.store.summary().events, alerts: received.length, at: Date.now() };
+  let last = { events: pipeline.store.summary().events, alerts: received.length, at: Date.now() };
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const now = { events: serve.store.summary().events, alerts: received.length, at: Date.now() };
+    const now = { events: pipeline.store.summary().events, alerts: received.length, at: Date.now() };
     if (now.events !== last.events || now.alerts !== last.alerts) last = now;
     const raised = new Set(received.slice(before).map((alert) => alert.ruleId));
     const expectedSeen = step.expect.every((ruleId) => raised.has(ruleId));
@@ -180,7 +195,7 @@ async function startDemoServer(name: string, env: NodeJS.ProcessEnv, children: C
   });
   const lines = createInterface({ input: child.stdout! });
   return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo server ${name} did not start in 60 s:\n${stderr}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`demo server ${name} did not start in 120 s:\n${stderr}`)), 120_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`demo server ${name} exited with ${code}:\n${stderr}`));
@@ -190,34 +205,6 @@ async function startDemoServer(name: string, env: NodeJS.ProcessEnv, children: C
       const announced = JSON.parse(line) as { url?: string };
       if (announced.url === url) resolve(url);
       else reject(new Error(`demo server ${name} announced ${line}, expected ${url}`));
-    });
-  });
-}
-
-async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          child.once('exit', () => {
-            clearTimeout(force);
-            resolve();
-          });
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
     });
   });
 }

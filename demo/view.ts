@@ -28,8 +28,10 @@ export class TerminalView {
     );
   }
 
-  pipeline(otlpUrl: string, dashboardUrl: string | undefined): void {
-    this.line(`  pipeline   OTLP/HTTP ${otlpUrl} → collector → embedded log → detectors → alerts`);
+  pipeline(otlpUrl: string, dashboardUrl: string | undefined, kafkaBrokers?: readonly string[]): void {
+    const log = kafkaBrokers === undefined ? 'embedded log' : `Kafka ${kafkaBrokers.join(',')}`;
+    const processes = kafkaBrokers === undefined ? 'one process' : 'collector and detectors as separate processes';
+    this.line(`  pipeline   OTLP/HTTP ${otlpUrl} → collector → ${log} → detectors → alerts (${processes})`);
     if (dashboardUrl !== undefined) this.line(`  dashboard  ${this.paint(36, dashboardUrl)}`);
   }
 

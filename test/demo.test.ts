@@ -5,8 +5,19 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { parseAlert } from '../collector/schema/parse.ts';
 import { runDemo } from '../demo/run.ts';
+import { kafkaBrokers } from './support/kafka.ts';
 
-test('the demo catches every attack end to end and stays quiet on benign work', { timeout: 300_000 }, async () => {
+test('the demo catches every attack end to end and stays quiet on benign work', { timeout: 300_000 }, () =>
+  demoCatchesEveryAttack(undefined),
+);
+
+test(
+  'with Kafka, the collector and detectors run as separate processes with the same result',
+  { timeout: 300_000 },
+  () => demoCatchesEveryAttack(kafkaBrokers()),
+);
+
+async function demoCatchesEveryAttack(brokers: string[] | undefined): Promise<void> {
   let screen = '';
   const output = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -14,7 +25,13 @@ test('the demo catches every attack end to end and stays quiet on benign work', 
       done();
     },
   });
-  const result = await runDemo({ dashboardPort: 0, keepRunning: false, logger: pino({ level: 'warn' }), output });
+  const result = await runDemo({
+    dashboardPort: 0,
+    keepRunning: false,
+    logger: pino({ level: 'warn' }),
+    output,
+    ...(brokers === undefined ? {} : { kafkaBrokers: brokers }),
+  });
 
   for (const outcome of result.outcomes) {
     const raised = outcome.alerts.map((alert) => alert.ruleId);
@@ -33,4 +50,4 @@ test('the demo catches every attack end to end and stays quiet on benign work', 
   const delivered = new Set(result.outcomes.flatMap((outcome) => outcome.alerts.map((alert) => alert.alertId)));
   for (const line of lines) assert.ok(parseAlert(JSON.parse(line)).ok, 'every JSONL alert satisfies the contract');
   assert.deepEqual(new Set(lines.map((line) => (JSON.parse(line) as { alertId: string }).alertId)), delivered);
-});
+}
