@@ -153,6 +153,18 @@ void describe('validateDashboards', () => {
     );
   });
 
+  void it('fails a workbook whose items share a name', async () => {
+    const text = await shipped('workbooks/overview.json');
+    const broken = text.replace('"name": "recent-alerts"', '"name": "alerts-by-severity"');
+    assert.notEqual(broken, text);
+    const root = await dashboardsWith({ 'workbooks/overview.json': broken });
+    const diagnostics = errors(await validateDashboards(root, { transforms: [] }));
+    assert.deepEqual(
+      diagnostics.map((diagnostic) => `${diagnostic.query}: ${diagnostic.message}`),
+      ['items/2/content/items/3: item name "alerts-by-severity" is also used by items/2/content/items/0'],
+    );
+  });
+
   void it('compiles data collection rule transforms against their stream and fails a broken one', async () => {
     const [stream] = shippedTransforms();
     const root = await dashboardsWith({

@@ -124,8 +124,11 @@ function tableSchemaText(table: KustoTable): string {
 export class QueryCompiler {
   readonly #globals: BridgeGlobalState;
   readonly #language: KustoLanguage;
+  /** Tables of the database, for checks that name tables outside a query (a rule's data types). */
+  readonly tableNames: ReadonlySet<string>;
 
   constructor(database: KustoDatabase) {
+    this.tableNames = new Set(database.tables.map((table) => table.name));
     this.#language = kustoLanguage();
     const { Symbols } = this.#language;
     const members: BridgeSymbol[] = [

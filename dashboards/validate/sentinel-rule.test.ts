@@ -254,6 +254,23 @@ void describe('analytics rule checks', () => {
     );
   });
 
+  void it('rejects required data types that are not workspace tables or that the query does not read', () => {
+    assert.match(
+      only(
+        checkWith((rule) => rule.setIn(['requiredDataConnectors', 0, 'dataTypes', 0], 'McpAlerts_CL')),
+        'rule-data-type',
+      ).message,
+      /McpAlerts_CL is not a table of the workspace/,
+    );
+    assert.match(
+      only(
+        checkWith((rule) => rule.setIn(['requiredDataConnectors', 0, 'dataTypes', 0], 'MCPWatchEvents_CL')),
+        'rule-data-type',
+      ).message,
+      /MCPWatchEvents_CL is not queried/,
+    );
+  });
+
   void it('rejects incident grouping on custom details the rule does not define', () => {
     const diagnostic = only(
       checkWith((rule) =>

@@ -158,6 +158,15 @@ export function checkAnalyticsRule(file: string, text: string, compiler: QueryCo
 
   checkSchedule(rule, at);
   checkAttack(rule, at);
+  rule.requiredDataConnectors.forEach((connector, index) => {
+    connector.dataTypes.forEach((table, tableIndex) => {
+      const path = ['requiredDataConnectors', index, 'dataTypes', tableIndex];
+      if (!compiler.tableNames.has(table))
+        at(path, 'rule-data-type', `data type ${table} is not a table of the workspace`);
+      else if (!new RegExp(`\\b${table}\\b`).test(rule.query))
+        at(path, 'rule-data-type', `data type ${table} is not queried`);
+    });
+  });
 
   const compiled = compiler.compile(rule.query);
   const queryNode = document.getIn(['query'], true) as Node | undefined;

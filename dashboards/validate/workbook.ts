@@ -98,9 +98,17 @@ export function checkWorkbook(file: string, text: string, compiler: QueryCompile
 
   const parameters = new Map<string, Parameter>();
   const queries: WorkbookQuery[] = [];
+  // Links, exports and conditional visibility address items by name: a duplicate silently picks one.
+  const itemNames = new Map<string, string>();
   const visit = (items: readonly WorkbookItem[], path: string): void => {
     items.forEach((item, index) => {
       const itemPath = `${path}/${index}`;
+      if (item.name !== undefined) {
+        const earlier = itemNames.get(item.name);
+        if (earlier !== undefined)
+          report(itemPath, 'workbook-item', `item name ${JSON.stringify(item.name)} is also used by ${earlier}`);
+        else itemNames.set(item.name, itemPath);
+      }
       const title = item.content?.title ?? item.name ?? '';
       if (item.type === ItemType.query && item.content?.query !== undefined) {
         if ((item.content.queryType ?? 0) === 0)
