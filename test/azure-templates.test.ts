@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { TABLES } from '../collector/schema/log-analytics.ts';
+import { EVENTS_TABLE, TABLES } from '../collector/schema/log-analytics.ts';
 import { QueryCompiler } from '../dashboards/validate/kusto-service.ts';
 import { transformDatabase } from '../dashboards/validate/workspace-schema.ts';
-import { TRANSFORM_KQL, streamDeclarations } from '../deploy/azure/data-collection-rule.ts';
+import { TRANSFORM_KQL, asimDataFlows, streamDeclarations } from '../deploy/azure/data-collection-rule.ts';
 import {
   GENERATED_DIR,
   MONITORING_METRICS_PUBLISHER_ROLE_ID,
@@ -25,6 +25,7 @@ interface ArmResource {
 
 interface ArmTemplate {
   parameters: Record<string, unknown>;
+  variables: Record<string, unknown>;
   resources: ArmResource[];
   outputs: Record<string, { value: string }>;
 }
@@ -65,7 +66,7 @@ void test('the data collection rule is kind Direct with the contract streams, fl
   const properties = rule!.properties as {
     streamDeclarations: Record<string, { columns: { name: string; type: string }[] }>;
     destinations: { logAnalytics: { name: string; workspaceResourceId: string }[] };
-    dataFlows: { streams: string[]; destinations: string[]; transformKql: string; outputStream: string }[];
+    dataFlows: string;
   };
   assert.deepEqual(
     properties.streamDeclarations,
@@ -81,8 +82,12 @@ void test('the data collection rule is kind Direct with the contract streams, fl
     destination.workspaceResourceId,
     "[resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspaceName'))]",
   );
-  assert.deepEqual(
+  assert.equal(
     properties.dataFlows,
+    "[concat(variables('customTableDataFlows'), if(parameters('sendEventsToAsim'), variables('asimDataFlows'), createArray()))]",
+  );
+  assert.deepEqual(
+    arm.variables.customTableDataFlows,
     TABLES.map((table) => ({
       streams: [table.streamName],
       destinations: [destination.name],
@@ -242,5 +247,38 @@ void test('every workbook in dashboards/workbooks is deployed as a shared Sentin
       resource.properties.sourceId,
       "[resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspaceName'))]",
     );
+  }
+});
+
+void test('the optional ASIM flows compile against the events stream and produce only ASIM columns of the right type', async () => {
+  const asim = JSON.parse(await readFile(new URL('../dashboards/kql/asim-schema.json', import.meta.url), 'utf8')) as {
+    tables: { name: string; columns: { name: string; type: string }[] }[];
+  };
+  assert.deepEqual(arm.variables.asimDataFlows, asimDataFlows());
+  const columns = streamDeclarations()[EVENTS_TABLE.streamName]!.columns;
+  const compiler = new QueryCompiler(transformDatabase(columns));
+  for (const flow of asimDataFlows()) {
+    assert.deepEqual(flow.streams, [EVENTS_TABLE.streamName]);
+    const table = asim.tables.find((candidate) => `Microsoft-${candidate.name}` === flow.outputStream);
+    assert.ok(table, `${flow.outputStream} is not an ASIM table`);
+    const compiled = compiler.compile(flow.transformKql);
+    assert.deepEqual(compiled.diagnostics, [], flow.outputStream);
+    const types = new Map(table.columns.map((column) => [column.name, column.type]));
+    for (const column of compiled.resultColumns ?? []) {
+      assert.equal(column.type, types.get(column.name), `${flow.outputStream}.${column.name}`);
+    }
+    for (const required of [
+      'TimeGenerated',
+      'EventType',
+      'EventResult',
+      'EventProduct',
+      'EventVendor',
+      'EventSchema',
+    ]) {
+      assert.ok(
+        compiled.resultColumns?.some((column) => column.name === required),
+        `${flow.outputStream}: ${required}`,
+      );
+    }
   }
 });

@@ -13,10 +13,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { TABLES, type LogAnalyticsType, type TableSchema } from '../../collector/schema/log-analytics.ts';
+import { EVENTS_TABLE, TABLES, type LogAnalyticsType, type TableSchema } from '../../collector/schema/log-analytics.ts';
 import { parentTechnique } from '../../dashboards/validate/attack.ts';
 import { AnalyticsRule, durationMinutes, isoDuration } from '../../dashboards/validate/sentinel-rule.ts';
-import { dataFlows, streamDeclarations, WORKSPACE_DESTINATION } from './data-collection-rule.ts';
+import { asimDataFlows, dataFlows, streamDeclarations, WORKSPACE_DESTINATION } from './data-collection-rule.ts';
 
 export const GENERATED_DIR = fileURLToPath(new URL('./generated/', import.meta.url));
 const DASHBOARDS_DIR = fileURLToPath(new URL('../../dashboards/', import.meta.url));
@@ -99,6 +99,12 @@ const PARAMETERS: Record<string, ParameterModel> = {
     defaultValue: 'ServicePrincipal',
     allowedValues: ['ServicePrincipal', 'Group', 'User'],
   },
+  sendEventsToAsim: {
+    type: 'bool',
+    description:
+      'Also transform the audit events into ASimAuthenticationEventLogs and ASimAuditEventLogs, for ASIM content (ingested twice).',
+    defaultValue: false,
+  },
   deploySentinelContent: {
     type: 'bool',
     description: 'Deploy the mcpwatch analytics rules and workbooks into the Sentinel workspace.',
@@ -159,7 +165,10 @@ function dataCollectionRuleResource(tables: readonly TableSchema[]): ResourceMod
             },
           ],
         },
-        dataFlows: dataFlows(tables) as unknown as Value,
+        dataFlows: new Expr(
+          `concat(variables('customTableDataFlows'), if(parameters('sendEventsToAsim'), variables('asimDataFlows'), createArray()))`,
+          'concat(customTableDataFlows, sendEventsToAsim ? asimDataFlows : [])',
+        ),
       },
     },
   };
@@ -312,6 +321,7 @@ function contentFiles(directory: string, extensions: readonly string[]): { file:
 }
 
 export interface DeploymentModel {
+  variables: Record<string, Value>;
   resources: ResourceModel[];
   outputs: Record<string, { type: 'string'; value: Expr | string }>;
 }
@@ -322,7 +332,12 @@ export function deploymentModel(tables: readonly TableSchema[] = TABLES): Deploy
   );
   const workbooks = contentFiles('workbooks', ['.json']).map(({ file, text }) => workbookResource(file, text));
   const reference = `reference(${DCR_ID}, '${API_VERSIONS.dataCollectionRules}')`;
+  const events = tables.find((table) => table.streamName === EVENTS_TABLE.streamName);
   return {
+    variables: {
+      customTableDataFlows: dataFlows(tables) as unknown as Value,
+      asimDataFlows: (events === undefined ? [] : asimDataFlows(events.streamName)) as unknown as Value,
+    },
     resources: [
       ...tables.map(tableResource),
       dataCollectionRuleResource(tables),
@@ -387,6 +402,7 @@ export function armTemplate(model: DeploymentModel = deploymentModel()): Record<
         },
       ]),
     ),
+    variables: Object.fromEntries(Object.entries(model.variables).map(([name, value]) => [name, armValue(value)])),
     resources: model.resources.map((resource) => ({
       ...(resource.condition === undefined ? {} : { condition: armValue(resource.condition) }),
       type: resource.type,
@@ -447,6 +463,7 @@ export function bicepTemplate(model: DeploymentModel = deploymentModel()): strin
       parameterModel.defaultValue === undefined ? '' : ` = ${bicepValue(parameterModel.defaultValue, '')}`;
     lines.push(`param ${name} ${parameterModel.type}${defaultValue}`, '');
   }
+  for (const [name, value] of Object.entries(model.variables)) lines.push(`var ${name} = ${bicepValue(value, '')}`, '');
   lines.push(
     `resource workspace 'Microsoft.OperationalInsights/workspaces@${API_VERSIONS.workspace}' existing = {`,
     '  name: workspaceName',

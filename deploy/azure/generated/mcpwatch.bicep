@@ -21,8 +21,83 @@ param ingestionPrincipalId string = ''
 ])
 param ingestionPrincipalType string = 'ServicePrincipal'
 
+@description('Also transform the audit events into ASimAuthenticationEventLogs and ASimAuditEventLogs, for ASIM content (ingested twice).')
+param sendEventsToAsim bool = false
+
 @description('Deploy the mcpwatch analytics rules and workbooks into the Sentinel workspace.')
 param deploySentinelContent bool = true
+
+var customTableDataFlows = [
+  {
+    streams: [
+      'Custom-MCPWatchAlerts'
+    ]
+    destinations: [
+      'mcpwatchWorkspace'
+    ]
+    transformKql: 'source | extend TimeGenerated = todatetime(TimeGenerated)'
+    outputStream: 'Custom-MCPWatchAlerts_CL'
+  }
+  {
+    streams: [
+      'Custom-MCPWatchEvents'
+    ]
+    destinations: [
+      'mcpwatchWorkspace'
+    ]
+    transformKql: 'source | extend TimeGenerated = todatetime(TimeGenerated)'
+    outputStream: 'Custom-MCPWatchEvents_CL'
+  }
+]
+
+var asimDataFlows = [
+  {
+    streams: [
+      'Custom-MCPWatchEvents'
+    ]
+    destinations: [
+      'mcpwatchWorkspace'
+    ]
+    transformKql: '''
+source
+| where Kind == "auth"
+| extend EventTime = todatetime(TimeGenerated)
+| project TimeGenerated = EventTime, EventStartTime = EventTime, EventEndTime = EventTime, EventCount = toint(1),
+    EventType = "Logon",
+    EventResult = case(Outcome == "accepted", "Success", Outcome == "rejected", "Failure", "NA"),
+    EventResultDetails = Reason, EventOriginalResultDetails = Outcome, EventOriginalUid = EventId,
+    EventProduct = "mcpwatch", EventVendor = "mcpwatch", EventSchema = "Authentication", EventSchemaVersion = "0.1.3",
+    TargetUsername = PrincipalId, TargetUsernameType = "Simple", TargetSessionId = SessionId,
+    TargetAppName = ServerName, TargetAppType = "Service", TargetUrl = ServerResource,
+    SrcIpAddr = ClientAddress, HttpUserAgent = ClientUserAgent, ActingAppName = ClientName, LogonProtocol = "OAuth 2.0",
+    AdditionalFields = bag_pack("TokenFingerprint", TokenFingerprint, "TokenIssuer", TokenIssuer,
+        "TokenAudience", TokenAudience, "AudienceMatchesServer", AudienceMatchesServer)
+'''
+    outputStream: 'Microsoft-ASimAuthenticationEventLogs'
+  }
+  {
+    streams: [
+      'Custom-MCPWatchEvents'
+    ]
+    destinations: [
+      'mcpwatchWorkspace'
+    ]
+    transformKql: '''
+source
+| where Kind == "call"
+| extend EventTime = todatetime(TimeGenerated)
+| project TimeGenerated = EventTime, EventStartTime = EventTime, EventEndTime = EventTime, EventCount = toint(1),
+    EventType = "Execute", EventResult = iff(Outcome == "ok", "Success", "Failure"), EventResultDetails = ErrorType,
+    EventOriginalUid = EventId, EventProduct = "mcpwatch", EventVendor = "mcpwatch", EventSchema = "AuditEvent",
+    EventSchemaVersion = "0.1", Operation = Method, Object = Tool, ObjectType = "Other",
+    ActorUsername = PrincipalId, ActorUsernameType = "Simple", ActorSessionId = SessionId,
+    ActingAppName = ClientName, SrcIpAddr = ClientAddress, HttpUserAgent = ClientUserAgent,
+    TargetAppName = ServerName, TargetAppType = "Service", TargetUrl = ServerResource,
+    AdditionalFields = bag_pack("DurationMs", DurationMs, "Authenticated", Authenticated, "TokenFingerprint", TokenFingerprint)
+'''
+    outputStream: 'Microsoft-ASimAuditEventLogs'
+  }
+]
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2022-10-01' existing = {
   name: workspaceName
@@ -680,28 +755,7 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
         }
       ]
     }
-    dataFlows: [
-      {
-        streams: [
-          'Custom-MCPWatchAlerts'
-        ]
-        destinations: [
-          'mcpwatchWorkspace'
-        ]
-        transformKql: 'source | extend TimeGenerated = todatetime(TimeGenerated)'
-        outputStream: 'Custom-MCPWatchAlerts_CL'
-      }
-      {
-        streams: [
-          'Custom-MCPWatchEvents'
-        ]
-        destinations: [
-          'mcpwatchWorkspace'
-        ]
-        transformKql: 'source | extend TimeGenerated = todatetime(TimeGenerated)'
-        outputStream: 'Custom-MCPWatchEvents_CL'
-      }
-    ]
+    dataFlows: concat(customTableDataFlows, sendEventsToAsim ? asimDataFlows : [])
   }
   dependsOn: [
     tableMCPWatchAlerts
@@ -842,10 +896,12 @@ MCPWatchAlerts_CL
     tactics: [
       'Execution'
       'InitialAccess'
+      'Collection'
     ]
     techniques: [
       'T1059'
       'T1190'
+      'T1005'
     ]
     entityMappings: [
       {
@@ -1028,6 +1084,123 @@ MCPWatchEvents_CL
         ]
         groupByAlertDetails: []
         groupByCustomDetails: []
+      }
+    }
+  }
+  dependsOn: [
+    tableMCPWatchAlerts
+    tableMCPWatchEvents
+  ]
+}
+
+resource ruleHiddenUnicode 'Microsoft.SecurityInsights/alertRules@2023-02-01' = if (deploySentinelContent) {
+  scope: workspace
+  name: '959a9de8-1994-56d4-b310-30cff1c88407'
+  kind: 'Scheduled'
+  properties: {
+    displayName: 'MCPWatch - Invisible or deceptive characters in tool metadata or results'
+    description: '''
+Tool metadata, server instructions, tool results or arguments carry characters that render as nothing or as something else (Unicode tag characters spelling hidden instructions, bidirectional controls, zero-width characters, ANSI escapes, confusable tool names): text the user cannot see but the model reads.
+Lifts each mcpwatch `hidden-unicode` alert in MCPWatchAlerts_CL into a Sentinel alert with the user, client address
+and MCP server as entities; the mcpwatch alert id groups repeats into one incident.
+'''
+    severity: 'High'
+    enabled: true
+    query: '''
+// Rows ingested since the previous run: the wider queryPeriod admits late events, ingestion_time() keeps
+// each row to exactly one run.
+MCPWatchAlerts_CL
+| where ingestion_time() > ago(5m)
+| where RuleId == "hidden-unicode"
+// A retried delivery or a suppression update repeats the AlertId: keep its latest row.
+| summarize arg_max(TimeGenerated, *) by AlertId
+| extend SentinelSeverity = case(Severity in ("critical", "high"), "High", Severity == "medium", "Medium", Severity == "low", "Low", "Informational")
+| extend OwaspCategories = strcat_array(Owasp, ","), AttackTechniques = strcat_array(Attack, ","), ProductName = "mcpwatch"
+| project TimeGenerated, AlertId, RuleId, RuleVersion, Title, Description, SentinelSeverity, EntitiesUser, EntitiesIp,
+    EntitiesServer, EntitiesSession, EntitiesTool, EntitiesClient, Evidence, OwaspCategories, AttackTechniques, Count,
+    ProductName
+'''
+    queryFrequency: 'PT5M'
+    queryPeriod: 'PT1H'
+    triggerOperator: 'GreaterThan'
+    triggerThreshold: 0
+    suppressionEnabled: false
+    suppressionDuration: 'PT5H'
+    tactics: [
+      'DefenseEvasion'
+    ]
+    techniques: [
+      'T1027'
+    ]
+    entityMappings: [
+      {
+        entityType: 'Account'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesUser'
+          }
+        ]
+      }
+      {
+        entityType: 'IP'
+        fieldMappings: [
+          {
+            identifier: 'Address'
+            columnName: 'EntitiesIp'
+          }
+        ]
+      }
+      {
+        entityType: 'CloudApplication'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesServer'
+          }
+        ]
+      }
+    ]
+    customDetails: {
+      McpwatchAlertId: 'AlertId'
+      McpwatchRule: 'RuleId'
+      McpSession: 'EntitiesSession'
+      McpTool: 'EntitiesTool'
+      McpClient: 'EntitiesClient'
+      Owasp: 'OwaspCategories'
+      Techniques: 'AttackTechniques'
+      FoldedCount: 'Count'
+    }
+    alertDetailsOverride: {
+      alertDisplayNameFormat: '{{Title}}'
+      alertDescriptionFormat: '{{Description}}'
+      alertSeverityColumnName: 'SentinelSeverity'
+      alertDynamicProperties: [
+        {
+          alertProperty: 'ProductName'
+          value: 'ProductName'
+        }
+        {
+          alertProperty: 'ProductComponentName'
+          value: 'RuleId'
+        }
+      ]
+    }
+    eventGroupingSettings: {
+      aggregationKind: 'AlertPerResult'
+    }
+    incidentConfiguration: {
+      createIncident: true
+      groupingConfiguration: {
+        enabled: true
+        reopenClosedIncident: false
+        lookbackDuration: 'P1D'
+        matchingMethod: 'Selected'
+        groupByEntities: []
+        groupByAlertDetails: []
+        groupByCustomDetails: [
+          'McpwatchAlertId'
+        ]
       }
     }
   }
@@ -1417,6 +1590,7 @@ MCPWatchAlerts_CL
     ]
     techniques: [
       'T1550'
+      'T1563'
     ]
     entityMappings: [
       {
@@ -2298,6 +2472,124 @@ MCPWatchAlerts_CL
   ]
 }
 
+resource ruleUnauthenticatedAccess 'Microsoft.SecurityInsights/alertRules@2023-02-01' = if (deploySentinelContent) {
+  scope: workspace
+  name: '28d4e7e2-d9a8-501a-9ab5-a18b0d22c3ea'
+  kind: 'Scheduled'
+  properties: {
+    displayName: 'MCPWatch - Request served without verified authorization'
+    description: '''
+An MCP request over HTTP was served with no verified authorization although the server requires it, or a bearer token arrived that no verifier checked: a route or transport bypasses the authorization the MCP specification requires on every request to a protected server.
+Lifts each mcpwatch `unauthenticated-access` alert in MCPWatchAlerts_CL into a Sentinel alert with the user, client address
+and MCP server as entities; the mcpwatch alert id groups repeats into one incident.
+'''
+    severity: 'High'
+    enabled: true
+    query: '''
+// Rows ingested since the previous run: the wider queryPeriod admits late events, ingestion_time() keeps
+// each row to exactly one run.
+MCPWatchAlerts_CL
+| where ingestion_time() > ago(5m)
+| where RuleId == "unauthenticated-access"
+// A retried delivery or a suppression update repeats the AlertId: keep its latest row.
+| summarize arg_max(TimeGenerated, *) by AlertId
+| extend SentinelSeverity = case(Severity in ("critical", "high"), "High", Severity == "medium", "Medium", Severity == "low", "Low", "Informational")
+| extend OwaspCategories = strcat_array(Owasp, ","), AttackTechniques = strcat_array(Attack, ","), ProductName = "mcpwatch"
+| project TimeGenerated, AlertId, RuleId, RuleVersion, Title, Description, SentinelSeverity, EntitiesUser, EntitiesIp,
+    EntitiesServer, EntitiesSession, EntitiesTool, EntitiesClient, Evidence, OwaspCategories, AttackTechniques, Count,
+    ProductName
+'''
+    queryFrequency: 'PT5M'
+    queryPeriod: 'PT1H'
+    triggerOperator: 'GreaterThan'
+    triggerThreshold: 0
+    suppressionEnabled: false
+    suppressionDuration: 'PT5H'
+    tactics: [
+      'InitialAccess'
+    ]
+    techniques: [
+      'T1190'
+      'T1078'
+    ]
+    entityMappings: [
+      {
+        entityType: 'Account'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesUser'
+          }
+        ]
+      }
+      {
+        entityType: 'IP'
+        fieldMappings: [
+          {
+            identifier: 'Address'
+            columnName: 'EntitiesIp'
+          }
+        ]
+      }
+      {
+        entityType: 'CloudApplication'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesServer'
+          }
+        ]
+      }
+    ]
+    customDetails: {
+      McpwatchAlertId: 'AlertId'
+      McpwatchRule: 'RuleId'
+      McpSession: 'EntitiesSession'
+      McpTool: 'EntitiesTool'
+      McpClient: 'EntitiesClient'
+      Owasp: 'OwaspCategories'
+      Techniques: 'AttackTechniques'
+      FoldedCount: 'Count'
+    }
+    alertDetailsOverride: {
+      alertDisplayNameFormat: '{{Title}}'
+      alertDescriptionFormat: '{{Description}}'
+      alertSeverityColumnName: 'SentinelSeverity'
+      alertDynamicProperties: [
+        {
+          alertProperty: 'ProductName'
+          value: 'ProductName'
+        }
+        {
+          alertProperty: 'ProductComponentName'
+          value: 'RuleId'
+        }
+      ]
+    }
+    eventGroupingSettings: {
+      aggregationKind: 'AlertPerResult'
+    }
+    incidentConfiguration: {
+      createIncident: true
+      groupingConfiguration: {
+        enabled: true
+        reopenClosedIncident: false
+        lookbackDuration: 'P1D'
+        matchingMethod: 'Selected'
+        groupByEntities: []
+        groupByAlertDetails: []
+        groupByCustomDetails: [
+          'McpwatchAlertId'
+        ]
+      }
+    }
+  }
+  dependsOn: [
+    tableMCPWatchAlerts
+    tableMCPWatchEvents
+  ]
+}
+
 resource workbookInvestigation 'Microsoft.Insights/workbooks@2023-06-01' = if (deploySentinelContent) {
   name: guid(resourceGroup().id, 'mcpwatch-workbook', 'investigation')
   location: location
@@ -2305,7 +2597,7 @@ resource workbookInvestigation 'Microsoft.Insights/workbooks@2023-06-01' = if (d
   properties: {
     displayName: 'MCPWatch - investigation'
     category: 'sentinel'
-    serializedData: '{"version":"Notebook/1.0","items":[{"type":1,"content":{"json":"# MCPWatch investigation\\nFollow one principal across everything mcpwatch saw: its alerts, sessions, client addresses, tokens, tools and the servers\' outbound requests, with identity provider sign-ins and audit events from ASIM when principal ids are real user names. Session and server narrow the view; leave them empty for all."},"name":"title"},{"type":9,"content":{"version":"KqlParameterItem/1.0","parameters":[{"id":"ac51b0ce-1bed-5e4f-974e-733fa9c45a8f","version":"KqlParameterItem/1.0","name":"TimeRange","label":"Time range","type":4,"isRequired":true,"value":{"durationMs":604800000},"typeSettings":{"selectableValues":[{"durationMs":3600000},{"durationMs":14400000},{"durationMs":86400000},{"durationMs":259200000},{"durationMs":604800000},{"durationMs":1209600000}],"allowCustom":true}},{"id":"19ba0cd4-ce8a-5dff-935c-1ab0c6d45379","version":"KqlParameterItem/1.0","name":"Principal","label":"Principal id","type":1,"isRequired":true,"value":"","description":"PrincipalId as the events carry it (pseudonymous hmac unless real ids are configured)."},{"id":"49f7ea2e-cc20-5696-ab0d-a25dd4a7c722","version":"KqlParameterItem/1.0","name":"Session","label":"Session id","type":1,"value":""},{"id":"cdc29ad4-402e-5601-b47f-32b180203956","version":"KqlParameterItem/1.0","name":"Server","label":"MCP server","type":2,"query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where PrincipalId == \'{Principal}\'\\n| distinct ServerName\\n| order by ServerName asc","typeSettings":{"additionalResourceOptions":["value::all"],"showDefault":false},"value":"value::all","selectAllValue":"","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces"}],"style":"pills","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces"},"name":"parameters"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Alerts about this principal","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where EntitiesUser == \'{Principal}\'\\n| where isempty(\'{Session}\') or EntitiesSession == \'{Session}\'\\n| where isempty(\'{Server}\') or EntitiesServer == \'{Server}\'\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| project TimeGenerated, Severity, RuleId, Title, Description, EntitiesServer, EntitiesTool, EntitiesSession, EntitiesIp, Evidence, Count\\n| order by TimeGenerated desc","size":0,"title":"mcpwatch alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"alerts"}]},"name":"alerts"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Activity","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where PrincipalId == \'{Principal}\'\\n| where isempty(\'{Session}\') or SessionId == \'{Session}\'\\n| where isempty(\'{Server}\') or ServerName == \'{Server}\'\\n| summarize Events = count() by bin(TimeGenerated, {TimeRange:grain}), Kind","size":0,"title":"Events over time by kind","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"timechart"},"name":"timeline"},{"type":3,"content":{"version":"KqlItem/1.0","query":"let principalCalls = MCPWatchEvents_CL\\n    | where PrincipalId == \'{Principal}\' and Kind == \\"call\\" and isnotempty(Tool);\\nprincipalCalls\\n| where TimeGenerated {TimeRange}\\n| where isempty(\'{Session}\') or SessionId == \'{Session}\'\\n| where isempty(\'{Server}\') or ServerName == \'{Server}\'\\n| summarize Calls = count(), Failures = countif(Outcome != \\"ok\\"), FirstInRange = min(TimeGenerated), LastCall = max(TimeGenerated), P95Ms = percentile(DurationMs, 95) by ServerName, Tool\\n| join kind=leftouter (principalCalls | where TimeGenerated > ago(14d) | summarize FirstEver = min(TimeGenerated) by ServerName, Tool) on ServerName, Tool\\n| extend NewInRange = FirstEver >= FirstInRange\\n| project ServerName, Tool, Calls, Failures, FirstEver, LastCall, NewInRange, P95Ms\\n| order by LastCall desc","size":0,"title":"Tools called, with first use","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"tools","customWidth":"60"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where PrincipalId == \'{Principal}\'\\n| where isempty(\'{Server}\') or ServerName == \'{Server}\'\\n| summarize Events = count(), Sessions = dcount(SessionId), FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) by ClientAddress, ClientName, ClientVersion, ClientUserAgent\\n| order by LastSeen desc","size":0,"title":"Client addresses and applications","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"clients","customWidth":"40"}]},"name":"activity"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Sessions and tokens","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"let sessions = MCPWatchEvents_CL\\n    | where TimeGenerated {TimeRange}\\n    | where PrincipalId == \'{Principal}\' and isnotempty(SessionId)\\n    | where isempty(\'{Session}\') or SessionId == \'{Session}\'\\n    | distinct SessionId;\\nMCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where SessionId in (sessions)\\n| summarize Started = min(TimeGenerated), LastSeen = max(TimeGenerated), Events = count(), Principals = make_set(PrincipalId, 10), Addresses = make_set(ClientAddress, 10), Servers = make_set(ServerName, 5) by SessionId\\n| extend SharedWithOthers = array_length(Principals) > 1\\n| project Started, LastSeen, SessionId, SharedWithOthers, Principals, Addresses, Servers, Events\\n| order by SharedWithOthers desc, LastSeen desc","size":0,"title":"Sessions of this principal, and who else used them","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"sessions","customWidth":"60"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where PrincipalId == \'{Principal}\' and Kind == \\"auth\\"\\n| where isempty(\'{Server}\') or ServerName == \'{Server}\'\\n| summarize Events = count(), Outcomes = make_set(Outcome, 3), Addresses = make_set(ClientAddress, 10), AudienceMatchesServer = make_set(AudienceMatchesServer, 2), Audiences = make_set(TokenAudience, 5), Scopes = make_set(TokenScopes, 10), LastSeen = max(TimeGenerated) by TokenFingerprint, TokenIssuer, TokenAuthorizedParty\\n| order by LastSeen desc","size":0,"title":"Tokens presented","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"tokens","customWidth":"40"},{"type":3,"content":{"version":"KqlItem/1.0","query":"let tokens = MCPWatchEvents_CL\\n    | where TimeGenerated {TimeRange}\\n    | where PrincipalId == \'{Principal}\' and isnotempty(TokenFingerprint)\\n    | distinct TokenFingerprint;\\nMCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where Kind == \\"outbound-request\\" and TokenFingerprint in (tokens)\\n| summarize Requests = count(), FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) by ServerName, DestinationHost, TokenFingerprint\\n| order by LastSeen desc","size":0,"title":"Outbound requests carrying this principal\'s tokens","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"outbound"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where isnotempty(\'{Session}\') and SessionId == \'{Session}\'\\n| project TimeGenerated, Kind, PrincipalId, ClientAddress, Method, Tool, Outcome, ErrorType, DurationMs, Action, Reason, DestinationHost, EventId\\n| order by TimeGenerated asc\\n| take 500","size":0,"title":"Events of the selected session","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"session-events"}]},"name":"sessions"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Identity provider and audit (ASIM)","expandable":true,"expanded":true,"items":[{"type":1,"content":{"json":"These sections match the principal id against user names in the ASIM schemas; they return rows only when mcpwatch is configured to record real principal ids."},"name":"asim-note"},{"type":3,"content":{"version":"KqlItem/1.0","query":"_Im_Authentication(starttime = {TimeRange:start}, endtime = {TimeRange:end}, username_has_any = dynamic([\'{Principal}\']))\\n| summarize Attempts = count(), Failures = countif(EventResult == \\"Failure\\"), Apps = make_set(TargetAppName, 10), LastSeen = max(TimeGenerated) by SrcIpAddr, EventProduct\\n| order by LastSeen desc","size":0,"title":"Sign-ins of this user","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"sign-ins","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"_Im_AuditEvent(starttime = {TimeRange:start}, endtime = {TimeRange:end}, actorusername_has_any = dynamic([\'{Principal}\']))\\n| project TimeGenerated, EventProduct, Operation, Object, ObjectType, EventResult, SrcIpAddr\\n| order by TimeGenerated desc\\n| take 200","size":0,"title":"Audit events by this user","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"audit","customWidth":"50"}]},"name":"asim"}],"fallbackResourceIds":[],"fromTemplateId":"sentinel-MCPWatchInvestigation","$schema":"https://github.com/Microsoft/Application-Insights-Workbooks/blob/master/schema/workbook.json"}'
+    serializedData: '{"version":"Notebook/1.0","items":[{"type":1,"content":{"json":"# MCPWatch investigation\\nFollow one principal across everything mcpwatch saw: its alerts, sessions, client addresses, tokens, tools and the servers\' outbound requests, with identity provider sign-ins and audit events from ASIM when principal ids are real user names. Session and server narrow the view; leave them empty for all."},"name":"title"},{"type":9,"content":{"version":"KqlParameterItem/1.0","parameters":[{"id":"ac51b0ce-1bed-5e4f-974e-733fa9c45a8f","version":"KqlParameterItem/1.0","name":"TimeRange","label":"Time range","type":4,"isRequired":true,"value":{"durationMs":604800000},"typeSettings":{"selectableValues":[{"durationMs":3600000},{"durationMs":14400000},{"durationMs":86400000},{"durationMs":259200000},{"durationMs":604800000},{"durationMs":1209600000}],"allowCustom":true}},{"id":"19ba0cd4-ce8a-5dff-935c-1ab0c6d45379","version":"KqlParameterItem/1.0","name":"Principal","label":"Principal id","type":1,"isRequired":true,"value":"","description":"PrincipalId as the events carry it (pseudonymous hmac unless real ids are configured)."},{"id":"49f7ea2e-cc20-5696-ab0d-a25dd4a7c722","version":"KqlParameterItem/1.0","name":"Session","label":"Session id","type":1,"value":""},{"id":"cdc29ad4-402e-5601-b47f-32b180203956","version":"KqlParameterItem/1.0","name":"Server","label":"MCP server","type":2,"query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where PrincipalId == \'{Principal}\'\\n| distinct ServerName\\n| order by ServerName asc","typeSettings":{"additionalResourceOptions":["value::all"],"showDefault":false},"value":"value::all","selectAllValue":"","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces"}],"style":"pills","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces"},"name":"parameters"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Alerts about this principal","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where EntitiesUser == \'{Principal}\'\\n| where isempty(\'{Session}\') or EntitiesSession == \'{Session}\'\\n| where isempty(\'{Server}\') or EntitiesServer == \'{Server}\'\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| project TimeGenerated, Severity, RuleId, Title, Description, EntitiesServer, EntitiesTool, EntitiesSession, EntitiesIp, Evidence, Count\\n| order by TimeGenerated desc","size":0,"title":"mcpwatch alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"alerts"}]},"name":"group-alerts"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Activity","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where PrincipalId == \'{Principal}\'\\n| where isempty(\'{Session}\') or SessionId == \'{Session}\'\\n| where isempty(\'{Server}\') or ServerName == \'{Server}\'\\n| summarize Events = count() by bin(TimeGenerated, {TimeRange:grain}), Kind","size":0,"title":"Events over time by kind","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"timechart"},"name":"timeline"},{"type":3,"content":{"version":"KqlItem/1.0","query":"let principalCalls = MCPWatchEvents_CL\\n    | where PrincipalId == \'{Principal}\' and Kind == \\"call\\" and isnotempty(Tool);\\nprincipalCalls\\n| where TimeGenerated {TimeRange}\\n| where isempty(\'{Session}\') or SessionId == \'{Session}\'\\n| where isempty(\'{Server}\') or ServerName == \'{Server}\'\\n| summarize Calls = count(), Failures = countif(Outcome != \\"ok\\"), FirstInRange = min(TimeGenerated), LastCall = max(TimeGenerated), P95Ms = percentile(DurationMs, 95) by ServerName, Tool\\n| join kind=leftouter (principalCalls | where TimeGenerated > ago(14d) | summarize FirstEver = min(TimeGenerated) by ServerName, Tool) on ServerName, Tool\\n| extend NewInRange = FirstEver >= FirstInRange\\n| project ServerName, Tool, Calls, Failures, FirstEver, LastCall, NewInRange, P95Ms\\n| order by LastCall desc","size":0,"title":"Tools called, with first use","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"tools","customWidth":"60"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where PrincipalId == \'{Principal}\'\\n| where isempty(\'{Server}\') or ServerName == \'{Server}\'\\n| summarize Events = count(), Sessions = dcount(SessionId), FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) by ClientAddress, ClientName, ClientVersion, ClientUserAgent\\n| order by LastSeen desc","size":0,"title":"Client addresses and applications","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"clients","customWidth":"40"}]},"name":"group-activity"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Sessions and tokens","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"let sessions = MCPWatchEvents_CL\\n    | where TimeGenerated {TimeRange}\\n    | where PrincipalId == \'{Principal}\' and isnotempty(SessionId)\\n    | where isempty(\'{Session}\') or SessionId == \'{Session}\'\\n    | distinct SessionId;\\nMCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where SessionId in (sessions)\\n| summarize Started = min(TimeGenerated), LastSeen = max(TimeGenerated), Events = count(), Principals = make_set(PrincipalId, 10), Addresses = make_set(ClientAddress, 10), Servers = make_set(ServerName, 5) by SessionId\\n| extend SharedWithOthers = array_length(Principals) > 1\\n| project Started, LastSeen, SessionId, SharedWithOthers, Principals, Addresses, Servers, Events\\n| order by SharedWithOthers desc, LastSeen desc","size":0,"title":"Sessions of this principal, and who else used them","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"sessions","customWidth":"60"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where PrincipalId == \'{Principal}\' and Kind == \\"auth\\"\\n| where isempty(\'{Server}\') or ServerName == \'{Server}\'\\n| summarize Events = count(), Outcomes = make_set(Outcome, 3), Addresses = make_set(ClientAddress, 10), AudienceMatchesServer = make_set(AudienceMatchesServer, 2), Audiences = make_set(TokenAudience, 5), Scopes = make_set(TokenScopes, 10), LastSeen = max(TimeGenerated) by TokenFingerprint, TokenIssuer, TokenAuthorizedParty\\n| order by LastSeen desc","size":0,"title":"Tokens presented","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"tokens","customWidth":"40"},{"type":3,"content":{"version":"KqlItem/1.0","query":"let tokens = MCPWatchEvents_CL\\n    | where TimeGenerated {TimeRange}\\n    | where PrincipalId == \'{Principal}\' and isnotempty(TokenFingerprint)\\n    | distinct TokenFingerprint;\\nMCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where Kind == \\"outbound-request\\" and TokenFingerprint in (tokens)\\n| summarize Requests = count(), FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated) by ServerName, DestinationHost, TokenFingerprint\\n| order by LastSeen desc","size":0,"title":"Outbound requests carrying this principal\'s tokens","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"outbound"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where isnotempty(\'{Session}\') and SessionId == \'{Session}\'\\n| project TimeGenerated, Kind, PrincipalId, ClientAddress, Method, Tool, Outcome, ErrorType, DurationMs, Action, Reason, DestinationHost, EventId\\n| order by TimeGenerated asc\\n| take 500","size":0,"title":"Events of the selected session","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"session-events"}]},"name":"group-sessions"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Identity provider and audit (ASIM)","expandable":true,"expanded":true,"items":[{"type":1,"content":{"json":"These sections match the principal id against user names in the ASIM schemas; they return rows only when mcpwatch is configured to record real principal ids."},"name":"asim-note"},{"type":3,"content":{"version":"KqlItem/1.0","query":"_Im_Authentication(starttime = {TimeRange:start}, endtime = {TimeRange:end}, username_has_any = dynamic([\'{Principal}\']))\\n| summarize Attempts = count(), Failures = countif(EventResult == \\"Failure\\"), Apps = make_set(TargetAppName, 10), LastSeen = max(TimeGenerated) by SrcIpAddr, EventProduct\\n| order by LastSeen desc","size":0,"title":"Sign-ins of this user","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"sign-ins","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"_Im_AuditEvent(starttime = {TimeRange:start}, endtime = {TimeRange:end}, actorusername_has_any = dynamic([\'{Principal}\']))\\n| project TimeGenerated, EventProduct, Operation, Object, ObjectType, EventResult, SrcIpAddr\\n| order by TimeGenerated desc\\n| take 200","size":0,"title":"Audit events by this user","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"audit","customWidth":"50"}]},"name":"group-asim"}],"fallbackResourceIds":[],"fromTemplateId":"sentinel-MCPWatchInvestigation","$schema":"https://github.com/Microsoft/Application-Insights-Workbooks/blob/master/schema/workbook.json"}'
     sourceId: workspace.id
   }
 }
@@ -2317,7 +2609,7 @@ resource workbookOverview 'Microsoft.Insights/workbooks@2023-06-01' = if (deploy
   properties: {
     displayName: 'MCPWatch - overview'
     category: 'sentinel'
-    serializedData: '{"version":"Notebook/1.0","items":[{"type":1,"content":{"json":"# MCPWatch overview\\nSecurity telemetry from instrumented Model Context Protocol servers: mcpwatch alerts, who calls which tools, token and session hygiene, tool catalog changes and tool health. Pick a time range and servers; open the **MCPWatch investigation** workbook to follow one principal."},"name":"title"},{"type":9,"content":{"version":"KqlParameterItem/1.0","parameters":[{"id":"e83a2de3-d045-5ec7-aab9-aa142ef6d44b","version":"KqlParameterItem/1.0","name":"TimeRange","label":"Time range","type":4,"isRequired":true,"value":{"durationMs":86400000},"typeSettings":{"selectableValues":[{"durationMs":3600000},{"durationMs":14400000},{"durationMs":86400000},{"durationMs":259200000},{"durationMs":604800000},{"durationMs":1209600000}],"allowCustom":true}},{"id":"869d4112-086d-5493-865f-4650c3fdbf7f","version":"KqlParameterItem/1.0","name":"Servers","label":"MCP servers","type":2,"query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| distinct ServerName\\n| order by ServerName asc","multiSelect":true,"quote":"\'","delimiter":",","isRequired":true,"typeSettings":{"additionalResourceOptions":["value::all"],"selectAllValue":"*","showDefault":false},"defaultValue":"value::all","value":["value::all"],"timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces"}],"style":"pills","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces"},"name":"parameters"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Alerts","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| summarize Alerts = count() by Severity\\n| extend Order = case(Severity == \\"critical\\", 0, Severity == \\"high\\", 1, Severity == \\"medium\\", 2, Severity == \\"low\\", 3, 4)\\n| order by Order asc\\n| project Severity, Alerts","size":0,"title":"Alerts by severity","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"tiles","tileSettings":{"titleContent":{"columnMatch":"Severity"},"leftContent":{"columnMatch":"Alerts","formatter":12},"showBorder":true}},"name":"alerts-by-severity"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| summarize Alerts = count() by bin(TimeGenerated, {TimeRange:grain}), RuleId","size":0,"title":"Alerts over time by rule","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"timechart"},"name":"alerts-over-time-by-rule","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| summarize Alerts = count() by bin(TimeGenerated, {TimeRange:grain}), Severity","size":0,"title":"Alerts over time by severity","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"barchart"},"name":"alerts-over-time-by-severity","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| project TimeGenerated, Severity, RuleId, Title, EntitiesUser, EntitiesServer, EntitiesTool, EntitiesSession, EntitiesIp, Count, AlertId\\n| order by TimeGenerated desc\\n| take 200","size":0,"title":"Latest alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"recent-alerts"}]},"name":"alerts"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Top principals, servers and tools","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| where isnotempty(EntitiesUser)\\n| summarize Alerts = count(), Rules = make_set(RuleId, 10), HighestSeverity = max(case(Severity == \\"critical\\", 4, Severity == \\"high\\", 3, Severity == \\"medium\\", 2, Severity == \\"low\\", 1, 0)) by Principal = EntitiesUser\\n| top 20 by Alerts desc","size":0,"title":"Principals with the most alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"top-principals","customWidth":"33"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| summarize Events = count(), Calls = countif(Kind == \\"call\\"), Principals = dcount(PrincipalId), Sessions = dcount(SessionId) by ServerName\\n| join kind=leftouter (\\n    MCPWatchAlerts_CL\\n    | where TimeGenerated {TimeRange}\\n    | where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n    | summarize arg_max(TimeGenerated, *) by AlertId\\n    | summarize Alerts = count() by ServerName = EntitiesServer\\n  ) on ServerName\\n| project ServerName, Calls, Events, Principals, Sessions, Alerts = coalesce(Alerts, 0)\\n| top 20 by Calls desc","size":0,"title":"Servers by calls and alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"top-servers","customWidth":"33"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"call\\" and isnotempty(Tool)\\n| summarize Calls = count(), Principals = dcount(PrincipalId) by ServerName, Tool\\n| top 20 by Calls desc","size":0,"title":"Most called tools","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"top-tools","customWidth":"33"}]},"name":"who-and-what"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Sessions and tokens","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where isnotempty(SessionId) and isnotempty(PrincipalId)\\n| summarize Principals = make_set(PrincipalId, 10), PrincipalCount = dcount(PrincipalId), Addresses = make_set(ClientAddress, 10), Started = min(TimeGenerated), LastSeen = max(TimeGenerated), Events = count() by SessionId, ServerName\\n| where PrincipalCount > 1\\n| order by PrincipalCount desc, LastSeen desc","size":0,"title":"Sessions with several principals","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"sessions-several-principals","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"auth\\" and AudienceMatchesServer == false\\n| summarize Events = count(), Principals = dcount(PrincipalId), Audiences = make_set(TokenAudience, 10), Outcomes = make_set(Outcome, 3), LastSeen = max(TimeGenerated) by ServerName, ServerResource, TokenIssuer\\n| order by Events desc","size":0,"title":"Tokens whose audience does not name the server","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"audience-mismatches","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"auth\\"\\n| summarize Events = count() by bin(TimeGenerated, {TimeRange:grain}), Outcome","size":0,"title":"Authentication outcomes over time","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"timechart"},"name":"auth-outcomes"}]},"name":"sessions-and-tokens"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Tool catalog drift","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"tool-catalog\\"\\n| summarize FirstServed = min(TimeGenerated), LastServed = max(TimeGenerated), Tools = take_any(array_length(Tools)), ServerVersion = take_any(ServerVersion) by ServerName, ListHash\\n| order by ServerName asc, FirstServed asc\\n| extend Change = row_number(1, prev(ServerName) != ServerName)\\n| project FirstServed, LastServed, ServerName, Catalog = strcat(\\"v\\", Change), ListHash, Tools, ServerVersion","size":0,"title":"Tool catalog versions per server","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"tool-drift-timeline","customWidth":"60"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| where RuleId in (\\"tool-definition-drift\\", \\"tool-poisoning\\", \\"tool-shadowing\\", \\"hidden-unicode\\")\\n| summarize Alerts = count() by bin(TimeGenerated, {TimeRange:grain}), RuleId","size":0,"title":"Tool definition drift, poisoning and shadowing alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"barchart"},"name":"tool-drift-alerts","customWidth":"40"}]},"name":"tool-catalog"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Call volume, latency and errors per tool","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"call\\"\\n| summarize Calls = count() by bin(TimeGenerated, {TimeRange:grain}), Tool = coalesce(Tool, Method)","size":0,"title":"Tool calls over time","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"timechart"},"name":"call-volume"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"call\\"\\n| summarize Calls = count(), P50Ms = percentile(DurationMs, 50), P95Ms = percentile(DurationMs, 95), P99Ms = percentile(DurationMs, 99), Errors = countif(Outcome == \\"error\\"), ToolErrors = countif(Outcome == \\"tool-error\\") by ServerName, Tool = coalesce(Tool, Method)\\n| extend ErrorRate = round(todouble(Errors + ToolErrors) / Calls, 3)\\n| order by Calls desc","size":0,"title":"Latency and errors per tool","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table","gridSettings":{"formatters":[{"columnMatch":"P95Ms","formatter":8,"formatOptions":{"palette":"greenRed"}},{"columnMatch":"ErrorRate","formatter":8,"formatOptions":{"palette":"greenRed","min":0,"max":1}}]}},"name":"latency-errors"}]},"name":"tool-health"}],"fallbackResourceIds":[],"fromTemplateId":"sentinel-MCPWatchOverview","$schema":"https://github.com/Microsoft/Application-Insights-Workbooks/blob/master/schema/workbook.json"}'
+    serializedData: '{"version":"Notebook/1.0","items":[{"type":1,"content":{"json":"# MCPWatch overview\\nSecurity telemetry from instrumented Model Context Protocol servers: mcpwatch alerts, who calls which tools, token and session hygiene, tool catalog changes and tool health. Pick a time range and servers; open the **MCPWatch investigation** workbook to follow one principal."},"name":"title"},{"type":9,"content":{"version":"KqlParameterItem/1.0","parameters":[{"id":"e83a2de3-d045-5ec7-aab9-aa142ef6d44b","version":"KqlParameterItem/1.0","name":"TimeRange","label":"Time range","type":4,"isRequired":true,"value":{"durationMs":86400000},"typeSettings":{"selectableValues":[{"durationMs":3600000},{"durationMs":14400000},{"durationMs":86400000},{"durationMs":259200000},{"durationMs":604800000},{"durationMs":1209600000}],"allowCustom":true}},{"id":"869d4112-086d-5493-865f-4650c3fdbf7f","version":"KqlParameterItem/1.0","name":"Servers","label":"MCP servers","type":2,"query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| distinct ServerName\\n| order by ServerName asc","multiSelect":true,"quote":"\'","delimiter":",","isRequired":true,"typeSettings":{"additionalResourceOptions":["value::all"],"selectAllValue":"*","showDefault":false},"defaultValue":"value::all","value":["value::all"],"timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces"}],"style":"pills","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces"},"name":"parameters"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Alerts","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| summarize Alerts = count() by Severity\\n| extend Order = case(Severity == \\"critical\\", 0, Severity == \\"high\\", 1, Severity == \\"medium\\", 2, Severity == \\"low\\", 3, 4)\\n| order by Order asc\\n| project Severity, Alerts","size":0,"title":"Alerts by severity","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"tiles","tileSettings":{"titleContent":{"columnMatch":"Severity"},"leftContent":{"columnMatch":"Alerts","formatter":12},"showBorder":true}},"name":"alerts-by-severity"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| summarize Alerts = count() by bin(TimeGenerated, {TimeRange:grain}), RuleId","size":0,"title":"Alerts over time by rule","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"timechart"},"name":"alerts-over-time-by-rule","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| summarize Alerts = count() by bin(TimeGenerated, {TimeRange:grain}), Severity","size":0,"title":"Alerts over time by severity","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"barchart"},"name":"alerts-over-time-by-severity","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| project TimeGenerated, Severity, RuleId, Title, EntitiesUser, EntitiesServer, EntitiesTool, EntitiesSession, EntitiesIp, Count, AlertId\\n| order by TimeGenerated desc\\n| take 200","size":0,"title":"Latest alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"recent-alerts"}]},"name":"group-alerts"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Top principals, servers and tools","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| where isnotempty(EntitiesUser)\\n| summarize Alerts = count(), Rules = make_set(RuleId, 10), HighestSeverity = max(case(Severity == \\"critical\\", 4, Severity == \\"high\\", 3, Severity == \\"medium\\", 2, Severity == \\"low\\", 1, 0)) by Principal = EntitiesUser\\n| top 20 by Alerts desc","size":0,"title":"Principals with the most alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"top-principals","customWidth":"33"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| summarize Events = count(), Calls = countif(Kind == \\"call\\"), Principals = dcount(PrincipalId), Sessions = dcount(SessionId) by ServerName\\n| join kind=leftouter (\\n    MCPWatchAlerts_CL\\n    | where TimeGenerated {TimeRange}\\n    | where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n    | summarize arg_max(TimeGenerated, *) by AlertId\\n    | summarize Alerts = count() by ServerName = EntitiesServer\\n  ) on ServerName\\n| project ServerName, Calls, Events, Principals, Sessions, Alerts = coalesce(Alerts, 0)\\n| top 20 by Calls desc","size":0,"title":"Servers by calls and alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"top-servers","customWidth":"33"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"call\\" and isnotempty(Tool)\\n| summarize Calls = count(), Principals = dcount(PrincipalId) by ServerName, Tool\\n| top 20 by Calls desc","size":0,"title":"Most called tools","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"top-tools","customWidth":"33"}]},"name":"group-who-and-what"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Sessions and tokens","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where isnotempty(SessionId) and isnotempty(PrincipalId)\\n| summarize Principals = make_set(PrincipalId, 10), PrincipalCount = dcount(PrincipalId), Addresses = make_set(ClientAddress, 10), Started = min(TimeGenerated), LastSeen = max(TimeGenerated), Events = count() by SessionId, ServerName\\n| where PrincipalCount > 1\\n| order by PrincipalCount desc, LastSeen desc","size":0,"title":"Sessions with several principals","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"sessions-several-principals","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"auth\\" and AudienceMatchesServer == false\\n| summarize Events = count(), Principals = dcount(PrincipalId), Audiences = make_set(TokenAudience, 10), Outcomes = make_set(Outcome, 3), LastSeen = max(TimeGenerated) by ServerName, ServerResource, TokenIssuer\\n| order by Events desc","size":0,"title":"Tokens whose audience does not name the server","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"audience-mismatches","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"auth\\"\\n| summarize Events = count() by bin(TimeGenerated, {TimeRange:grain}), Outcome","size":0,"title":"Authentication outcomes over time","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"timechart"},"name":"auth-outcomes"}]},"name":"group-sessions-and-tokens"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Tool catalog drift","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"tool-catalog\\"\\n| summarize FirstServed = min(TimeGenerated), LastServed = max(TimeGenerated), Tools = take_any(array_length(Tools)), ServerVersion = take_any(ServerVersion) by ServerName, ListHash\\n| order by ServerName asc, FirstServed asc\\n| extend Change = row_number(1, prev(ServerName) != ServerName)\\n| project FirstServed, LastServed, ServerName, Catalog = strcat(\\"v\\", Change), ListHash, Tools, ServerVersion","size":0,"title":"Tool catalog versions per server","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"tool-drift-timeline","customWidth":"60"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| where RuleId in (\\"tool-definition-drift\\", \\"tool-poisoning\\", \\"tool-shadowing\\", \\"hidden-unicode\\")\\n| summarize Alerts = count() by bin(TimeGenerated, {TimeRange:grain}), RuleId","size":0,"title":"Tool definition drift, poisoning and shadowing alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"barchart"},"name":"tool-drift-alerts","customWidth":"40"}]},"name":"group-tool-catalog"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Call volume, latency and errors per tool","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"call\\"\\n| summarize Calls = count() by bin(TimeGenerated, {TimeRange:grain}), Tool = coalesce(Tool, Method)","size":0,"title":"Tool calls over time","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"timechart"},"name":"call-volume"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"call\\"\\n| summarize Calls = count(), P50Ms = percentile(DurationMs, 50), P95Ms = percentile(DurationMs, 95), P99Ms = percentile(DurationMs, 99), Errors = countif(Outcome == \\"error\\"), ToolErrors = countif(Outcome == \\"tool-error\\") by ServerName, Tool = coalesce(Tool, Method)\\n| extend ErrorRate = round(todouble(Errors + ToolErrors) / Calls, 3)\\n| order by Calls desc","size":0,"title":"Latency and errors per tool","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table","gridSettings":{"formatters":[{"columnMatch":"P95Ms","formatter":8,"formatOptions":{"palette":"greenRed"}},{"columnMatch":"ErrorRate","formatter":8,"formatOptions":{"palette":"greenRed","min":0,"max":1}}]}},"name":"latency-errors"}]},"name":"group-tool-health"}],"fallbackResourceIds":[],"fromTemplateId":"sentinel-MCPWatchOverview","$schema":"https://github.com/Microsoft/Application-Insights-Workbooks/blob/master/schema/workbook.json"}'
     sourceId: workspace.id
   }
 }
