@@ -47,6 +47,13 @@ function serverSource(name: string, firstLine: string, style: 'import' | 'requir
     server.connect(new StdioServerTransport());`;
 }
 
+async function echoTwice(client: Client): Promise<void> {
+  const listed = await client.listTools();
+  assert.ok(listed.tools.some((tool) => tool.name === 'echo'));
+  const echoed = await client.callTool({ name: 'echo', arguments: {} });
+  assert.deepEqual(echoed.content, [{ type: 'text', text: 'echoed' }]);
+}
+
 let receiver: OtlpReceiver;
 let endpoint: string;
 
@@ -60,6 +67,7 @@ after(() => receiver.stop());
 async function session(
   args: string[],
   env: Record<string, string> = {},
+  work: (client: Client) => Promise<void> = echoTwice,
 ): Promise<{ logs: ReceivedLogRecord[]; serviceName: string }> {
   const serviceName = `svc-${Math.random().toString(36).slice(2)}`;
   const transport = new StdioClientTransport({
@@ -78,10 +86,7 @@ async function session(
   });
   const client = new Client({ name: 'register-test', version: '0.0.1' });
   await client.connect(transport);
-  const listed = await client.listTools();
-  assert.ok(listed.tools.some((tool) => tool.name === 'echo'));
-  const echoed = await client.callTool({ name: 'echo', arguments: {} });
-  assert.deepEqual(echoed.content, [{ type: 'text', text: 'echoed' }]);
+  await work(client);
   await client.close();
   // The server flushes on exit (stdin closed → beforeExit, or SIGTERM from the client → re-raised after flush).
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -177,5 +182,29 @@ void describe('mcpwatch/register over stdio', () => {
     });
     assert.notEqual(run.status, 0);
     assert.match(run.stderr, /MCPWATCH_REAL_IDS/);
+  });
+
+  void it('instruments the reference server-everything, unmodified, with --import mcpwatch/register', async () => {
+    const entry = fileURLToPath(
+      new URL('../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
+    );
+    let served = 0;
+    const { logs, serviceName } = await session(
+      ['--import', 'mcpwatch/register', entry, 'stdio'],
+      {},
+      async (client) => {
+        served = (await client.listTools()).tools.length;
+        const echoed = await client.callTool({ name: 'echo', arguments: { message: 'hello' } });
+        assert.equal(echoed.isError, undefined);
+      },
+    );
+    assert.ok(served > 5);
+    const catalog = logs.find((record) => record.eventName === 'mcpwatch.tool_catalog');
+    const tools = (catalog?.body as { tools?: { hash?: string }[] } | undefined)?.tools ?? [];
+    assert.equal(tools.length, served);
+    assert.ok(tools.every((tool) => /^sha256:[0-9a-f]{64}$/.test(tool.hash ?? '')));
+    assert.ok(logs.every((record) => parseMcpEvent(eventOf(record)).ok));
+    const spans = receiver.spans().filter((span) => span.resource['service.name'] === serviceName);
+    assert.ok(spans.some((span) => span.name === 'tools/call echo'));
   });
 });
