@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import kafkajs, { Kafka, logLevel, type Admin } from 'kafkajs';
 import { isMcpwatchError } from '../errors.ts';
 import { createTransport } from '../transport/index.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
@@ -122,6 +122,43 @@ void describe('kafka rebalance', () => {
       }
     },
   );
+});
+
+void describe('kafka topics', () => {
+  void it('ensureTopics creates missing topics with their partitions and cleanup policy, and is idempotent', async () => {
+    const transport = new KafkaTransport({ brokers: kafkaBrokers(), clientId: 'mcpwatch-topics-test' });
+    const admin = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const [events, state] = [uniqueTopic('topics-events'), uniqueTopic('topics-state')];
+      const specs = [
+        { topic: events, partitions: 3 },
+        { topic: state, partitions: 2, cleanupPolicy: 'compact' as const },
+      ];
+      await transport.ensureTopics(specs);
+      await transport.ensureTopics(specs);
+      assert.equal(await transport.partitionCount(events), 3);
+      assert.equal(await transport.partitionCount(state), 2);
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [events, state].map((name) => ({
+          type: kafkajs.ConfigResourceTypes.TOPIC,
+          name,
+          configNames: ['cleanup.policy'],
+        })),
+      });
+      const policy = (name: string) =>
+        resources.find((resource) => resource.resourceName === name)?.configEntries[0]?.configValue;
+      assert.equal(policy(events), 'delete');
+      assert.equal(policy(state), 'compact');
+      await assert.rejects(transport.partitionCount(uniqueTopic('missing')), (error: unknown) =>
+        isMcpwatchError(error, 'TRANSPORT_FAILED'),
+      );
+    } finally {
+      await admin.disconnect();
+      await transport.close();
+    }
+  });
 });
 
 async function groupState(admin: Admin, groupId: string): Promise<string | undefined> {

@@ -151,7 +151,8 @@ export class EmbeddedTransport implements Transport {
     return Promise.resolve(producer);
   }
 
-  consumer(options: ConsumerOptions): Promise<Consumer> {
+  async consumer(options: ConsumerOptions): Promise<Consumer> {
+    await Promise.resolve();
     this.#assertOpen();
     for (const topic of options.topics) this.topic(topic);
     let group = this.#groups.get(options.groupId);
@@ -161,7 +162,7 @@ export class EmbeddedTransport implements Transport {
     }
     const member = new EmbeddedConsumer(this, group, options);
     this.#members.add(member);
-    return Promise.resolve(member);
+    return member;
   }
 
   /** The records as they are at call time; for compacted topics only the latest record of each key. */
@@ -179,8 +180,9 @@ export class EmbeddedTransport implements Transport {
     }
   }
 
-  partitionCount(topic: string): Promise<number> {
-    return Promise.resolve(this.topic(topic).partitions.length);
+  async partitionCount(topic: string): Promise<number> {
+    await Promise.resolve();
+    return this.topic(topic).partitions.length;
   }
 
   async close(): Promise<void> {
