@@ -74,6 +74,70 @@ const DEFAULTS = {
   suppressionMs: 3_600_000,
 };
 
+/** A timer as queued: stale once its key is gone or its `at` changed (checked when it comes due). */
+interface QueuedTimer {
+  at: number;
+  ruleIndex: number;
+  key: string;
+  name: string;
+  /** Insertion order: ties fire in the order they were set. */
+  seq: number;
+}
+
+/** Binary min-heap of timers by (at, seq): the engine finds due timers without scanning every key. */
+class TimerQueue {
+  private readonly heap: QueuedTimer[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  push(timer: Omit<QueuedTimer, 'seq'>): void {
+    const heap = this.heap;
+    heap.push({ ...timer, seq: this.seq++ });
+    let index = heap.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!before(heap[index]!, heap[parent]!)) break;
+      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
+      index = parent;
+    }
+  }
+
+  /** The earliest timer if it is due at or before `time`. */
+  popDue(time: number): QueuedTimer | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    if (top === undefined || top.at > time) return undefined;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let index = 0;
+      for (;;) {
+        const left = 2 * index + 1;
+        const right = left + 1;
+        let smallest = index;
+        if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left;
+        if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right;
+        if (smallest === index) break;
+        [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
+        index = smallest;
+      }
+    }
+    return top;
+  }
+
+  /** The latest seq handed out so far (timers pushed later have a larger one). */
+  get lastSeq(): number {
+    return this.seq - 1;
+  }
+}
+
+function before(a: QueuedTimer, b: QueuedTimer): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
 const NO_ENVIRONMENT: DetectionEnvironment = { knownServers: [], trustedIssuers: [], expectedAudiences: {} };
 
 /** `sha256(ruleId, ruleVersion, subject, window)` cut to 32 hex digits: the same detection, the same id. */
@@ -102,6 +166,8 @@ export class DetectionEngine {
   /** ruleId → subject → suppression. */
   private readonly suppressions = new Map<string, Map<string, SuppressionEntry>>();
   private readonly changes = new Map<string, EngineChange>();
+  private readonly timerQueue = new TimerQueue();
+  private readonly ruleIndex = new Map<string, number>();
   private maxEventTime = Number.NEGATIVE_INFINITY;
 
   constructor(options: EngineOptions) {
@@ -113,7 +179,8 @@ export class DetectionEngine {
       maxKeysPerRule: options.maxKeysPerRule ?? DEFAULTS.maxKeysPerRule,
       suppressionMs: options.suppressionMs ?? DEFAULTS.suppressionMs,
     };
-    for (const { rule } of this.rules) {
+    for (const [index, { rule }] of this.rules.entries()) {
+      this.ruleIndex.set(rule.meta.id, index);
       this.states.set(rule.meta.id, new Map());
       this.suppressions.set(rule.meta.id, new Map());
     }
@@ -203,7 +270,10 @@ export class DetectionEngine {
       const keys = this.states.get(change.ruleId);
       if (keys === undefined) return; // a rule that is no longer enabled
       if (change.entry === undefined) keys.delete(change.key);
-      else keys.set(change.key, change.entry);
+      else {
+        keys.set(change.key, change.entry);
+        this.queueTimers(change.ruleId, change.key, change.entry.timers);
+      }
       return;
     }
     const subjects = this.suppressions.get(change.ruleId);
@@ -232,6 +302,9 @@ export class DetectionEngine {
     } else {
       entry.state = step.state;
       for (const timer of step.timers ?? []) entry.timers[timer.name] = timer.at;
+      if (step.timers !== undefined && step.timers.length > 0) {
+        this.queueTimers(ruleId, key, Object.fromEntries(step.timers.map((timer) => [timer.name, timer.at])));
+      }
       keys.delete(key); // re-insert: Map order doubles as least-recently-seen order
       keys.set(key, entry);
       this.changes.set(`s\0${ruleId}\0${key}`, { type: 'state', ruleId, key, entry });
@@ -242,30 +315,45 @@ export class DetectionEngine {
     }
   }
 
+  private queueTimers(ruleId: string, key: string, timers: Record<string, number>): void {
+    const ruleIndex = this.ruleIndex.get(ruleId);
+    if (ruleIndex === undefined) return;
+    for (const [name, at] of Object.entries(timers)) this.timerQueue.push({ at, ruleIndex, key, name });
+  }
+
+  /**
+   * Fires, in time order, the timers the watermark has passed. A timer set while firing is left for the next
+   * call even when already due, so a rule that keeps re-arming cannot loop forever.
+   */
   private fireDueTimers(alerts: Alert[]): void {
     const watermark = this.watermark;
-    for (const enabled of this.rules) {
-      const { rule } = enabled;
-      if (rule.onTimer === undefined) continue;
-      const keys = this.states.get(rule.meta.id)!;
-      for (const [key, entry] of [...keys]) {
-        const due = Object.entries(entry.timers)
-          .filter(([, at]) => at <= watermark)
-          .sort(([, a], [, b]) => a - b);
-        for (const [name, at] of due) {
-          delete entry.timers[name];
-          let step: RuleStep<unknown>;
-          try {
-            step = rule.onTimer(entry.state, { name, at, key }, this.contextFor(enabled, at));
-          } catch (error) {
-            this.recordRuleError(rule.meta.id, undefined, error);
-            continue;
-          }
-          this.applyStep(enabled, key, entry, step, at, alerts);
-          if (step.state === undefined) break;
-        }
+    const lastSeq = this.timerQueue.lastSeq;
+    const deferred: QueuedTimer[] = [];
+    for (
+      let queued = this.timerQueue.popDue(watermark);
+      queued !== undefined;
+      queued = this.timerQueue.popDue(watermark)
+    ) {
+      if (queued.seq > lastSeq) {
+        deferred.push(queued);
+        continue;
       }
+      const enabled = this.rules[queued.ruleIndex]!;
+      const { rule } = enabled;
+      const entry = this.states.get(rule.meta.id)!.get(queued.key);
+      if (rule.onTimer === undefined || entry === undefined || entry.timers[queued.name] !== queued.at) continue;
+      const { name, at, key } = queued;
+      delete entry.timers[name];
+      let step: RuleStep<unknown>;
+      try {
+        step = rule.onTimer(entry.state, { name, at, key }, this.contextFor(enabled, at));
+      } catch (error) {
+        this.recordRuleError(rule.meta.id, undefined, error);
+        continue;
+      }
+      this.applyStep(enabled, key, entry, step, at, alerts);
     }
+    for (const queued of deferred) this.timerQueue.push(queued);
   }
 
   private raise(enabled: EnabledRule, finding: Finding, eventTime: number): Alert | undefined {
@@ -288,6 +376,7 @@ export class DetectionEngine {
       return undefined;
     }
     const entry: SuppressionEntry = { alertId, raisedAt: eventTime, count: 1 };
+    subjects.delete(finding.subject); // re-insert: Map order doubles as raisedAt order for eviction
     subjects.set(finding.subject, entry);
     this.changes.set(`p\0${meta.id}\0${finding.subject}`, {
       type: 'suppression',
@@ -334,7 +423,8 @@ export class DetectionEngine {
     }
     for (const [ruleId, subjects] of this.suppressions) {
       for (const [subject, entry] of subjects) {
-        if (entry.raisedAt >= idleBefore) continue;
+        // Oldest raised first (late events aside, which only delay eviction): the rest are newer.
+        if (entry.raisedAt >= idleBefore) break;
         subjects.delete(subject);
         this.changes.set(`p\0${ruleId}\0${subject}`, { type: 'suppression', ruleId, subject, entry: undefined });
       }
