@@ -213,8 +213,8 @@ async function runChild(plan: ChildPlan): Promise<void> {
     await sink.deliver(alerts);
     process.stdout.write(`accepted ${alerts.map((alert) => alert.alertId).join(',')}\n`);
   }
-  // Stay alive, mid-flush, until the parent kills this process.
-  setInterval(() => undefined, 60_000);
+  // Stay alive, mid-flush, until the parent kills this process; never outlive a parent that died first.
+  setTimeout(() => process.exit(1), 60_000);
 }
 
 const childPlan = process.env[CHILD_ENV];
