@@ -43,6 +43,9 @@ void describe('embedded transport', () => {
       (error: unknown) => isMcpwatchError(error, 'LIMIT_EXCEEDED') && /events is full/.test(error.message),
     );
     assert.deepEqual(await readAll(transport, 'events'), ['x'.repeat(59)]);
+    await assert.rejects(producer.send('events', [{ key: 'k', value: 'v', partition: 1 }]), (error: unknown) =>
+      isMcpwatchError(error, 'TRANSPORT_FAILED'),
+    );
     await transport.close();
   });
 

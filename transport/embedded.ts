@@ -214,6 +214,17 @@ export class EmbeddedTransport implements Transport {
 
   #append(name: string, records: readonly OutgoingRecord[]): void {
     const topic = this.topic(name);
+    const invalid = records.find(
+      ({ partition }) =>
+        partition !== undefined &&
+        !(Number.isInteger(partition) && partition >= 0 && partition < topic.partitions.length),
+    );
+    if (invalid !== undefined) {
+      throw new McpwatchError(
+        'TRANSPORT_FAILED',
+        `Embedded topic ${name} has no partition ${String(invalid.partition)} (it has ${topic.partitions.length})`,
+      );
+    }
     const bytes = records.reduce((sum, record) => sum + recordBytes(record), 0);
     const limit = this.options.maxBytesPerTopic;
     if (topic.bytes + bytes > limit) {
@@ -232,9 +243,10 @@ export class EmbeddedTransport implements Transport {
     const timestamp = Date.now();
     for (const record of records) {
       const partition =
-        record.key === null
+        record.partition ??
+        (record.key === null
           ? topic.unkeyed++ % topic.partitions.length
-          : partitionForKey(record.key, topic.partitions.length);
+          : partitionForKey(record.key, topic.partitions.length));
       const log = topic.partitions[partition]!;
       log.records.push({
         offset: log.nextOffset++,

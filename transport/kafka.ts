@@ -346,7 +346,12 @@ class KafkaProducer implements Producer {
         topic,
         acks: -1,
         timeout: this.#ackTimeoutMs,
-        messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers ?? {} })),
+        messages: records.map((record) => ({
+          key: record.key,
+          value: record.value,
+          headers: record.headers ?? {},
+          ...(record.partition === undefined ? {} : { partition: record.partition }),
+        })),
       });
     } catch (error) {
       throw transportError(`send to ${topic}`, error);

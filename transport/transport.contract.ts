@@ -429,6 +429,13 @@ export function describeTransportContract(name: string, makeTransport: () => Tra
       );
       assert.deepEqual(await read(topic, 2), []);
 
+      // An explicit partition overrides the key's (state checkpoints go to the partition they belong to).
+      await producer.send(topic, [{ key: onZero, value: 'pinned', partition: 2 }]);
+      assert.deepEqual(
+        (await read(topic, 2)).map((record) => [record.key, record.value.toString(), record.partition]),
+        [[onZero, 'pinned', 2]],
+      );
+
       await producer.send(state, [
         { key: 'rule-a|alice', value: 'v1' },
         { key: 'rule-b|bob', value: 'w1' },
