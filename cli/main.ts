@@ -96,7 +96,7 @@ program
           (serve.dashboardUrl === undefined ? '' : `, dashboard on ${serve.dashboardUrl}`) +
           '. Ctrl-C to stop.\n',
       );
-      await runUntilSignal(serve.close, log);
+      await runUntilSignal(() => serve.close(), log);
     },
   );
 
@@ -191,7 +191,7 @@ program
       }, log).then(() => undefined),
     ]);
     await transport.close();
-    if (reason !== undefined) throw reason;
+    if (reason !== undefined) throw reason instanceof Error ? reason : new Error(String(reason));
   });
 
 program

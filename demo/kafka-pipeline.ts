@@ -140,7 +140,7 @@ function mcpwatch(args: string[], logger: Logger): ChildProcess {
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
-  child.stderr!.on('data', (chunk: Buffer) => logger.debug({ command: args[0] }, chunk.toString('utf8').trim()));
+  child.stderr.on('data', (chunk: Buffer) => logger.debug({ command: args[0] }, chunk.toString('utf8').trim()));
   return child;
 }
 

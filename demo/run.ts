@@ -93,11 +93,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
             liveSink,
             logger: options.logger,
           });
-    cleanup.push(pipeline.close);
+    cleanup.push(() => pipeline.close());
     view.pipeline(pipeline.otlpUrl, pipeline.dashboardUrl, options.kafkaBrokers);
 
     const downstream = await startDownstreamApi();
-    cleanup.push(downstream.close);
+    cleanup.push(() => downstream.close());
     const children: ChildProcess[] = [];
     cleanup.push(() => stopChildren(children));
     const env = demoServerEnv(pipeline.otlpUrl, JSON.stringify(issuer.publicJwk), downstream.url);
@@ -190,12 +190,15 @@ async function startDemoServer(name: string, env: NodeJS.ProcessEnv, children: C
   });
   children.push(child);
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo server ${name} did not start in 120 s:\n${stderr}`)), 120_000);
+    const timer = setTimeout(
+      () => reject(new Error(`demo server ${name} did not start in 120 s:\n${stderr}`)),
+      120_000,
+    );
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`demo server ${name} exited with ${code}:\n${stderr}`));

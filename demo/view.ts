@@ -39,7 +39,7 @@ export class TerminalView {
     this.line(
       '  servers    ' +
         Object.entries(servers)
-          .map(([name, url]) => `${name} ${this.paint(90, url)}`)
+          .map(([name, url]: [string, string]) => `${name} ${this.paint(90, url)}`)
           .join('\n             '),
     );
     this.line('');
@@ -116,8 +116,8 @@ export class TerminalView {
  * tag characters are shown as escapes instead of being written.
  */
 function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex -- the point is to match control characters
   return text.replace(
+    // eslint-disable-next-line no-control-regex -- the point is to match control characters
     /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]|[\u{e0000}-\u{e007f}]/gu,
     (char) => `\\u{${char.codePointAt(0)!.toString(16)}}`,
   );
