@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
 import { REFERENCES } from './lib/references.ts';
-import { bounded, toolTexts, type LocatedText } from './lib/text.ts';
+import { argumentTexts, bounded, toolTexts, type LocatedText } from './lib/text.ts';
 import { confusableName, findHiddenCharacters, type HiddenCharacters } from './lib/unicode.ts';
 
 const Config = z.strictObject({
@@ -58,7 +58,8 @@ export const hiddenUnicode: Rule<null, Config> = {
       if (event.instructions !== undefined) texts.push({ location: 'instructions', text: bounded(event.instructions) });
     } else if (event.kind === 'call') {
       if (event.result !== undefined) texts.push({ location: 'result', text: event.result });
-      if (event.arguments !== undefined) texts.push({ location: 'arguments', text: event.arguments });
+      // Parsed, not raw: JSON text carries control and invisible characters as `\u` escapes.
+      if (event.arguments !== undefined) texts.push(...argumentTexts(event.arguments));
     }
     const found: HiddenCharacters[] = [];
     for (const text of texts) {

@@ -37,14 +37,20 @@ export const sessionReuseAcrossUsers: Rule<State, Config> = {
     references: [REFERENCES.sessionHijacking, REFERENCES.sessionManagement],
   },
   configSchema: Config,
-  keyOf: (event) => (event.principal === undefined ? undefined : sessionKeyOf(event)),
+  keyOf: (event) =>
+    event.principal !== undefined || (event.kind === 'session' && event.action === 'principal-mismatch')
+      ? sessionKeyOf(event)
+      : undefined,
   initialState: () => ({ others: [] }),
   onEvent(state, event, { config }) {
-    const principal = event.principal!.id;
     if (event.kind === 'session' && event.action === 'principal-mismatch') {
       const bound = event.boundPrincipalId ?? state.first?.principal;
-      return { state, findings: [finding(event, bound, principal, [event.eventId])] };
+      return {
+        state,
+        findings: [finding(event, bound, event.principal?.id ?? 'an unidentified caller', [event.eventId])],
+      };
     }
+    const principal = event.principal!.id;
     if (state.first === undefined) return { state: { ...state, first: { principal, eventId: event.eventId } } };
     if (principal === state.first.principal || state.others.includes(principal)) return { state };
     if (state.others.length >= config.maxPrincipals) return { state };
