@@ -191,7 +191,8 @@ program
       }, log).then(() => undefined),
     ]);
     await transport.close();
-    if (reason !== undefined) throw reason instanceof Error ? reason : new Error(String(reason));
+    if (reason !== undefined)
+      throw reason instanceof Error ? reason : new Error('the detectors stopped', { cause: reason });
   });
 
 program
