@@ -119,6 +119,7 @@ let http: HttpServer;
 let upstream: HttpServer;
 let mcpUrl: URL;
 let statelessUrl: URL;
+let openUrl: URL;
 const transports = new Map<string, StreamableHTTPServerTransport>();
 
 before(async () => {
@@ -151,11 +152,18 @@ before(async () => {
     await mcpServer(false).connect(transport);
     await transport.handleRequest(request, response, request.body);
   });
+  // No auth middleware: a bearer header reaches the server unverified.
+  app.post('/open', async (request: Request, response: Response) => {
+    const transport = new StreamableHTTPServerTransport({});
+    await mcpServer(false).connect(transport);
+    await transport.handleRequest(request, response, request.body);
+  });
   http = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => http.once('listening', resolve));
   const port = (http.address() as AddressInfo).port;
   mcpUrl = new URL(`http://127.0.0.1:${port}/mcp`);
   statelessUrl = new URL(`http://127.0.0.1:${port}/stateless`);
+  openUrl = new URL(`http://127.0.0.1:${port}/open`);
 });
 
 after(async () => {
@@ -225,8 +233,12 @@ async function scenario(): Promise<
   await stateless.connect(clientTransport(statelessUrl, ALICE));
   await stateless.listTools();
 
+  const open = new Client({ name: 'open-client', version: '1.0.0' });
+  await open.connect(clientTransport(openUrl, MALLORY));
+  await open.listTools();
+
   await aliceTransport.terminateSession();
-  await Promise.all([alice.close(), mallory.close(), stateless.close()]);
+  await Promise.all([alice.close(), mallory.close(), stateless.close(), open.close()]);
   await pipeline.forceFlush();
 
   const records = receiver.logRecords();
@@ -287,6 +299,9 @@ void describe('instrument() over Streamable HTTP with bearer auth', () => {
     assert.deepEqual(accepted.principal, { id: hmac(`${ISSUER}\nalice`), pseudonymous: true, issuer: ISSUER });
     const mallory = auth.find((event) => event.outcome === 'accepted' && event.token?.fingerprint === hmac(MALLORY));
     assert.equal(mallory?.audienceMatchesServer, false);
+    const unverified = auth.find((event) => event.outcome === 'unverified-bearer');
+    assert.equal(unverified?.token?.fingerprint, hmac(MALLORY));
+    assert.equal(unverified.principal, undefined);
     const rejected = auth.find((event) => event.outcome === 'rejected');
     assert.equal(rejected?.token?.fingerprint, hmac(REJECTED));
     assert.match(rejected?.reason ?? '', /unknown token \[REDACTED\]/);

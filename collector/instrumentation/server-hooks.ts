@@ -279,6 +279,8 @@ export class ConnectionMonitor {
     if (token === undefined) return undefined;
     this.telemetry.secrets.remember(token);
     const presented = describeToken(token, authInfo, this.telemetry.keyring, this.telemetry.config.MCPWATCH_REAL_IDS);
+    // An unverified token's subject is whatever the sender wrote: it names no principal.
+    if (verified === undefined) delete presented.principal;
     if (this.#seenTokens.has(presented.claims.fingerprint) || this.#seenTokens.size >= MAX_SEEN) return presented;
     this.#seenTokens.add(presented.claims.fingerprint);
     const audienceMatchesServer = audienceMatches(presented.claims, this.telemetry.config.MCPWATCH_RESOURCE);
