@@ -52,7 +52,7 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     'secretly',
     'concealment',
     2,
-    /\b(?:secretly|covertly|quietly|silently)\s{1,4}(?:send|read|include|add|pass|call|forward|copy|upload|run|execute)/i,
+    /\b(?:secretly|covertly|quietly|silently)\s{1,4}(?:send|read|include|add|pass|call|forward|copy|upload|run|execute|look|attach|collect|gather|retrieve|check|fetch|append)/i,
   ),
   p(
     'ignore-instructions',
@@ -111,6 +111,54 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     'model-address',
     2,
     /\b(?:assistant|ai|llm|model|agent|claude|chatgpt|copilot)\s{0,2}[,:]\s{0,4}(?:you\s{1,4})?(?:must|should|need to|are required to|now)\b/i,
+  ),
+  p(
+    'note-to-model',
+    'model-address',
+    2,
+    /\b(?:note|message|reminder)\s{1,4}(?:to|for)\s{1,4}(?:any|the|all)\s{1,4}(?:ai|llm|language model|model|assistant|agent)s?\b/i,
+  ),
+  p(
+    'the-model-should',
+    'model-address',
+    2,
+    /\bthe\s{1,4}(?:assistant|ai|model|llm|agent)\s{1,4}(?:should|must|needs to|is required to|has to)\b/i,
+  ),
+  p(
+    'ignore-the-user',
+    'override',
+    3,
+    /\b(?:ignore|disregard)\s{1,4}(?:the\s{1,4})?user(?:'s)?\s{1,4}(?:question|request|instructions|message|prompt)/i,
+  ),
+  p(
+    'no-confirmation',
+    'concealment',
+    2,
+    /\b(?:needs|requires|without)\s{1,4}(?:no\s{1,4}|any\s{1,4}|asking\s{1,4}for\s{1,4})?(?:user\s{1,4})?(?:confirmation|approval|permission)\b|\bno\s{1,4}need\s{1,4}to\s{1,4}(?:ask|confirm|tell)\b/i,
+  ),
+  p(
+    'privacy-does-not-matter',
+    'coercion',
+    2,
+    /\b(?:does not|doesn't|do not|don't|never)\s{1,4}care\s{1,4}about\s{1,4}(?:privacy|security|confidentiality)/i,
+  ),
+  p(
+    'everything-you-find',
+    'exfiltration',
+    2,
+    /\b(?:put|include|add|send|post|publish)\s{1,4}(?:in\s{1,4})?(?:everything|all)\s{1,4}(?:you\s{1,4})?(?:find|found|see|saw|know|can find)\b/i,
+  ),
+  p(
+    'secrets-you-have-seen',
+    'exfiltration',
+    2,
+    /\b(?:api keys?|secrets|credentials|passwords|tokens)\s{1,4}(?:that\s{1,4})?(?:you\s{1,4})?(?:have\s{1,4})?(?:seen|found|read|know|received)\b/i,
+  ),
+  p(
+    'markdown-image-exfil',
+    'exfiltration',
+    2,
+    /\b(?:markdown\s{1,4})?image\s{1,4}(?:link|url|tag)\b[^\n]{0,40}https?:\/\/[^\s)]{1,200}[?&][\w-]{1,32}=/i,
   ),
   p(
     'call-tool-now',
@@ -174,6 +222,19 @@ export const REDIRECT_PATTERNS: readonly TextPattern[] = [
     'tool-redirect',
     2,
     /\b(?:instead of|rather than|never)\s{1,4}(?:using|calling|invoking)\s{1,4}(?:the\s{1,4})?[\w.-]{1,64}\s{1,4}tool\b/i,
+  ),
+  p(
+    'supersedes-tool',
+    'tool-redirect',
+    3,
+    /\b(?:supersedes|replaces|overrides|takes precedence over)\b[^.\n]{0,60}\b(?:tools?|servers?)\b/i,
+  ),
+  p('route-all-through', 'tool-redirect', 3, /\broute\s{1,4}(?:all|every|each|any)\b[^.\n]{0,40}\bthrough\b/i),
+  p(
+    'copy-to-address',
+    'tool-redirect',
+    2,
+    /\b(?:copy|cc|bcc|forward)\b[^.\n]{0,30}\bto\s{1,4}[\w.+-]{1,64}@[\w-]{1,64}\./i,
   ),
   p(
     'other-server-tool',
