@@ -107,41 +107,76 @@ program
   .option('--config <file>', 'collector configuration (JSON or YAML); see `mcpwatch config schema collector`')
   .addOption(new Option('--host <address>', 'receiver address (overrides the file)'))
   .addOption(new Option('--port <port>', 'receiver port (overrides the file)').argParser(port))
-  .option('--otlp-kafka', 'also consume otlp_spans/otlp_logs written by an OpenTelemetry Collector')
-  .action(
-    async (options: { brokers: string[]; config?: string; host?: string; port?: number; otlpKafka?: boolean }) => {
-      const log = logger();
-      const [{ startCollector }, { createTransport }, { readConfigFile }] = await Promise.all([
+  .option('--token-file <file>', 'accepted bearer tokens, one per line')
+  .option('--token-env <name>', 'environment variable holding an accepted bearer token')
+  .option(
+    '--allow-unauthenticated',
+    'allow a non-loopback address without bearer tokens (behind an authenticating proxy)',
+  )
+  .option('--tls-cert <file>', 'TLS certificate (PEM) of the receiver')
+  .option('--tls-key <file>', 'TLS private key (PEM) of the receiver')
+  .option('--tls-client-ca <file>', 'CA (PEM) that client certificates must chain to (mTLS)')
+  .option('--kafka-source', 'also consume otlp_spans/otlp_logs as an OpenTelemetry Collector writes them (otlp_proto)')
+  .action(async (options: CollectorCommandOptions) => {
+    const log = logger();
+    const [{ startCollector }, { parseCollectorConfig }, { createTransport }, { readConfigFile, mergeConfig }] =
+      await Promise.all([
         import('../collector/collector.ts'),
+        import('../collector/config.ts'),
         import('../transport/index.ts'),
         import('../detectors/config.ts'),
       ]);
-      const fromFile = (options.config === undefined ? {} : await readConfigFile(options.config)) as Record<
-        string,
-        unknown
-      >;
-      const transport = await createTransport({
-        kind: 'kafka',
-        kafka: { brokers: options.brokers, clientId: 'mcpwatch-collector' },
-      });
-      const collector = await startCollector(
-        {
-          ...fromFile,
-          ...(options.host === undefined ? {} : { host: options.host }),
-          ...(options.port === undefined ? {} : { port: options.port }),
-          ...(options.otlpKafka === true && fromFile.kafkaSource === undefined ? { kafkaSource: {} } : {}),
-        },
-        { transport, logger: log },
-      );
-      process.stderr.write(
-        `mcpwatch collector: OTLP/HTTP on ${collector.url}, producing to ${options.brokers.join(',')}\n`,
-      );
-      await runUntilSignal(async () => {
-        await collector.close();
-        await transport.close();
-      }, log);
-    },
-  );
+    const fromFile = options.config === undefined ? {} : await readConfigFile(options.config);
+    const transport = await createTransport({
+      kind: 'kafka',
+      kafka: { brokers: options.brokers, clientId: 'mcpwatch-collector' },
+    });
+    const config = parseCollectorConfig(mergeConfig(fromFile ?? {}, collectorFlags(options)));
+    const collector = await startCollector(config, { transport, logger: log });
+    process.stderr.write(
+      `mcpwatch collector: OTLP/HTTP on ${collector.url}, producing to ${options.brokers.join(',')}\n`,
+    );
+    await runUntilSignal(async () => {
+      await collector.close();
+      await transport.close();
+    }, log);
+  });
+
+interface CollectorCommandOptions {
+  brokers: string[];
+  config?: string;
+  host?: string;
+  port?: number;
+  tokenFile?: string;
+  tokenEnv?: string;
+  allowUnauthenticated?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  kafkaSource?: boolean;
+}
+
+/** The collector configuration the flags ask for; merged over the file, then validated as one. */
+function collectorFlags(options: CollectorCommandOptions): Record<string, unknown> {
+  const flags: Record<string, unknown> = {};
+  if (options.host !== undefined) flags.host = options.host;
+  if (options.port !== undefined) flags.port = options.port;
+  if (options.allowUnauthenticated === true) flags.allowUnauthenticated = true;
+  if (options.kafkaSource === true) flags.kafkaSource = {};
+  const auth = {
+    ...(options.tokenFile === undefined ? {} : { tokenFile: options.tokenFile }),
+    ...(options.tokenEnv === undefined ? {} : { tokenEnv: options.tokenEnv }),
+  };
+  if (Object.keys(auth).length > 0) flags.auth = auth;
+  if (options.tlsCert !== undefined || options.tlsKey !== undefined || options.tlsClientCa !== undefined) {
+    flags.tls = {
+      certFile: options.tlsCert,
+      keyFile: options.tlsKey,
+      ...(options.tlsClientCa === undefined ? {} : { clientCaFile: options.tlsClientCa }),
+    };
+  }
+  return flags;
+}
 
 program
   .command('detectors')

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseAlert } from '../collector/schema/parse.ts';
+
+const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+const FIXTURE = fileURLToPath(
+  new URL(
+    '../detectors/rules/fixtures/session-reuse-across-users/positive/stolen-session-id-second-principal.jsonl',
+    import.meta.url,
+  ),
+);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function mcpwatch(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      timeout: 120_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+describe('mcpwatch CLI', () => {
+  test('every subcommand has --help', async () => {
+    for (const command of ['serve', 'collector', 'detectors', 'replay', 'demo', 'validate', 'config schema']) {
+      const run = await mcpwatch(...command.split(' '), '--help');
+      assert.equal(run.code, 0, `${command} --help: ${run.stderr}`);
+      assert.match(run.stdout, new RegExp(`Usage: mcpwatch ${command}`));
+    }
+  });
+
+  test('a bad option value fails with the option and what was expected', async () => {
+    const run = await mcpwatch('serve', '--port', '99999');
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /--port.*expected a port number from 0 to 65535/);
+    const missing = await mcpwatch('detectors');
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /--brokers/);
+  });
+
+  test('replay writes the alerts of recorded events; a bad config fails naming the key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcpwatch-cli-'));
+    const alertsOut = join(dir, 'alerts.jsonl');
+    const run = await mcpwatch('replay', FIXTURE, '--alerts-out', alertsOut);
+    assert.equal(run.code, 0, run.stderr);
+    const alerts = (await readFile(alertsOut, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown);
+    assert.ok(alerts.length > 0);
+    for (const alert of alerts) assert.ok(parseAlert(alert).ok);
+    assert.ok(alerts.some((alert) => (alert as { ruleId: string }).ruleId === 'session-reuse-across-users'));
+
+    const badConfig = join(dir, 'bad.yaml');
+    await writeFile(badConfig, 'engine:\n  allowedLatenessMs: -5\n');
+    const bad = await mcpwatch('replay', FIXTURE, '--config', badConfig);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /CONFIG_INVALID: .*engine\.allowedLatenessMs/);
+  });
+
+  test('config schema prints JSON Schema with every rule section', async () => {
+    const run = await mcpwatch('config', 'schema');
+    assert.equal(run.code, 0, run.stderr);
+    const schema = JSON.parse(run.stdout) as { properties: { rules: { properties: Record<string, unknown> } } };
+    assert.ok('tool-definition-drift' in schema.properties.rules.properties);
+  });
+
+  test('validate passes on the shipped dashboards and fails on a broken copy', async () => {
+    const run = await mcpwatch('validate');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /All dashboards, rules and queries are valid/);
+    const empty = await mkdtemp(join(tmpdir(), 'mcpwatch-validate-'));
+    const broken = await mcpwatch('validate', empty);
+    assert.notEqual(broken.code, 0);
+  });
+});
