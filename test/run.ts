@@ -114,7 +114,9 @@ let testProcess: ChildProcess | undefined;
 function runNodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+    // --test-force-exit: a test file that leaks a handle (a server, a child process) would otherwise keep its
+    // process, and so the whole run, alive after its last test.
+    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-force-exit', ...files],
     { cwd: repoRoot, env, stdio: 'inherit' },
   );
   testProcess = child;
