@@ -3,7 +3,7 @@
  * and a consumer group, and a second broker of our own keeps a record across restart() on the same port.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
@@ -137,6 +137,10 @@ void test('a broker that cannot start says why: exit code and the tail of its lo
       assert.ok(isMcpwatchError(error, 'NOT_READY'), String(error));
       assert.match(error.message, /JVM exited with code [1-9]/);
       assert.match(error.message, new RegExp(`${address.port}[\\s\\S]*(Address already in use|BindException)`));
+      // A failed start keeps its data directory for the post-mortem the message points to; this test has read it.
+      const dataDir = /Data dir (\S+);/.exec(error.message)?.[1];
+      assert.ok(dataDir !== undefined && existsSync(dataDir), 'the message names the kept data directory');
+      rmSync(dataDir, { recursive: true, force: true });
       return true;
     });
   } finally {
