@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { describeIssues, issuesOf } from '../collector/schema/parse.ts';
 import { McpwatchError } from '../errors.ts';
 import { TOPICS } from '../transport/topics.ts';
+import { AzureMonitorSinkConfig } from './sinks/azure-monitor-config.ts';
 import type { EnabledRule, EngineOptions } from './engine.ts';
 import type { DetectionEnvironment, Rule } from './types.ts';
 
@@ -49,6 +50,7 @@ export const SinkConfig = z.discriminatedUnion('type', [
   FileSinkConfig,
   StdoutSinkConfig,
   WebhookSinkConfig,
+  AzureMonitorSinkConfig,
 ]);
 
 export const EngineTuning = z.strictObject({

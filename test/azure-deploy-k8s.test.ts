@@ -10,7 +10,7 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { parseCollectorConfig } from '../collector/config.ts';
 import { parseDetectorsConfig } from '../detectors/config.ts';
 import { RULES } from '../detectors/rules/index.ts';
-import { parseAzureMonitorSinkConfig } from '../detectors/sinks/azure-monitor.ts';
+import { parseAzureMonitorSinkConfig } from '../detectors/sinks/azure-monitor-config.ts';
 
 const K8S = new URL('../deploy/k8s/', import.meta.url);
 

@@ -13,7 +13,8 @@ import {
   type StandInOptions,
 } from '../../deploy/azure/logs-ingestion-stand-in.ts';
 import { isMcpwatchError } from '../../errors.ts';
-import { AzureMonitorSink, createAzureMonitorSink, type AzureMonitorSinkConfig } from './azure-monitor.ts';
+import type { AzureMonitorSinkConfig } from './azure-monitor-config.ts';
+import { AzureMonitorSink, createAzureMonitorSink } from './azure-monitor.ts';
 import { alertFixture, eventually, standInCredential } from './azure-monitor/fixtures.ts';
 
 interface Harness {

@@ -15,68 +15,18 @@ import type { TokenCredential } from '@azure/identity';
 import { DefaultAzureCredential } from '@azure/identity';
 import { LogsIngestionClient } from '@azure/monitor-ingestion';
 import { pino, type Logger } from 'pino';
-import { z } from 'zod';
 import type { Alert } from '../../collector/schema/alert.ts';
 import { ALERTS_TABLE, EVENTS_TABLE, toRow } from '../../collector/schema/log-analytics.ts';
 import type { McpEvent } from '../../collector/schema/mcp-event.ts';
-import { describeIssues, issuesOf } from '../../collector/schema/parse.ts';
 import { McpwatchError } from '../../errors.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
+import {
+  parseAzureMonitorSinkConfig,
+  type AzureMonitorSinkConfig,
+  type ResolvedAzureMonitorSinkConfig as ResolvedConfig,
+} from './azure-monitor-config.ts';
 import { Spool, type SpooledRow } from './azure-monitor/spool.ts';
 import { classifyUploadError, retryDelayMs, type UploadFailure } from './azure-monitor/upload-outcome.ts';
-
-const MiB = 1024 * 1024;
-
-export const AzureMonitorSinkConfig = z.strictObject({
-  type: z.literal('azure-monitor'),
-  /** Logs ingestion endpoint of the data collection rule (or of a data collection endpoint); https only. */
-  endpoint: z.url({ protocol: /^https$/, error: 'expected an https:// URL' }),
-  /** The rule's immutable id, as the deployment outputs it. */
-  dcrImmutableId: z.string().regex(/^dcr-[0-9a-f]{32}$/, 'expected dcr- and 32 hex digits'),
-  alertsStream: z.string().min(1).default(ALERTS_TABLE.streamName),
-  eventsStream: z.string().min(1).default(EVENTS_TABLE.streamName),
-  /** Token audience; differs in sovereign clouds (`https://monitor.azure.us`, `https://monitor.azure.cn`). */
-  audience: z.url().default('https://monitor.azure.com'),
-  /** A user-assigned managed identity; otherwise DefaultAzureCredential's chain (env secret, workload identity, managed identity). */
-  managedIdentityClientId: z.string().min(1).optional(),
-  /** PEM file of CA certificates to trust instead of the public ones (a TLS-inspecting proxy, the local stand-in). */
-  caFile: z.string().min(1).optional(),
-  spool: z.strictObject({
-    directory: z.string().min(1),
-    /** Bytes of rows waiting at most; beyond, `deliver` rejects (retriable) and the runtime holds its offsets. */
-    maxBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(256 * MiB),
-    segmentBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(8 * MiB),
-  }),
-  /** JSON lines of rows the service refused (400) or that exceed any request; default `<spool>/dead-letter.jsonl`. */
-  deadLetterFile: z.string().min(1).optional(),
-  /** Upper bound of one request's JSON body; below the SDK's 1,000,000-byte chunking so it never splits. */
-  maxBatchBytes: z.number().int().min(1024).max(999_000).default(990_000),
-  retry: z
-    .strictObject({
-      baseDelayMs: z.number().int().positive().default(500),
-      maxDelayMs: z.number().int().positive().default(30_000),
-    })
-    .prefault({}),
-  /** A request with no answer by then is abandoned and retried (the rows may then arrive twice). */
-  requestTimeoutMs: z.number().int().positive().default(60_000),
-  /** After 401/403/404, try again after this long: a new role assignment takes minutes to apply. */
-  stoppedProbeMs: z.number().int().positive().default(300_000),
-  /** Consecutive failed requests after which `health()` says unhealthy. */
-  unhealthyAfterFailures: z.number().int().positive().default(3),
-  /** How long `close()` keeps flushing; what is left stays in the spool for the next start. */
-  closeTimeoutMs: z.number().int().nonnegative().default(10_000),
-});
-
-export type AzureMonitorSinkConfig = z.input<typeof AzureMonitorSinkConfig>;
-type ResolvedConfig = z.output<typeof AzureMonitorSinkConfig>;
 
 export interface AzureMonitorSinkDependencies {
   /** Overrides the credential the config implies (tests, or an application that already holds one). */
@@ -100,15 +50,6 @@ export interface AzureMonitorSinkStats {
 }
 
 type Batch = readonly SpooledRow[];
-
-/** Validates a sink configuration; throws `CONFIG_INVALID` naming each bad key. */
-export function parseAzureMonitorSinkConfig(config: unknown): ResolvedConfig {
-  const parsed = AzureMonitorSinkConfig.safeParse(config);
-  if (!parsed.success) {
-    throw new McpwatchError('CONFIG_INVALID', `azure-monitor sink: ${describeIssues(issuesOf(parsed.error))}`);
-  }
-  return parsed.data;
-}
 
 /**
  * The sink for a synchronous factory such as `createSinks`: the config is validated now (a bad one throws

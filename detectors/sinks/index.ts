@@ -1,15 +1,22 @@
+import type { TokenCredential } from '@azure/identity';
+import type { Logger } from 'pino';
+import type { Alert } from '../../collector/schema/alert.ts';
 import type { SinkConfig } from '../config.ts';
 import type { Transport } from '../../transport/types.ts';
 import { McpwatchError } from '../../errors.ts';
+import type { AzureMonitorSinkConfig } from './azure-monitor-config.ts';
 import { FileSink } from './file.ts';
 import { KafkaSink } from './kafka.ts';
 import { StdoutSink } from './stdout.ts';
-import type { AlertSink } from './types.ts';
+import type { AlertSink, SinkHealth } from './types.ts';
 import { WebhookSink } from './webhook.ts';
 
 export interface SinkDependencies {
   /** Required by `kafka` sinks. */
   transport?: Transport;
+  logger?: Logger;
+  /** For `azure-monitor` sinks: a credential to use instead of the one the configuration implies. */
+  azureCredential?: TokenCredential;
 }
 
 /** The sinks a configuration asks for, in its order. */
@@ -27,8 +34,46 @@ export function createSinks(configs: readonly SinkConfig[], dependencies: SinkDe
         return new StdoutSink(config.format);
       case 'webhook':
         return new WebhookSink(config);
+      case 'azure-monitor':
+        return new AzureMonitorSinkLoader(config, {
+          ...(dependencies.logger === undefined ? {} : { logger: dependencies.logger }),
+          ...(dependencies.azureCredential === undefined ? {} : { credential: dependencies.azureCredential }),
+        });
     }
   });
+}
+
+/**
+ * Loads the Azure SDK only when an `azure-monitor` sink is configured, on first use; the configuration was
+ * already validated with the rest of the file.
+ */
+class AzureMonitorSinkLoader implements AlertSink {
+  readonly name = 'azure-monitor';
+  private sink: Promise<AlertSink> | undefined;
+
+  constructor(
+    private readonly config: AzureMonitorSinkConfig,
+    private readonly dependencies: { logger?: Logger; credential?: TokenCredential },
+  ) {}
+
+  deliver(alerts: readonly Alert[]): Promise<void> {
+    return this.loaded().then((sink) => sink.deliver(alerts));
+  }
+
+  health(): Promise<SinkHealth> {
+    return this.loaded().then((sink) => sink.health());
+  }
+
+  async close(): Promise<void> {
+    if (this.sink !== undefined) await (await this.sink).close();
+  }
+
+  private loaded(): Promise<AlertSink> {
+    this.sink ??= import('./azure-monitor.ts').then(({ createAzureMonitorSink }) =>
+      createAzureMonitorSink(this.config, this.dependencies),
+    );
+    return this.sink;
+  }
 }
 
 export { FileSink, KafkaSink, StdoutSink, WebhookSink };
