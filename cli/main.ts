@@ -209,6 +209,7 @@ program
       sinks: createSinks(config.sinks, { transport }),
       logger: log,
       from: options.from,
+      processMetrics: true,
     });
     process.stderr.write(
       `mcpwatch detectors: group ${config.groupId}, ${config.rules.length} rules` +

@@ -5,7 +5,8 @@ import type { McpEvent } from '../collector/schema/mcp-event.ts';
 /**
  * A detection rule: a pure function over (state, event, context) returning new state and findings. It never
  * touches Kafka, the wall clock or the network; the runtime owns I/O, time, keyed state, checkpoints,
- * deduplication and delivery. State must be plain JSON (it is checkpointed as JSON).
+ * deduplication and delivery. State must be plain JSON (it is checkpointed as JSON). The engine hands a rule
+ * the only reference to its state, so a rule whose state is large may update it in place and return it.
  */
 export interface Rule<State = unknown, Config = unknown> {
   readonly meta: RuleMeta;

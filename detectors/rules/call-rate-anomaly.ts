@@ -69,22 +69,28 @@ export const callRateAnomaly: Rule<State, Config> = {
   initialState: () => ({ counters: {} }),
   onEvent(state, event, { config, eventTime }) {
     if (event.kind !== 'call') return { state };
-    const counters = { ...state.counters };
+    // Updated in place: a server's counters are many and change on every call (the engine owns the state).
+    const { counters } = state;
     const findings: Finding[] = [];
     const entities = [
       ...(event.principal === undefined ? [] : [`principal:${event.principal.id}`]),
       ...(event.tool === undefined ? [] : [`tool:${event.tool}`]),
     ];
+    let added = false;
     for (const entity of entities) {
-      const counter = advance(counters[entity], eventTime, config);
+      const previous = counters[entity];
+      added ||= previous === undefined;
+      const counter = advance(previous, eventTime, config);
       const finding = check(entity, counter, event, config);
       if (finding !== undefined) findings.push(finding);
-      delete counters[entity];
+      delete counters[entity]; // re-inserted last: key order is least recently seen first
       counters[entity] = counter;
     }
-    const keys = Object.keys(counters);
-    for (const stale of keys.slice(0, Math.max(0, keys.length - config.maxEntities))) delete counters[stale];
-    return { state: { counters }, findings };
+    if (added) {
+      const keys = Object.keys(counters);
+      for (const stale of keys.slice(0, Math.max(0, keys.length - config.maxEntities))) delete counters[stale];
+    }
+    return { state, findings };
   },
 };
 
@@ -93,10 +99,15 @@ function advance(previous: Counter | undefined, eventTime: number, config: Confi
   const burstMs = config.burstSeconds * 1000;
   const bucket = Math.floor(eventTime / bucketMs) * bucketMs;
   const burstBucket = Math.floor(eventTime / burstMs) * burstMs;
-  const counter: Counter =
-    previous === undefined
-      ? { bucket, count: 0, history: [], burstBucket, burstCount: 0, alertedBucket: -1, alertedBurst: -1 }
-      : { ...previous, history: [...previous.history] };
+  const counter: Counter = previous ?? {
+    bucket,
+    count: 0,
+    history: [],
+    burstBucket,
+    burstCount: 0,
+    alertedBucket: -1,
+    alertedBurst: -1,
+  };
   if (bucket > counter.bucket) {
     const idle = Math.min(config.historyBuckets, (bucket - counter.bucket) / bucketMs - 1);
     counter.history.push(counter.count, ...Array.from({ length: idle }, () => 0));
