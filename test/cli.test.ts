@@ -23,9 +23,12 @@ interface Run {
 }
 
 async function mcpwatch(...args: string[]): Promise<Run> {
+  // The runner exports KAFKA_BROKERS; these runs must see only what each test gives them.
+  const { KAFKA_BROKERS: _brokers, ...env } = process.env;
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args], {
       timeout: 120_000,
+      env,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
