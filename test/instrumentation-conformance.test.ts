@@ -1,0 +1,164 @@
+/**
+ * The instrumentation never changes protocol behaviour: the official MCP conformance suite
+ * (`@modelcontextprotocol/conformance`, every active server scenario) runs against the same fixture server
+ * started bare and started with `node --import mcpwatch/register`, and every scenario's check outcomes must be
+ * identical, while the instrumented run provably exported spans and audit events to a local OTLP receiver.
+ * Needs `dist/` (`npm run build`): the package's self-reference `mcpwatch/register` points there.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { OtlpReceiver } from '../collector/instrumentation/testing/otlp-receiver.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fixture = fileURLToPath(new URL('fixtures/conformance-server.ts', import.meta.url));
+const suiteCli = join(
+  createRequire(import.meta.url).resolve('@modelcontextprotocol/conformance/package.json'),
+  '..',
+  'dist',
+  'index.js',
+);
+
+/** Scenario name → its checks as `id=STATUS`, in the suite's order (details carry timestamps, so not compared). */
+type Outcomes = Record<string, string[]>;
+
+async function startServer(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [...args, '--import', 'tsx', fixture], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`fixture did not start: ${out}`)), 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening (\S+)/.exec(out);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fixture exited with ${String(code)}: ${out}`));
+    });
+  });
+  return { url, child };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Runs every active server scenario against `url`; returns each scenario's outcomes from its checks.json. */
+async function runSuite(url: string): Promise<Outcomes> {
+  const outputDir = await mkdtemp(join(tmpdir(), 'mcpwatch-conformance-'));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // The exit code only says whether some check failed; the outcomes are compared below instead.
+      execFile(
+        process.execPath,
+        [suiteCli, 'server', '--url', url, '--output-dir', outputDir],
+        { cwd: root, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+        (error) =>
+          error !== null && error.code === undefined
+            ? reject(new Error('the conformance suite did not run', { cause: error }))
+            : resolve(),
+      );
+    });
+    const outcomes: Outcomes = {};
+    for (const entry of (await readdir(outputDir)).sort()) {
+      const scenario = /^server-(.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$/.exec(entry)?.[1];
+      assert.ok(scenario !== undefined, `unexpected result folder ${entry}`);
+      const checks = JSON.parse(await readFile(join(outputDir, entry, 'checks.json'), 'utf8')) as {
+        id: string;
+        status: string;
+      }[];
+      outcomes[scenario] = checks.map((check) => `${check.id}=${check.status}`);
+    }
+    return outcomes;
+  } finally {
+    await rm(outputDir, { recursive: true, force: true });
+  }
+}
+
+const count = (outcomes: Outcomes, status: string): number =>
+  Object.values(outcomes)
+    .flat()
+    .filter((check) => check.endsWith(`=${status}`)).length;
+
+let receiver: OtlpReceiver;
+let endpoint: string;
+
+before(async () => {
+  receiver = new OtlpReceiver();
+  endpoint = await receiver.start();
+});
+after(() => receiver.stop());
+
+void describe('official MCP conformance suite, bare vs instrumented', () => {
+  void it('gives identical per-scenario outcomes with and without mcpwatch/register', async (t) => {
+    const serviceName = `conformance-${process.pid}`;
+    const otel = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_SERVICE_NAME: serviceName,
+      OTEL_BLRP_SCHEDULE_DELAY: '50',
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    };
+
+    const bareServer = await startServer([], otel);
+    let bare: Outcomes;
+    try {
+      bare = await runSuite(bareServer.url);
+    } finally {
+      await stopServer(bareServer.child);
+    }
+    assert.equal(receiver.bodies.length, 0, 'the bare server exported telemetry: it was not bare');
+
+    const instrumentedServer = await startServer(['--import', 'mcpwatch/register'], otel);
+    let instrumented: Outcomes;
+    try {
+      instrumented = await runSuite(instrumentedServer.url);
+      // Proof the run was instrumented: spans for the suite's tool calls and its catalog reads arrive.
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const spans = receiver.spans().filter((span) => span.resource['service.name'] === serviceName);
+        if (spans.some((span) => span.name === 'tools/call test_simple_text')) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await stopServer(instrumentedServer.child);
+    }
+
+    const spans = receiver.spans().filter((span) => span.resource['service.name'] === serviceName);
+    const spanNames = new Set(spans.map((span) => span.name));
+    for (const name of ['initialize', 'tools/list', 'tools/call test_simple_text', 'prompts/get test_simple_prompt'])
+      assert.ok(spanNames.has(name), `no span ${name}; got ${[...spanNames].join(', ')}`);
+    const events = new Set(
+      receiver
+        .logRecords()
+        .filter((record) => record.resource['service.name'] === serviceName)
+        .map((record) => record.eventName),
+    );
+    assert.ok(events.has('mcpwatch.tool_catalog') && events.has('mcpwatch.call'), [...events].join(', '));
+
+    assert.ok(Object.keys(bare).length >= 30, `only ${Object.keys(bare).length} scenarios ran`);
+    assert.equal(count(bare, 'FAILURE'), 0, JSON.stringify(bare, null, 1));
+    assert.deepEqual(instrumented, bare);
+    t.diagnostic(
+      `conformance: ${Object.keys(bare).length} scenarios; ` +
+        `bare ${count(bare, 'SUCCESS')} passed / ${count(bare, 'FAILURE')} failed; ` +
+        `instrumented ${count(instrumented, 'SUCCESS')} passed / ${count(instrumented, 'FAILURE')} failed; ` +
+        `${spans.length} spans exported`,
+    );
+  });
+});
