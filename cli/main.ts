@@ -18,9 +18,11 @@ const program = new Command('mcpwatch')
       .default('info'),
   );
 
-function logger(): Logger {
+/** Structured logs on stderr; `quietByDefault` keeps a terminal view clean unless --log-level is given. */
+function logger(quietByDefault = false): Logger {
   const { logLevel } = program.opts<{ logLevel: string }>();
-  return pino({ name: 'mcpwatch', level: logLevel }, pino.destination(2));
+  const level = quietByDefault && program.getOptionValueSource('logLevel') === 'default' ? 'warn' : logLevel;
+  return pino({ name: 'mcpwatch', level }, pino.destination(2));
 }
 
 function port(value: string): number {
@@ -271,7 +273,7 @@ program
     const result = await runDemo({
       dashboardPort: options.dashboardPort,
       keepRunning: options.keepRunning === true,
-      logger: logger(),
+      logger: logger(true),
       ...(brokers === undefined ? {} : { kafkaBrokers: brokers }),
     });
     process.exitCode = result.passed ? 0 : 1;
