@@ -5,7 +5,8 @@ import { toolCatalogSnapshot } from './catalog.ts';
 import { loadInstrumentationConfig } from './config.ts';
 import { audienceMatches, bearerToken, contentHash, describeToken, Keyring } from './identity.ts';
 import { KnownSecrets, REDACTED, scrubValue } from './redact.ts';
-import { sanitizeUri } from './server-hooks.ts';
+
+import { sanitizeResourceUri } from '../schema/resource-uri.ts';
 import { assessSessionId } from './session-id.ts';
 
 const KEY = 'unit-test-key-unit-test-key-0123456789';
@@ -108,9 +109,9 @@ void test('the scrubber removes known secrets, bearer values, JWTs and credentia
 });
 
 void test('resource URIs lose credentials, query and fragment', () => {
-  assert.equal(sanitizeUri('https://user:pw@host/a?token=x#f'), 'https://host/a');
-  assert.equal(sanitizeUri('file:///etc/app.conf'), 'file:///etc/app.conf');
-  assert.equal(sanitizeUri('not a uri?x=1'), 'not a uri');
+  assert.equal(sanitizeResourceUri('https://user:pw@host/a?token=x#f'), 'https://host/a');
+  assert.equal(sanitizeResourceUri('file:///etc/app.conf'), 'file:///etc/app.conf');
+  assert.equal(sanitizeResourceUri('not a uri?x=1'), 'not a uri');
 });
 
 void test('configuration is validated with the variable named', () => {

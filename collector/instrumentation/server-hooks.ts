@@ -36,6 +36,7 @@ import {
 import { assessSessionId } from './session-id.ts';
 import { guard } from './telemetry.ts';
 import type { Telemetry } from './telemetry.ts';
+import { sanitizeResourceUri } from '../schema/resource-uri.ts';
 
 const HOOKED = Symbol.for('mcpwatch.transport.hooked');
 const WRAPPED = Symbol.for('mcpwatch.wrapped');
@@ -85,20 +86,6 @@ interface PendingCall {
 }
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-
-/** Resource URIs lose userinfo, query and fragment: they may carry credentials. */
-export function sanitizeUri(uri: string): string {
-  try {
-    const url = new URL(uri);
-    url.username = '';
-    url.password = '';
-    url.search = '';
-    url.hash = '';
-    return url.href.slice(0, 2048);
-  } catch {
-    return uri.split(/[?#]/, 1)[0]?.slice(0, 2048) ?? '';
-  }
-}
 
 function transportKind(transport: TransportLike): McpTransport {
   const name = transport.constructor.name;
@@ -356,7 +343,7 @@ export class ConnectionMonitor {
     if (method === 'tools/call' && name !== undefined) call.tool = name.slice(0, 512);
     if (method === 'prompts/get' && name !== undefined) call.prompt = name.slice(0, 512);
     const uri = str(params['uri']);
-    if (method.startsWith('resources/') && uri !== undefined) call.resourceUri = sanitizeUri(uri);
+    if (method.startsWith('resources/') && uri !== undefined) call.resourceUri = sanitizeResourceUri(uri);
     const attributes: Attributes = {
       [ATTR_MCP_METHOD_NAME]: method,
       [ATTR_JSONRPC_REQUEST_ID]: call.requestId,

@@ -7,7 +7,8 @@ import {
   type OtlpScope,
   type OtlpSpan,
 } from '../otlp/model.ts';
-import { normalizeLogRecord, normalizeSpan, sanitizeUri } from './normalize.ts';
+import { normalizeLogRecord, normalizeSpan } from './normalize.ts';
+import { sanitizeResourceUri } from '../schema/resource-uri.ts';
 
 function attributes(values: Record<string, string | number>): AttributeMap {
   return Object.assign(emptyAttributeMap(), values);
@@ -123,6 +124,6 @@ void test('an unknown mcpwatch audit event is dead-lettered; other event names a
 });
 
 void test('resource URIs lose userinfo, query and fragment', () => {
-  assert.equal(sanitizeUri('https://user:pw@host.example/a/b?token=x#frag'), 'https://host.example/a/b');
-  assert.equal(sanitizeUri('not a url?secret=1'), 'not a url');
+  assert.equal(sanitizeResourceUri('https://user:pw@host.example/a/b?token=x#frag'), 'https://host.example/a/b');
+  assert.equal(sanitizeResourceUri('not a url?secret=1'), 'not a url');
 });

@@ -9,6 +9,7 @@ import { MCP_EVENT_SCHEMA_VERSION, type McpEvent } from '../schema/mcp-event.ts'
 import { describeIssues, parseMcpEvent } from '../schema/parse.ts';
 import { ATTRIBUTES, RESOURCE_ATTRIBUTES, kindOfAuditEventName, AUDIT_EVENT_PREFIX } from '../schema/signals.ts';
 import type { AttributeMap, AttributeValue, OtlpExport, OtlpLogRecord, OtlpScope, OtlpSpan } from '../otlp/model.ts';
+import { sanitizeResourceUri } from '../schema/resource-uri.ts';
 
 export type SkipReason =
   /** A span without `mcp.method.name`, or a log record that is not a `mcpwatch.*` audit event. */
@@ -84,7 +85,7 @@ export function normalizeSpan(span: OtlpSpan, scope: OtlpScope, resource: Attrib
     method,
     tool: text(attributes[SEMCONV.toolName]),
     prompt: text(attributes[SEMCONV.promptName]),
-    resourceUri: resourceUri === undefined ? undefined : sanitizeUri(resourceUri),
+    resourceUri: resourceUri === undefined ? undefined : sanitizeResourceUri(resourceUri),
     requestId: scalarText(attributes[SEMCONV.requestId]),
     protocolVersion: text(attributes[SEMCONV.protocolVersion]),
     outcome: failed ? (errorType === 'tool_error' ? 'tool-error' : 'error') : 'ok',
@@ -142,20 +143,6 @@ function transportOf(attributes: AttributeMap): string | undefined {
     return 'streamable-http';
   }
   return undefined;
-}
-
-/** The contract wants no query string and no userinfo in resource URIs: they may carry credentials. */
-export function sanitizeUri(uri: string): string {
-  try {
-    const url = new URL(uri);
-    url.username = '';
-    url.password = '';
-    url.search = '';
-    url.hash = '';
-    return url.toString();
-  } catch {
-    return uri.split(/[?#]/, 1)[0] ?? '';
-  }
 }
 
 /** Stable across an exporter's retries of the same record, for records without `mcpwatch.event.id`. */
