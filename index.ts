@@ -11,7 +11,7 @@ export type {
   TelemetryPipeline,
   TokenVerifier,
 } from './collector/instrumentation/index.ts';
-export { McpEvent, MCP_EVENT_SCHEMA_VERSION } from './collector/schema/mcp-event.ts';
-export { Alert, ALERT_SCHEMA_VERSION } from './collector/schema/alert.ts';
-export { parseAlert, parseMcpEvent } from './collector/schema/parse.ts';
-export type { InputIssue, ParseResult } from './collector/schema/parse.ts';
+export { McpEvent, MCP_EVENT_SCHEMA_VERSION } from './contracts/mcp-event.ts';
+export { Alert, ALERT_SCHEMA_VERSION } from './contracts/alert.ts';
+export { parseAlert, parseMcpEvent } from './contracts/parse.ts';
+export type { InputIssue, ParseResult } from './contracts/parse.ts';

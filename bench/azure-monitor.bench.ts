@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogsIngestionClient } from '@azure/monitor-ingestion';
 import { pino } from 'pino';
-import { ALERTS_TABLE, toRow } from '../collector/schema/log-analytics.ts';
+import { ALERTS_TABLE, toRow } from '../contracts/log-analytics.ts';
 import { startLogsIngestionStandIn, type LogsIngestionStandIn } from '../deploy/azure/logs-ingestion-stand-in.ts';
 import { AzureMonitorSink } from '../detectors/sinks/azure-monitor.ts';
 import { alertFixture, eventually, standInCredential } from '../detectors/sinks/azure-monitor/fixtures.ts';

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { startCollector } from '../collector/collector.ts';
 import { decodeTraces, DEFAULT_DECODE_LIMITS } from '../collector/otlp/decode.ts';
 import { OtlpProto } from '../collector/otlp/proto.ts';
-import { partitionKeyOf } from '../collector/schema/mcp-event.ts';
+import { partitionKeyOf } from '../contracts/mcp-event.ts';
 import { normalizeTraces } from '../collector/transforms/normalize.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
 import { measure, printTable, type BenchContext } from './harness.ts';

@@ -5,7 +5,7 @@
  */
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
-import { isMcpwatchError } from '../errors.ts';
+import { isMcpwatchError } from '../contracts/errors.ts';
 
 const program = new Command('mcpwatch')
   .description('Security telemetry and SIEM pipeline for Model Context Protocol servers.')

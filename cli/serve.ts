@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { startCollector, type RunningCollector } from '../collector/collector.ts';
-import { parseMcpEvent } from '../collector/schema/parse.ts';
+import { parseMcpEvent } from '../contracts/parse.ts';
 import { loadDetectorsConfig, type DetectorsConfig } from '../detectors/config.ts';
 import { RULES } from '../detectors/rules/index.ts';
 import { startDetectors, type DetectorsRuntime } from '../detectors/runtime.ts';

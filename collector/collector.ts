@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { McpwatchError } from '../errors.ts';
+import { McpwatchError } from '../contracts/errors.ts';
 import type { Transport } from '../transport/types.ts';
 import { parseCollectorConfig, type CollectorConfig, type CollectorConfigInput } from './config.ts';
 import { createCollectorMetrics, type CollectorMetrics } from './metrics.ts';

@@ -1,7 +1,7 @@
 /** The collector's configuration: one schema, unknown keys rejected, every limit on by default. */
 import { z } from 'zod';
-import { McpwatchError } from '../errors.ts';
-import { describeIssues, issuesOf } from './schema/parse.ts';
+import { McpwatchError } from '../contracts/errors.ts';
+import { describeIssues, issuesOf } from '../contracts/parse.ts';
 import { TOPICS } from '../transport/topics.ts';
 
 const MiB = 1024 * 1024;

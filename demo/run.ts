@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { startServe } from '../cli/serve.ts';
-import type { Alert } from '../collector/schema/alert.ts';
+import type { Alert } from '../contracts/alert.ts';
 import type { AlertSink } from '../detectors/sinks/types.ts';
 import { demoDetectorsConfig } from './config.ts';
 import { createDemoIssuer } from './issuer.ts';

@@ -2,7 +2,7 @@
  * The demo's live terminal view: steps as they run, alerts as they fire, and a closing table of which alert
  * caught which step. Colour only when the output is a terminal.
  */
-import type { Alert, Severity } from '../collector/schema/alert.ts';
+import type { Alert, Severity } from '../contracts/alert.ts';
 import type { StepOutcome } from './run.ts';
 import type { DemoServers, ScenarioStep } from './scenario.ts';
 

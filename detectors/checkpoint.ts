@@ -12,7 +12,7 @@
  * `position` is written only after the state records are acknowledged, so a restored state always includes
  * every event before `position` (and possibly some after it, when a crash fell between the two writes).
  */
-import { McpwatchError } from '../errors.ts';
+import { McpwatchError } from '../contracts/errors.ts';
 import type { IncomingRecord, OutgoingRecord, Transport } from '../transport/types.ts';
 import type { DetectionEngine, EngineChange, StateEntry, SuppressionEntry } from './engine.ts';
 

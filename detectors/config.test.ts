@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { isMcpwatchError } from '../errors.ts';
+import { isMcpwatchError } from '../contracts/errors.ts';
 import { testRules } from '../test/detectors-test-rule.ts';
 import {
   configFromEnv,

@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { describeIssues, issuesOf } from '../collector/schema/parse.ts';
-import { McpwatchError } from '../errors.ts';
+import { describeIssues, issuesOf } from '../contracts/parse.ts';
+import { McpwatchError } from '../contracts/errors.ts';
 import { TOPICS } from '../transport/topics.ts';
 import { AzureMonitorSinkConfig } from './sinks/azure-monitor-config.ts';
 import type { EnabledRule, EngineOptions } from './engine.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
-import type { McpEvent } from '../collector/schema/mcp-event.ts';
+import type { McpEvent } from '../contracts/mcp-event.ts';
 import { DetectionEngine, alertIdOf, runRules } from './engine.ts';
 import type { Rule } from './types.ts';
 

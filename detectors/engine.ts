@@ -5,8 +5,8 @@
  * runtime can checkpoint it (`takeChanges`) and restore it (`restoreEntry`).
  */
 import { createHash } from 'node:crypto';
-import { ALERT_SCHEMA_VERSION, type Alert } from '../collector/schema/alert.ts';
-import type { McpEvent } from '../collector/schema/mcp-event.ts';
+import { ALERT_SCHEMA_VERSION, type Alert } from '../contracts/alert.ts';
+import type { McpEvent } from '../contracts/mcp-event.ts';
 import type { DetectionEnvironment, Finding, Rule, RuleContext, RuleStep } from './types.ts';
 
 export interface EnabledRule {

@@ -6,10 +6,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import type { Alert } from '../collector/schema/alert.ts';
-import type { McpEvent } from '../collector/schema/mcp-event.ts';
-import { describeIssues, parseMcpEvent } from '../collector/schema/parse.ts';
-import { McpwatchError } from '../errors.ts';
+import type { Alert } from '../contracts/alert.ts';
+import type { McpEvent } from '../contracts/mcp-event.ts';
+import { describeIssues, parseMcpEvent } from '../contracts/parse.ts';
+import { McpwatchError } from '../contracts/errors.ts';
 import { engineOptionsOf, type DetectorsConfig } from './config.ts';
 import { DetectionEngine } from './engine.ts';
 import type { AlertSink } from './sinks/types.ts';

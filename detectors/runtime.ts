@@ -15,10 +15,10 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Alert } from '../collector/schema/alert.ts';
-import type { McpEvent } from '../collector/schema/mcp-event.ts';
-import { describeIssues, parseMcpEvent } from '../collector/schema/parse.ts';
-import { McpwatchError, isMcpwatchError } from '../errors.ts';
+import type { Alert } from '../contracts/alert.ts';
+import type { McpEvent } from '../contracts/mcp-event.ts';
+import { describeIssues, parseMcpEvent } from '../contracts/parse.ts';
+import { McpwatchError, isMcpwatchError } from '../contracts/errors.ts';
 import { deadLetter } from '../transport/dead-letter.ts';
 import { TOPICS } from '../transport/topics.ts';
 import type { Consumer, IncomingRecord, Producer, RecordBatch, TopicPartition, Transport } from '../transport/types.ts';

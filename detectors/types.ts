@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { AlertEntities, OwaspMcpCode, Severity } from '../collector/schema/alert.ts';
-import type { McpEvent } from '../collector/schema/mcp-event.ts';
+import type { AlertEntities, OwaspMcpCode, Severity } from '../contracts/alert.ts';
+import type { McpEvent } from '../contracts/mcp-event.ts';
 
 /**
  * A detection rule: a pure function over (state, event, context) returning new state and findings. It never

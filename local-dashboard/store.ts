@@ -4,8 +4,8 @@
  * the dashboard's alert sink of `mcpwatch serve`; past a bound the oldest entry goes, and is counted.
  */
 import { diffLines } from 'diff';
-import type { Alert, Severity } from '../collector/schema/alert.ts';
-import type { McpEvent, ToolDefinition } from '../collector/schema/mcp-event.ts';
+import type { Alert, Severity } from '../contracts/alert.ts';
+import type { McpEvent, ToolDefinition } from '../contracts/mcp-event.ts';
 
 export interface StoreLimits {
   alerts: number;

@@ -4,7 +4,7 @@ import { cpSync, existsSync } from 'node:fs';
 
 const ASSETS = [
   'local-dashboard/page',
-  'collector/schema/generated',
+  'contracts/generated',
   'dashboards/kql',
   'dashboards/hunting',
   'dashboards/sentinel/rules',

@@ -16,8 +16,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import type { Alert } from '../collector/schema/alert.ts';
-import { ALERTS_TABLE, toRow } from '../collector/schema/log-analytics.ts';
+import type { Alert } from '../contracts/alert.ts';
+import { ALERTS_TABLE, toRow } from '../contracts/log-analytics.ts';
 import {
   startLogsIngestionStandIn,
   type IngestionFault,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { EVENTS_TABLE, TABLES } from '../collector/schema/log-analytics.ts';
+import { EVENTS_TABLE, TABLES } from '../contracts/log-analytics.ts';
 import { QueryCompiler } from '../dashboards/validate/kusto-service.ts';
 import { transformDatabase } from '../dashboards/validate/workspace-schema.ts';
 import { TRANSFORM_KQL, asimDataFlows, streamDeclarations } from '../deploy/azure/data-collection-rule.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parseAlert } from '../collector/schema/parse.ts';
+import { parseAlert } from '../contracts/parse.ts';
 
 const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 const FIXTURE = fileURLToPath(

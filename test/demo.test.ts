@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { parseAlert } from '../collector/schema/parse.ts';
+import { parseAlert } from '../contracts/parse.ts';
 import { runDemo } from '../demo/run.ts';
 import { kafkaBrokers } from './support/kafka.ts';
 

@@ -19,8 +19,8 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { toolCatalogSnapshot } from '../collector/instrumentation/catalog.ts';
-import type { CallEvent, McpEvent, ToolCatalogEvent } from '../collector/schema/mcp-event.ts';
-import { parseMcpEvent } from '../collector/schema/parse.ts';
+import type { CallEvent, McpEvent, ToolCatalogEvent } from '../contracts/mcp-event.ts';
+import { parseMcpEvent } from '../contracts/parse.ts';
 import { FIXTURE_ENVIRONMENT, runCatalog } from '../detectors/rules/fixtures/environment.ts';
 import { CONTENT_RULE_IDS, RULES } from '../detectors/rules/index.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import type { Alert } from '../collector/schema/alert.ts';
+import type { Alert } from '../contracts/alert.ts';
 import { parseDetectorsConfig } from '../detectors/config.ts';
 import { replayFile } from '../detectors/replay.ts';
 import { startDetectors } from '../detectors/runtime.ts';

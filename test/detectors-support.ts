@@ -5,8 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Alert } from '../collector/schema/alert.ts';
-import { partitionKeyOf, type McpEvent } from '../collector/schema/mcp-event.ts';
+import type { Alert } from '../contracts/alert.ts';
+import { partitionKeyOf, type McpEvent } from '../contracts/mcp-event.ts';
 import type { Transport } from '../transport/types.ts';
 
 const workerPath = fileURLToPath(new URL('./detectors-worker.ts', import.meta.url));

@@ -3,7 +3,7 @@
  * Defined here rather than taken from the catalog so that the runtime's proofs do not depend on any one rule.
  */
 import { z } from 'zod';
-import type { McpEvent } from '../collector/schema/mcp-event.ts';
+import type { McpEvent } from '../contracts/mcp-event.ts';
 import type { Rule } from '../detectors/types.ts';
 
 export const sessionTwoPrincipals: Rule<{ principals: string[] }, { maxPrincipals: number }> = {

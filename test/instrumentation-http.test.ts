@@ -28,8 +28,8 @@ import { startTelemetryPipeline } from '../collector/instrumentation/setup.ts';
 import type { TelemetryPipeline } from '../collector/instrumentation/setup.ts';
 import { OtlpReceiver } from '../collector/instrumentation/testing/otlp-receiver.ts';
 import type { ReceivedLogRecord } from '../collector/instrumentation/testing/otlp-receiver.ts';
-import type { McpEvent, McpEventKind } from '../collector/schema/mcp-event.ts';
-import { parseMcpEvent } from '../collector/schema/parse.ts';
+import type { McpEvent, McpEventKind } from '../contracts/mcp-event.ts';
+import { parseMcpEvent } from '../contracts/parse.ts';
 
 const HMAC_KEY = 'test-only-hmac-key-0123456789abcdef';
 const RESOURCE = 'http://127.0.0.1/mcp';

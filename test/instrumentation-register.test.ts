@@ -11,8 +11,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { OtlpReceiver } from '../collector/instrumentation/testing/otlp-receiver.ts';
 import type { ReceivedLogRecord } from '../collector/instrumentation/testing/otlp-receiver.ts';
-import { parseMcpEvent } from '../collector/schema/parse.ts';
-import { kindOfAuditEventName } from '../collector/schema/signals.ts';
+import { parseMcpEvent } from '../contracts/parse.ts';
+import { kindOfAuditEventName } from '../contracts/signals.ts';
 
 const fixture = (name: string): string =>
   fileURLToPath(new URL(`../collector/instrumentation/testing/${name}`, import.meta.url));

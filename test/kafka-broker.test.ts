@@ -7,7 +7,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { isMcpwatchError } from '../errors.ts';
+import { isMcpwatchError } from '../contracts/errors.ts';
 import { startKafkaBroker } from '../deploy/kafka/broker.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
 

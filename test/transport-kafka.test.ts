@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import kafkajs, { Kafka, logLevel, type Admin } from 'kafkajs';
-import { isMcpwatchError } from '../errors.ts';
+import { isMcpwatchError } from '../contracts/errors.ts';
 import { createTransport } from '../transport/index.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
 import { describeTransportContract } from '../transport/transport.contract.ts';

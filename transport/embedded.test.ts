@@ -1,7 +1,7 @@
 /** The transport contract on the embedded log, plus what only the embedded log has: its memory cap. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isMcpwatchError } from '../errors.ts';
+import { isMcpwatchError } from '../contracts/errors.ts';
 import { EmbeddedTransport } from './embedded.ts';
 import { createTransport } from './index.ts';
 import { murmur2 } from './murmur2.ts';

@@ -7,8 +7,8 @@
  */
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { z } from 'zod';
-import { formatPath } from '../collector/schema/parse.ts';
-import { McpwatchError } from '../errors.ts';
+import { formatPath } from '../contracts/parse.ts';
+import { McpwatchError } from '../contracts/errors.ts';
 import { partitionForKey } from './murmur2.ts';
 import { PartitionSet, partitionId, sortPartitions } from './partitions.ts';
 import type {

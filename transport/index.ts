@@ -3,8 +3,8 @@
  * `detectors`). `createTransport` loads kafkajs only when Kafka is asked for.
  */
 import { z } from 'zod';
-import { formatPath } from '../collector/schema/parse.ts';
-import { McpwatchError } from '../errors.ts';
+import { formatPath } from '../contracts/parse.ts';
+import { McpwatchError } from '../contracts/errors.ts';
 import { EmbeddedTransport, EmbeddedTransportOptions } from './embedded.ts';
 import { KafkaTransportOptions } from './kafka-options.ts';
 import type { KafkaTransportDependencies } from './kafka.ts';

@@ -3,8 +3,8 @@
  * never load a Kafka client.
  */
 import { z } from 'zod';
-import { formatPath } from '../collector/schema/parse.ts';
-import { McpwatchError } from '../errors.ts';
+import { formatPath } from '../contracts/parse.ts';
+import { McpwatchError } from '../contracts/errors.ts';
 
 const positiveMs = z.int().positive();
 

@@ -21,7 +21,7 @@ import {
   type SASLOptions,
 } from 'kafkajs';
 import { pino, type Logger } from 'pino';
-import { McpwatchError, isMcpwatchError } from '../errors.ts';
+import { McpwatchError, isMcpwatchError } from '../contracts/errors.ts';
 import {
   parseKafkaTransportOptions,
   type KafkaSaslOptions,

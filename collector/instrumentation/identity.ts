@@ -1,7 +1,6 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { createHmac, randomBytes } from 'node:crypto';
 import { diag } from '@opentelemetry/api';
-import type { Principal, TokenClaims } from '../schema/mcp-event.ts';
+import type { Principal, TokenClaims } from '../../contracts/mcp-event.ts';
 
 /** Keyed fingerprints of secrets and subjects; the key never leaves the process. */
 export class Keyring {
@@ -21,12 +20,6 @@ export class Keyring {
   fingerprint(secret: string): string {
     return `hmac-sha256:${createHmac('sha256', this.#key).update(secret, 'utf8').digest('hex')}`;
   }
-}
-
-/** `sha256:<hex>` over the RFC 8785 canonical JSON of a value. */
-export function contentHash(value: unknown): string {
-  const canonical = canonicalize(value) ?? 'null';
-  return `sha256:${createHash('sha256').update(canonical, 'utf8').digest('hex')}`;
 }
 
 /** The SDK's `AuthInfo` as far as we read it; older SDKs lack some fields. */

@@ -1,4 +1,4 @@
-import type { McpEvent } from '../schema/mcp-event.ts';
+import type { McpEvent } from '../../contracts/mcp-event.ts';
 
 /** `Omit` per union member that keeps known keys next to the loose objects' index signature. */
 type OmitEach<T, K extends PropertyKey> = T extends unknown

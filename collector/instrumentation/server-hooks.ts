@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span, TextMapGetter } from '@opentelemetry/api';
-import type { ClientIdentity, McpTransport, Principal, TokenClaims } from '../schema/mcp-event.ts';
+import type { ClientIdentity, McpTransport, Principal, TokenClaims } from '../../contracts/mcp-event.ts';
 import { toolCatalogSnapshot } from './catalog.ts';
 import { audienceMatches, bearerToken, describeToken } from './identity.ts';
 import type { AuthInfoLike, PresentedToken } from './identity.ts';
@@ -36,7 +36,7 @@ import {
 import { assessSessionId } from './session-id.ts';
 import { guard } from './telemetry.ts';
 import type { Telemetry } from './telemetry.ts';
-import { sanitizeResourceUri } from '../schema/resource-uri.ts';
+import { sanitizeResourceUri } from '../../contracts/resource-uri.ts';
 
 const HOOKED = Symbol.for('mcpwatch.transport.hooked');
 const WRAPPED = Symbol.for('mcpwatch.wrapped');

@@ -17,7 +17,7 @@ import {
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { RESOURCE_ATTRIBUTES } from '../schema/signals.ts';
+import { RESOURCE_ATTRIBUTES } from '../../contracts/signals.ts';
 import { RedactingLogRecordExporter, RedactingSpanExporter } from './redact.ts';
 import { instrumentationConfig, knownSecrets } from './telemetry.ts';
 

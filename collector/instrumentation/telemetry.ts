@@ -3,7 +3,7 @@ import { diag, metrics, trace, ValueType } from '@opentelemetry/api';
 import type { Context, Counter, Histogram, MeterProvider, Tracer, TracerProvider } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import type { AnyValueMap, Logger, LoggerProvider } from '@opentelemetry/api-logs';
-import { ATTRIBUTES, auditEventName } from '../schema/signals.ts';
+import { ATTRIBUTES, auditEventName } from '../../contracts/signals.ts';
 import { loadInstrumentationConfig } from './config.ts';
 import type { InstrumentationConfig } from './config.ts';
 import { Keyring } from './identity.ts';
@@ -73,7 +73,7 @@ export class Telemetry {
     });
   }
 
-  /** One audit event as an OTel log record (see `collector/schema/signals.ts` for the mapping). */
+  /** One audit event as an OTel log record (see `contracts/signals.ts` for the mapping). */
   emit(event: AuditEvent, server: ServerRef, context?: Context): void {
     const name = auditEventName(event.kind);
     // JSON round trip: drops undefined fields and anything that is not plain data.

@@ -5,8 +5,8 @@
  * in JSON, 64-bit integers are `Long`s in protobuf and decimal strings (or numbers) in JSON, `bytesValue` is
  * bytes in protobuf and base64 in JSON.
  */
-import { McpwatchError } from '../../errors.ts';
-import { formatPath } from '../schema/parse.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
+import { formatPath } from '../../contracts/parse.ts';
 import {
   emptyAttributeMap,
   type AttributeMap,

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isMcpwatchError } from '../../errors.ts';
+import { isMcpwatchError } from '../../contracts/errors.ts';
 import { EmbeddedTransport } from '../../transport/embedded.ts';
 import { HEADERS } from '../../transport/topics.ts';
 import { createCollectorMetrics } from '../metrics.ts';
-import type { McpEvent } from '../schema/mcp-event.ts';
+import type { McpEvent } from '../../contracts/mcp-event.ts';
 import { EventProducer, type EventProducerOptions } from './event-producer.ts';
 
 const options: EventProducerOptions = {

@@ -4,8 +4,8 @@
  * what was not stored. When the buffer is full or the log is failing it refuses at once, with a retriable
  * error the receiver turns into 429/503 + `Retry-After`, instead of queueing without bound.
  */
-import { McpwatchError } from '../../errors.ts';
-import { MCP_EVENT_SCHEMA_VERSION, partitionKeyOf, type McpEvent } from '../schema/mcp-event.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
+import { MCP_EVENT_SCHEMA_VERSION, partitionKeyOf, type McpEvent } from '../../contracts/mcp-event.ts';
 import { HEADERS } from '../../transport/topics.ts';
 import type { OutgoingRecord, Producer } from '../../transport/types.ts';
 import type { CollectorMetrics } from '../metrics.ts';

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { isMcpwatchError } from '../../errors.ts';
+import { isMcpwatchError } from '../../contracts/errors.ts';
 import { deadLetter } from '../../transport/dead-letter.ts';
 import type { Consumer, Producer, RecordBatch, Transport } from '../../transport/types.ts';
 import type { CollectorConfig } from '../config.ts';

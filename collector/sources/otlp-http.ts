@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { Logger } from 'pino';
-import { isMcpwatchError } from '../../errors.ts';
+import { isMcpwatchError } from '../../contracts/errors.ts';
 import type { CollectorConfig } from '../config.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 import { decodeLogs, decodeTraces, type OtlpEncoding } from '../otlp/decode.ts';

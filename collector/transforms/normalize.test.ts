@@ -8,7 +8,7 @@ import {
   type OtlpSpan,
 } from '../otlp/model.ts';
 import { normalizeLogRecord, normalizeSpan } from './normalize.ts';
-import { sanitizeResourceUri } from '../schema/resource-uri.ts';
+import { sanitizeResourceUri } from '../../contracts/resource-uri.ts';
 
 function attributes(values: Record<string, string | number>): AttributeMap {
   return Object.assign(emptyAttributeMap(), values);

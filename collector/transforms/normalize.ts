@@ -5,11 +5,11 @@
  * another record already carries). See collector/README.md for the mapping and the no-double-count rule.
  */
 import { createHash } from 'node:crypto';
-import { MCP_EVENT_SCHEMA_VERSION, type McpEvent } from '../schema/mcp-event.ts';
-import { describeIssues, parseMcpEvent } from '../schema/parse.ts';
-import { ATTRIBUTES, RESOURCE_ATTRIBUTES, kindOfAuditEventName, AUDIT_EVENT_PREFIX } from '../schema/signals.ts';
+import { MCP_EVENT_SCHEMA_VERSION, type McpEvent } from '../../contracts/mcp-event.ts';
+import { describeIssues, parseMcpEvent } from '../../contracts/parse.ts';
+import { ATTRIBUTES, RESOURCE_ATTRIBUTES, kindOfAuditEventName, AUDIT_EVENT_PREFIX } from '../../contracts/signals.ts';
 import type { AttributeMap, AttributeValue, OtlpExport, OtlpLogRecord, OtlpScope, OtlpSpan } from '../otlp/model.ts';
-import { sanitizeResourceUri } from '../schema/resource-uri.ts';
+import { sanitizeResourceUri } from '../../contracts/resource-uri.ts';
 
 export type SkipReason =
   /** A span without `mcp.method.name`, or a log record that is not a `mcpwatch.*` audit event. */

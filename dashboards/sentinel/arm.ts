@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { McpwatchError } from '../../errors.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
 import { parentTechnique } from '../validate/attack.ts';
 import { AnalyticsRule, durationMinutes, isoDuration } from '../validate/sentinel-rule.ts';
 

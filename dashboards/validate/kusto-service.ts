@@ -7,7 +7,7 @@
  * members used here are typed below.
  */
 import { createRequire } from 'node:module';
-import type { LogAnalyticsType } from '../../collector/schema/log-analytics.ts';
+import type { LogAnalyticsType } from '../../contracts/log-analytics.ts';
 
 /** A column type as Log Analytics declares it, plus the two scalar types only queries produce. */
 export type KustoColumnType = LogAnalyticsType | 'bool' | 'guid' | 'timespan';

@@ -5,7 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TABLES } from '../../collector/schema/log-analytics.ts';
+import { TABLES } from '../../contracts/log-analytics.ts';
 import { dataFlows, streamDeclarations } from '../../deploy/azure/data-collection-rule.ts';
 import { placeQueryDiagnostic, type Diagnostic } from './diagnostic.ts';
 import { checkHuntingQuery } from './hunting-query.ts';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { TABLES, type TableSchema } from '../../collector/schema/log-analytics.ts';
+import { TABLES, type TableSchema } from '../../contracts/log-analytics.ts';
 import type { KustoColumn, KustoDatabase, KustoTable } from './kusto-service.ts';
 
 /** Columns Log Analytics adds to every custom table; the contracts do not carry them. */

@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { EVENTS_TABLE, TABLES, type LogAnalyticsType, type TableSchema } from '../../collector/schema/log-analytics.ts';
+import { EVENTS_TABLE, TABLES, type LogAnalyticsType, type TableSchema } from '../../contracts/log-analytics.ts';
 import { parentTechnique } from '../../dashboards/validate/attack.ts';
 import { AnalyticsRule, durationMinutes, isoDuration } from '../../dashboards/validate/sentinel-rule.ts';
 import { asimDataFlows, dataFlows, streamDeclarations, WORKSPACE_DESTINATION } from './data-collection-rule.ts';

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { TABLES, type LogAnalyticsType, type TableSchema } from '../../collector/schema/log-analytics.ts';
+import { TABLES, type LogAnalyticsType, type TableSchema } from '../../contracts/log-analytics.ts';
 import {
   LOGS_INGESTION_API_VERSION,
   LOGS_INGESTION_MAX_REQUEST_BYTES,

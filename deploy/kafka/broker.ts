@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
-import { McpwatchError } from '../../errors.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
 
 const recipeDir = path.dirname(fileURLToPath(import.meta.url));
 /** Gitignored; holds the resolved classpath keyed by the pom's hash, so only the first start runs Maven. */

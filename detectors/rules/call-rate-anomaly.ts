@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CallEvent } from '../../collector/schema/mcp-event.ts';
+import type { CallEvent } from '../../contracts/mcp-event.ts';
 import type { Finding, Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
 import { REFERENCES } from './lib/references.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Alert } from '../../collector/schema/alert.ts';
+import type { Alert } from '../../contracts/alert.ts';
 import { loadEvents, runCatalog } from './fixtures/environment.ts';
 
 const FIXTURES = fileURLToPath(new URL('fixtures', import.meta.url));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { McpEvent } from '../../collector/schema/mcp-event.ts';
+import type { McpEvent } from '../../contracts/mcp-event.ts';
 import type { Finding, Rule } from '../types.ts';
 import { entitiesOf, sessionKeyOf } from './lib/entities.ts';
 import { REFERENCES } from './lib/references.ts';

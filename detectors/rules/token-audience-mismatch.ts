@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AuthEvent } from '../../collector/schema/mcp-event.ts';
+import type { AuthEvent } from '../../contracts/mcp-event.ts';
 import type { DetectionEnvironment, Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
 import { REFERENCES } from './lib/references.ts';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { Severity } from '../../collector/schema/alert.ts';
-import type { ToolDefinition } from '../../collector/schema/mcp-event.ts';
+import type { Severity } from '../../contracts/alert.ts';
+import type { ToolDefinition } from '../../contracts/mcp-event.ts';
 import type { Finding, Rule } from '../types.ts';
-import { canonicalHash } from './lib/canonical.ts';
+import { contentHash } from '../../contracts/content-hash.ts';
 import { entitiesOf, pushBounded } from './lib/entities.ts';
 import { REFERENCES } from './lib/references.ts';
 import { excerpt } from './lib/text.ts';
@@ -165,10 +165,7 @@ export const toolDefinitionDrift: Rule<State, Config> = {
 };
 
 function known(tool: ToolDefinition, config: Config): KnownTool {
-  const fields = Object.fromEntries(FIELDS.map((field) => [field, canonicalHash(tool[field])])) as Record<
-    Field,
-    string
-  >;
+  const fields = Object.fromEntries(FIELDS.map((field) => [field, contentHash(tool[field])])) as Record<Field, string>;
   return { hash: tool.hash, fields, description: (tool.description ?? '').slice(0, config.keepDescriptionChars) };
 }
 

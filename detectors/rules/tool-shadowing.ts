@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ToolDefinition } from '../../collector/schema/mcp-event.ts';
+import type { ToolDefinition } from '../../contracts/mcp-event.ts';
 import type { Finding, Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
 import { REDIRECT_PATTERNS, scanTexts, scoreOf } from './lib/patterns.ts';

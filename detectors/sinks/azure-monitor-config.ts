@@ -3,9 +3,9 @@
  * does not load the Azure SDK.
  */
 import { z } from 'zod';
-import { ALERTS_TABLE, EVENTS_TABLE } from '../../collector/schema/log-analytics.ts';
-import { describeIssues, issuesOf } from '../../collector/schema/parse.ts';
-import { McpwatchError } from '../../errors.ts';
+import { ALERTS_TABLE, EVENTS_TABLE } from '../../contracts/log-analytics.ts';
+import { describeIssues, issuesOf } from '../../contracts/parse.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
 
 const MiB = 1024 * 1024;
 

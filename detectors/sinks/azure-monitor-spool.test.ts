@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isMcpwatchError } from '../../errors.ts';
+import { isMcpwatchError } from '../../contracts/errors.ts';
 import { Spool } from './azure-monitor/spool.ts';
 
 async function withDirectory(body: (directory: string) => Promise<void>): Promise<void> {

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { LogsIngestionClient } from '@azure/monitor-ingestion';
 import { startLogsIngestionStandIn, type LogsIngestionStandIn } from '../../deploy/azure/logs-ingestion-stand-in.ts';
 import { alertFixture, standInCredential } from './azure-monitor/fixtures.ts';
-import { ALERTS_TABLE, toRow } from '../../collector/schema/log-analytics.ts';
+import { ALERTS_TABLE, toRow } from '../../contracts/log-analytics.ts';
 import {
   classifyUploadError,
   MAX_RETRY_AFTER_MS,

@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { ALERTS_TABLE, EVENTS_TABLE, toRow } from '../../collector/schema/log-analytics.ts';
-import { McpEvent } from '../../collector/schema/mcp-event.ts';
+import { ALERTS_TABLE, EVENTS_TABLE, toRow } from '../../contracts/log-analytics.ts';
+import { McpEvent } from '../../contracts/mcp-event.ts';
 import {
   STAND_IN_TOKEN,
   startLogsIngestionStandIn,
   type LogsIngestionStandIn,
   type StandInOptions,
 } from '../../deploy/azure/logs-ingestion-stand-in.ts';
-import { isMcpwatchError } from '../../errors.ts';
+import { isMcpwatchError } from '../../contracts/errors.ts';
 import type { AzureMonitorSinkConfig } from './azure-monitor-config.ts';
 import { AzureMonitorSink, createAzureMonitorSink } from './azure-monitor.ts';
 import { alertFixture, eventually, standInCredential } from './azure-monitor/fixtures.ts';

@@ -15,10 +15,10 @@ import type { TokenCredential } from '@azure/identity';
 import { DefaultAzureCredential } from '@azure/identity';
 import { LogsIngestionClient } from '@azure/monitor-ingestion';
 import { pino, type Logger } from 'pino';
-import type { Alert } from '../../collector/schema/alert.ts';
-import { ALERTS_TABLE, EVENTS_TABLE, toRow } from '../../collector/schema/log-analytics.ts';
-import type { McpEvent } from '../../collector/schema/mcp-event.ts';
-import { McpwatchError } from '../../errors.ts';
+import type { Alert } from '../../contracts/alert.ts';
+import { ALERTS_TABLE, EVENTS_TABLE, toRow } from '../../contracts/log-analytics.ts';
+import type { McpEvent } from '../../contracts/mcp-event.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 import {
   parseAzureMonitorSinkConfig,

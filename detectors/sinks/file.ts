@@ -1,7 +1,7 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Alert } from '../../collector/schema/alert.ts';
-import { McpwatchError } from '../../errors.ts';
+import type { Alert } from '../../contracts/alert.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 
 /** Appends alerts as JSON Lines and resolves only after `fsync`, so a confirmed alert survives a power cut. */

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ALERTS_TABLE } from '../../collector/schema/log-analytics.ts';
+import { ALERTS_TABLE } from '../../contracts/log-analytics.ts';
 import { STAND_IN_TOKEN, startLogsIngestionStandIn } from '../../deploy/azure/logs-ingestion-stand-in.ts';
 import { parseDetectorsConfig } from '../config.ts';
 import { RULES } from '../rules/index.ts';

@@ -1,9 +1,9 @@
 import type { TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
-import type { Alert } from '../../collector/schema/alert.ts';
+import type { Alert } from '../../contracts/alert.ts';
 import type { SinkConfig } from '../config.ts';
 import type { Transport } from '../../transport/types.ts';
-import { McpwatchError } from '../../errors.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
 import type { AzureMonitorSinkConfig } from './azure-monitor-config.ts';
 import { FileSink } from './file.ts';
 import { KafkaSink } from './kafka.ts';

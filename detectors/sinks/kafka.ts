@@ -1,5 +1,5 @@
-import type { Alert } from '../../collector/schema/alert.ts';
-import { McpwatchError } from '../../errors.ts';
+import type { Alert } from '../../contracts/alert.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
 import { TOPICS } from '../../transport/topics.ts';
 import type { Producer, Transport } from '../../transport/types.ts';
 import type { AlertSink, SinkHealth } from './types.ts';

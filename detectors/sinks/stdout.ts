@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
-import type { Alert } from '../../collector/schema/alert.ts';
-import { McpwatchError } from '../../errors.ts';
+import type { Alert } from '../../contracts/alert.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 
 /** Evidence is cut to this many characters in the readable view; the full alert is in the JSON sinks. */

@@ -1,4 +1,4 @@
-import type { Alert } from '../../collector/schema/alert.ts';
+import type { Alert } from '../../contracts/alert.ts';
 
 export interface SinkHealth {
   healthy: boolean;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Alert } from '../../collector/schema/alert.ts';
-import { McpwatchError } from '../../errors.ts';
+import type { Alert } from '../../contracts/alert.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
 import type { WebhookSinkConfig } from '../config.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 

@@ -1,6 +1,6 @@
 /** Small valid contract objects for tests. */
-import type { Alert } from '../../collector/schema/alert.ts';
-import type { McpEvent, ToolDefinition } from '../../collector/schema/mcp-event.ts';
+import type { Alert } from '../../contracts/alert.ts';
+import type { McpEvent, ToolDefinition } from '../../contracts/mcp-event.ts';
 
 export function sampleAlert(overrides: Partial<Alert> = {}): Alert {
   return {

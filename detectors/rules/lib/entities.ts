@@ -1,5 +1,5 @@
-import type { AlertEntities } from '../../../collector/schema/alert.ts';
-import type { McpEvent } from '../../../collector/schema/mcp-event.ts';
+import type { AlertEntities } from '../../../contracts/alert.ts';
+import type { McpEvent } from '../../../contracts/mcp-event.ts';
 
 /** The alert entities an event names: server, session, user, client, ip and (for calls) tool. */
 export function entitiesOf(event: McpEvent): AlertEntities {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runCatalog } from '../fixtures/environment.ts';
-import type { McpEvent } from '../../../collector/schema/mcp-event.ts';
+import type { McpEvent } from '../../../contracts/mcp-event.ts';
 import { ARGUMENT_PATTERNS } from './argument-patterns.ts';
 import { ALL_TEXT_PATTERNS, scanTexts } from './patterns.ts';
 import { unsafeConstructs } from './regex-safety.ts';

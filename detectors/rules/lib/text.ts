@@ -3,7 +3,7 @@
  * so the work per event is bounded whatever a server or client sends.
  */
 import { createHash } from 'node:crypto';
-import type { ToolDefinition } from '../../../collector/schema/mcp-event.ts';
+import type { ToolDefinition } from '../../../contracts/mcp-event.ts';
 
 /** Characters of one field a pattern ever sees. */
 export const MAX_FIELD_CHARS = 16_384;

@@ -8,7 +8,7 @@
  */
 import { mkdir, open, readdir, readFile, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { McpwatchError } from '../../../errors.ts';
+import { McpwatchError } from '../../../contracts/errors.ts';
 
 export interface SpooledRow {
   /** Position in the spool; acking `seq` marks every row before it done too. */

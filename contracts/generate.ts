@@ -1,5 +1,5 @@
 /**
- * Writes the files generated from the zod contracts into `collector/schema/generated/`. Run `npm run generate`
+ * Writes the files generated from the zod contracts into `contracts/generated/`. Run `npm run generate`
  * after changing a contract; `generate.test.ts` fails while they are stale.
  */
 import { writeFile, mkdir } from 'node:fs/promises';
@@ -31,6 +31,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await mkdir(GENERATED_DIR, { recursive: true });
   for (const [name, content] of Object.entries(generatedFiles())) {
     await writeFile(GENERATED_DIR + name, content);
-    console.log(`wrote collector/schema/generated/${name}`);
+    console.log(`wrote contracts/generated/${name}`);
   }
 }

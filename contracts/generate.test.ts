@@ -6,6 +6,6 @@ import { GENERATED_DIR, generatedFiles } from './generate.ts';
 test('generated contract files are up to date (run `npm run generate` when this fails)', async () => {
   for (const [name, expected] of Object.entries(generatedFiles())) {
     const committed = await readFile(GENERATED_DIR + name, 'utf8').catch(() => '(missing)');
-    assert.equal(committed, expected, `collector/schema/generated/${name} is stale`);
+    assert.equal(committed, expected, `contracts/generated/${name} is stale`);
   }
 });
