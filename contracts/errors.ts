@@ -24,17 +24,21 @@ export interface McpwatchErrorOptions {
   cause?: unknown;
   /** Whether the same operation may succeed if tried again later. */
   retriable?: boolean;
+  /** How long the other side asked us to wait before trying again (its `Retry-After`), in ms. */
+  retryAfterMs?: number;
 }
 
 export class McpwatchError extends Error {
   override readonly name = 'McpwatchError';
   readonly code: ErrorCode;
   readonly retriable: boolean;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: McpwatchErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.retriable = options.retriable ?? false;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { McpwatchError } from '../contracts/errors.ts';
+import { MAX_RETRY_AFTER_MS, retryDelayMs, retryPolicy } from './retry.ts';
+
+const fast = { baseDelayMs: 1, maxDelayMs: 4, random: () => 1 };
+
+test('retries retriable failures until one succeeds', async () => {
+  const policy = retryPolicy({ attempts: 5, ...fast });
+  const seen: number[] = [];
+  const result = await policy.execute((attempt) => {
+    seen.push(attempt);
+    return attempt < 3
+      ? Promise.reject(new McpwatchError('DELIVERY_FAILED', 'busy', { retriable: true }))
+      : Promise.resolve('ok');
+  });
+  assert.equal(result, 'ok');
+  assert.deepEqual(seen, [1, 2, 3]);
+});
+
+test('a non-retriable failure is not tried again; attempts are bounded', async () => {
+  const once = retryPolicy({ attempts: 5, ...fast });
+  let calls = 0;
+  await assert.rejects(
+    once.execute(() => {
+      calls += 1;
+      return Promise.reject(new McpwatchError('DELIVERY_FAILED', 'forbidden', { retriable: false }));
+    }),
+    /forbidden/,
+  );
+  assert.equal(calls, 1);
+  const bounded = retryPolicy({ attempts: 3, ...fast });
+  calls = 0;
+  await assert.rejects(
+    bounded.execute(() => {
+      calls += 1;
+      return Promise.reject(new Error('reset'));
+    }),
+    /reset/,
+  );
+  assert.equal(calls, 3);
+});
+
+test('backoff doubles to its ceiling, with Retry-After as a floor capped at ten minutes', () => {
+  const options = { baseDelayMs: 100, maxDelayMs: 1000, random: () => 1 };
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((attempt) => retryDelayMs(options, attempt, undefined)),
+    [100, 200, 400, 800, 1000],
+  );
+  assert.equal(retryDelayMs({ ...options, random: () => 0 }, 1, 5000), 5000);
+  assert.equal(retryDelayMs(options, 1, 10 * MAX_RETRY_AFTER_MS), MAX_RETRY_AFTER_MS);
+});
+
+test('onRetry sees each failure and the wait before the next attempt', async () => {
+  const policy = retryPolicy({ attempts: 3, ...fast });
+  const events: Array<{ attempt: number; delayMs: number }> = [];
+  policy.onRetry(({ attempt, delayMs }) => events.push({ attempt, delayMs }));
+  await assert.rejects(policy.execute(() => Promise.reject(new Error('down'))));
+  assert.deepEqual(events, [
+    { attempt: 1, delayMs: 1 },
+    { attempt: 2, delayMs: 2 },
+  ]);
+});
