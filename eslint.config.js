@@ -5,7 +5,7 @@ import unicorn from 'eslint-plugin-unicorn';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '**/generated/', 'deploy/kafka/target/', '.kafka/'] },
+  { ignores: ['**/dist/', '**/node_modules/', '**/generated/', 'deploy/kafka/target/', '.kafka/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -38,6 +38,11 @@ export default tseslint.config(
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // Build scripts run in Node.
+    files: ['scripts/**/*.js', '*/bundle.js'],
+    languageOptions: { globals: globals.node },
   },
   {
     // The local dashboard's page runs in the browser.

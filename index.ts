@@ -4,13 +4,13 @@ export {
   instrumentVerifier,
   shutdownInstrumentation,
   startInstrumentation,
-} from './collector/instrumentation/index.ts';
+} from '@mcpwatch/instrumentation';
 export type {
   InstrumentOptions,
   InstrumentVerifierOptions,
   TelemetryPipeline,
   TokenVerifier,
-} from './collector/instrumentation/index.ts';
+} from '@mcpwatch/instrumentation';
 export { McpEvent, MCP_EVENT_SCHEMA_VERSION } from './contracts/mcp-event.ts';
 export { Alert, ALERT_SCHEMA_VERSION } from './contracts/alert.ts';
 export { parseAlert, parseMcpEvent } from './contracts/parse.ts';

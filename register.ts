@@ -1,7 +1,6 @@
 /**
  * `import 'mcpwatch/register'`, `node --import mcpwatch/register server.js` or `require('mcpwatch/register')`:
- * instruments every MCP server in the process. Loads only the OTel SDK and exporters, no pipeline code.
+ * the same one import as `@mcpwatch/instrumentation/register`, kept for those who installed the pipeline
+ * package. Loads the instrumentation only, no pipeline code.
  */
-import { startInstrumentation } from './collector/instrumentation/index.ts';
-
-startInstrumentation();
+import '@mcpwatch/instrumentation/register';

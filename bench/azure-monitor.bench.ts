@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { ALERTS_TABLE, toRow } from '../contracts/log-analytics.ts';
 import { startLogsIngestionStandIn, type LogsIngestionStandIn } from '../deploy/azure/logs-ingestion-stand-in.ts';
 import { AzureMonitorSink } from '../detectors/sinks/azure-monitor.ts';
-import { alertFixture, eventually, standInCredential } from '../detectors/sinks/azure-monitor/fixtures.ts';
+import { alertFixture, eventually, standInCredential } from '../test/support/azure-monitor-fixtures.ts';
 import { measure, printTable } from './harness.ts';
 
 const alertsPerRun = 10_000;

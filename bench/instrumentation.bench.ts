@@ -14,9 +14,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { instrument } from '../collector/instrumentation/index.ts';
-import { startTelemetryPipeline } from '../collector/instrumentation/setup.ts';
-import { OtlpReceiver } from '../collector/instrumentation/testing/otlp-receiver.ts';
+import { instrument } from '../instrumentation/index.ts';
+import { startTelemetryPipeline } from '../observer/export/pipeline.ts';
+import { OtlpReceiver } from '../test/support/otlp-receiver.ts';
 
 const CALLS_PER_BLOCK = 200;
 const BLOCKS = 5;

@@ -26,7 +26,7 @@ import {
 } from '../deploy/azure/logs-ingestion-stand-in.ts';
 import type { AzureMonitorSinkConfig } from '../detectors/sinks/azure-monitor-config.ts';
 import { AzureMonitorSink } from '../detectors/sinks/azure-monitor.ts';
-import { alertFixture, eventually, standInCredential } from '../detectors/sinks/azure-monitor/fixtures.ts';
+import { alertFixture, eventually, standInCredential } from './support/azure-monitor-fixtures.ts';
 
 const CHILD_ENV = 'MCPWATCH_AZURE_SINK_CHILD';
 

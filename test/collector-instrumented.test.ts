@@ -33,7 +33,7 @@ void test('an instrumented MCP server over stdio: one call event per request and
           'tsx',
           '--import',
           './register.ts',
-          fileURLToPath(new URL('../collector/instrumentation/testing/stdio-server.ts', import.meta.url)),
+          fileURLToPath(new URL('./support/stdio-server.ts', import.meta.url)),
         ],
         env: {
           ...(process.env as Record<string, string>),

@@ -18,7 +18,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { toolCatalogSnapshot } from '../collector/instrumentation/catalog.ts';
+import { toolCatalogSnapshot } from '../observer/catalog.ts';
 import type { CallEvent, McpEvent, ToolCatalogEvent } from '../contracts/mcp-event.ts';
 import { parseMcpEvent } from '../contracts/parse.ts';
 import { FIXTURE_ENVIRONMENT, runCatalog } from '../detectors/rules/fixtures/environment.ts';

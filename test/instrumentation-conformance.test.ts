@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { OtlpReceiver } from '../collector/instrumentation/testing/otlp-receiver.ts';
+import { OtlpReceiver } from './support/otlp-receiver.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixture = fileURLToPath(new URL('fixtures/conformance-server.ts', import.meta.url));

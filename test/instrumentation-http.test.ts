@@ -23,11 +23,18 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
-import { instrument, instrumentVerifier } from '../collector/instrumentation/index.ts';
-import { startTelemetryPipeline } from '../collector/instrumentation/setup.ts';
-import type { TelemetryPipeline } from '../collector/instrumentation/setup.ts';
-import { OtlpReceiver } from '../collector/instrumentation/testing/otlp-receiver.ts';
-import type { ReceivedLogRecord } from '../collector/instrumentation/testing/otlp-receiver.ts';
+import { instrument, instrumentVerifier } from '../instrumentation/index.ts';
+import { startTelemetryPipeline } from '../observer/export/pipeline.ts';
+import type { TelemetryPipeline } from '../observer/export/pipeline.ts';
+import { metrics } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { OtlpReceiver } from './support/otlp-receiver.ts';
+import type { ReceivedLogRecord } from './support/otlp-receiver.ts';
 import type { McpEvent, McpEventKind } from '../contracts/mcp-event.ts';
 import { parseMcpEvent } from '../contracts/parse.ts';
 
@@ -115,6 +122,10 @@ function mcpServer(instrumentTwice: boolean): McpServer {
 
 let receiver: OtlpReceiver;
 let pipeline: TelemetryPipeline;
+const metricReader = new PeriodicExportingMetricReader({
+  exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+  exportIntervalMillis: 60_000,
+});
 let http: HttpServer;
 let upstream: HttpServer;
 let mcpUrl: URL;
@@ -126,6 +137,8 @@ before(async () => {
   receiver = new OtlpReceiver();
   process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = await receiver.start();
   pipeline = startTelemetryPipeline();
+  // The application's own meter provider: the MCP duration histograms are recorded into it.
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [metricReader] }));
 
   upstream = createServer((_request, response) => response.end('upstream ok'));
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -400,10 +413,12 @@ void describe('instrument() over Streamable HTTP with bearer auth', () => {
       spans.find((span) => span.name === 'resources/read')?.attributes['mcp.resource.uri'],
       'config://app/settings',
     );
-    const metrics = Buffer.concat(
-      receiver.bodies.filter((entry) => entry.path === '/v1/metrics').map((entry) => entry.body),
-    );
-    assert.ok(metrics.includes(Buffer.from('mcp.server.operation.duration')));
-    assert.ok(metrics.includes(Buffer.from('mcp.server.session.duration')));
+  });
+
+  void it("records the MCP duration histograms into the application's meter provider", async () => {
+    const { resourceMetrics } = await metricReader.collect();
+    const names = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics.map((m) => m.descriptor.name));
+    assert.ok(names.includes('mcp.server.operation.duration'), names.join(', '));
+    assert.ok(names.includes('mcp.server.session.duration'), names.join(', '));
   });
 });

@@ -9,13 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { OtlpReceiver } from '../collector/instrumentation/testing/otlp-receiver.ts';
-import type { ReceivedLogRecord } from '../collector/instrumentation/testing/otlp-receiver.ts';
+import { OtlpReceiver } from './support/otlp-receiver.ts';
+import type { ReceivedLogRecord } from './support/otlp-receiver.ts';
 import { parseMcpEvent } from '../contracts/parse.ts';
 import { kindOfAuditEventName } from '../contracts/signals.ts';
 
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../collector/instrumentation/testing/${name}`, import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`./support/${name}`, import.meta.url));
 
 /** What the collector does with a record: body + the three envelope fields from attributes and resource. */
 export function eventOf(record: ReceivedLogRecord): unknown {

@@ -6,7 +6,7 @@ import kafkajs, { Kafka, logLevel, type Admin } from 'kafkajs';
 import { isMcpwatchError } from '../contracts/errors.ts';
 import { createTransport } from '../transport/index.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
-import { describeTransportContract } from '../transport/transport.contract.ts';
+import { describeTransportContract } from './support/transport-contract.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
 
 // Quick rebalances: members notice a join or leave within a few heartbeats (6 s is the broker's minimum).

@@ -5,7 +5,7 @@ import { isMcpwatchError } from '../contracts/errors.ts';
 import { EmbeddedTransport } from './embedded.ts';
 import { createTransport } from './index.ts';
 import { murmur2 } from './murmur2.ts';
-import { describeTransportContract } from './transport.contract.ts';
+import { describeTransportContract } from '../test/support/transport-contract.ts';
 import type { IncomingRecord, Transport } from './types.ts';
 
 // A small batch size, so the suite also covers records of one partition split over several batches.

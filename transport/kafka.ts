@@ -1,6 +1,6 @@
 /**
  * The Transport seam over kafkajs. Kept thin on purpose: kafkajs is in maintenance mode, so everything
- * mcpwatch relies on is pinned by `transport.contract.ts`, and another client is one more file passing it.
+ * mcpwatch relies on is pinned by `test/support/transport-contract.ts`, and another client is one more file passing it.
  */
 import { randomUUID } from 'node:crypto';
 import {

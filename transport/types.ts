@@ -1,6 +1,6 @@
 /**
  * The seam between mcpwatch and its message log. Small on purpose: Kafka (kafkajs) and the embedded in-process
- * log implement it, and another Kafka client is one more file that passes `transport.contract.ts`.
+ * log implement it, and another Kafka client is one more file that passes `test/support/transport-contract.ts`.
  */
 
 export type Headers = Record<string, string>;

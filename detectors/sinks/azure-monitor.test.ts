@@ -15,7 +15,7 @@ import {
 import { isMcpwatchError } from '../../contracts/errors.ts';
 import type { AzureMonitorSinkConfig } from './azure-monitor-config.ts';
 import { AzureMonitorSink, createAzureMonitorSink } from './azure-monitor.ts';
-import { alertFixture, eventually, standInCredential } from './azure-monitor/fixtures.ts';
+import { alertFixture, eventually, standInCredential } from '../../test/support/azure-monitor-fixtures.ts';
 
 interface Harness {
   standIn: LogsIngestionStandIn;

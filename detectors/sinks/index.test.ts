@@ -7,7 +7,7 @@ import { ALERTS_TABLE } from '../../contracts/log-analytics.ts';
 import { STAND_IN_TOKEN, startLogsIngestionStandIn } from '../../deploy/azure/logs-ingestion-stand-in.ts';
 import { parseDetectorsConfig } from '../config.ts';
 import { RULES } from '../rules/index.ts';
-import { alertFixture, eventually, standInCredential } from './azure-monitor/fixtures.ts';
+import { alertFixture, eventually, standInCredential } from '../../test/support/azure-monitor-fixtures.ts';
 import { createSinks } from './index.ts';
 
 test('an azure-monitor sink in the detectors configuration delivers through the Logs Ingestion API', async () => {

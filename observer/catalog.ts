@@ -1,5 +1,5 @@
-import type { ToolDefinition } from '../../contracts/mcp-event.ts';
-import { contentHash } from '../../contracts/content-hash.ts';
+import type { ToolDefinition } from '../contracts/mcp-event.ts';
+import { contentHash } from '../contracts/content-hash.ts';
 
 /** Export bounds of one tool definition; `hash` always covers the definition as served, whole. */
 const MAX_DESCRIPTION_CHARS = 16_384;

@@ -1,14 +1,14 @@
 import { watchOutboundRequests } from './outbound.ts';
 import { hookSdkModules } from './sdk-hooks.ts';
-import { startTelemetryPipeline } from './setup.ts';
-import type { TelemetryPipeline } from './setup.ts';
-import { instrumentationConfig } from './telemetry.ts';
+import { startTelemetryPipeline } from '../observer/export/pipeline.ts';
+import type { TelemetryPipeline } from '../observer/export/pipeline.ts';
+import { instrumentationConfig } from '../observer/telemetry.ts';
 
 export { instrument, patchServerClass } from './instrument.ts';
 export { instrumentVerifier } from './verifier.ts';
 export type { InstrumentVerifierOptions } from './verifier.ts';
 export type { InstrumentOptions, TokenVerifier } from './types.ts';
-export type { TelemetryPipeline } from './setup.ts';
+export type { TelemetryPipeline } from '../observer/export/pipeline.ts';
 
 const STARTED = Symbol.for('mcpwatch.instrumentation.started');
 

@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { uniqueTopic } from '../test/support/kafka.ts';
-import { deadLetter } from './dead-letter.ts';
-import { partitionForKey } from './murmur2.ts';
-import { partitionId } from './partitions.ts';
-import { HEADERS } from './topics.ts';
-import type { Consumer, ConsumerHandlers, IncomingRecord, TopicPartition, Transport } from './types.ts';
+import { uniqueTopic } from './kafka.ts';
+import { deadLetter } from '../../transport/dead-letter.ts';
+import { partitionForKey } from '../../transport/murmur2.ts';
+import { partitionId } from '../../transport/partitions.ts';
+import { HEADERS } from '../../transport/topics.ts';
+import type { Consumer, ConsumerHandlers, IncomingRecord, TopicPartition, Transport } from '../../transport/types.ts';
 
 /** Bounded wait for something asynchronous; fails with what was awaited. Not a timing assertion. */
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {

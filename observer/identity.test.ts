@@ -3,11 +3,11 @@ import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import { toolCatalogSnapshot } from './catalog.ts';
 import { loadInstrumentationConfig } from './config.ts';
-import { contentHash } from '../../contracts/content-hash.ts';
+import { contentHash } from '../contracts/content-hash.ts';
 import { audienceMatches, bearerToken, describeToken, Keyring } from './identity.ts';
-import { KnownSecrets, REDACTED, scrubValue } from './redact.ts';
+import { KnownSecrets, REDACTED, scrubValue } from './export/redact.ts';
 
-import { sanitizeResourceUri } from '../../contracts/resource-uri.ts';
+import { sanitizeResourceUri } from '../contracts/resource-uri.ts';
 import { assessSessionId } from './session-id.ts';
 
 const KEY = 'unit-test-key-unit-test-key-0123456789';

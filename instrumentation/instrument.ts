@@ -1,7 +1,7 @@
 import type { ServerLike, TransportLike } from './internal-types.ts';
 import { watchOutboundRequests } from './outbound.ts';
-import { hookTransport } from './server-hooks.ts';
-import { globalTelemetry, guard, Telemetry } from './telemetry.ts';
+import { hookTransport } from './transport-hooks.ts';
+import { globalTelemetry, guard, Telemetry } from '../observer/telemetry.ts';
 import type { InstrumentOptions } from './types.ts';
 
 const PATCHED = Symbol.for('mcpwatch.server.patched');

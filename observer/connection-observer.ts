@@ -1,19 +1,11 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span, TextMapGetter } from '@opentelemetry/api';
-import type { ClientIdentity, McpTransport, Principal, TokenClaims } from '../../contracts/mcp-event.ts';
+import type { ClientIdentity, McpTransport, Principal, TokenClaims } from '../contracts/mcp-event.ts';
 import { toolCatalogSnapshot } from './catalog.ts';
 import { audienceMatches, bearerToken, describeToken } from './identity.ts';
 import type { AuthInfoLike, PresentedToken } from './identity.ts';
-import type {
-  JsonRpcId,
-  JsonRpcMessage,
-  MessageExtra,
-  ServerLike,
-  ServerRef,
-  TransportLike,
-} from './internal-types.ts';
+import type { JsonRpcId, JsonRpcMessage, ServerRef } from './types.ts';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -36,31 +28,47 @@ import {
 import { assessSessionId } from './session-id.ts';
 import { guard } from './telemetry.ts';
 import type { Telemetry } from './telemetry.ts';
-import { sanitizeResourceUri } from '../../contracts/resource-uri.ts';
-
-const HOOKED = Symbol.for('mcpwatch.transport.hooked');
-const WRAPPED = Symbol.for('mcpwatch.wrapped');
+import { sanitizeResourceUri } from '../contracts/resource-uri.ts';
 
 /** Requests in flight per transport that we follow; beyond it requests pass untouched and are counted. */
 const MAX_PENDING = 4096;
 /** Distinct tokens and mismatching principals remembered per transport (one audit event each). */
 const MAX_SEEN = 256;
 
-/** What the HTTP layer knew about the request that carried the current message (set around `handleRequest`). */
-interface HttpRequestScope {
-  clientAddress?: string;
+/** What the attachment knows about the message in hand besides its bytes (one request's HTTP layer, or none). */
+export interface InboundContext {
+  /** The transport's session id when the message arrived (`Mcp-Session-Id`), if it has sessions. */
+  sessionId?: string;
   headers?: Record<string, string | string[] | undefined>;
+  /** The peer address of this request (not of the session's first one). */
+  clientAddress?: string;
+  /** Auth info a verifier in front of the server established; absent when the token (if any) is unverified. */
+  authInfo?: AuthInfoLike;
 }
-const httpRequestScope = new AsyncLocalStorage<HttpRequestScope>();
 
-/** The MCP request whose handler is running, for hooks deeper in the stack (outbound HTTP). */
+/** What the attachment knows about the connection as a whole. */
+export interface ConnectionContext {
+  transport: McpTransport;
+  /** Identity until the server's own `initialize` result names it. */
+  server?: ServerRef;
+  instructions?: unknown;
+  /** The `tools` array the server serves now, asked when it announces a list change (the message carries none). */
+  readToolList?: (sessionId: string | undefined) => Promise<unknown>;
+}
+
+/** The MCP request being handled, for hooks deeper in the stack (outbound HTTP). */
 export interface CallScope {
   server: ServerRef;
   sessionId?: string;
   principal?: Principal;
   transport: McpTransport;
 }
-export const callScope = new AsyncLocalStorage<CallScope>();
+
+/** What observing an inbound message yields: the OTel context and call scope its handling should run in. */
+export interface ObservedInbound {
+  context: Context;
+  scope: CallScope;
+}
 
 const metaGetter: TextMapGetter<Record<string, unknown>> = {
   keys: (carrier) => Object.keys(carrier),
@@ -87,14 +95,6 @@ interface PendingCall {
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
-function transportKind(transport: TransportLike): McpTransport {
-  const name = transport.constructor.name;
-  if (/stdio/i.test(name)) return 'stdio';
-  if (/streamable/i.test(name)) return 'streamable-http';
-  if (/sse/i.test(name)) return 'sse';
-  return typeof transport.handleRequest === 'function' ? 'streamable-http' : 'other';
-}
-
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -106,62 +106,16 @@ function contentText(value: unknown, telemetry: Telemetry): string | undefined {
   return json === undefined ? undefined : telemetry.secrets.scrub(json).slice(0, max);
 }
 
-/** Replaces `target[key]` (an own or inherited data property or accessor) with one that wraps whatever is assigned. */
-function interceptHandler<F extends (...args: never[]) => unknown>(
-  target: object,
-  key: string,
-  wrap: (handler: F) => F,
-  wrapCurrent: boolean,
-): void {
-  let owner: object | null = target;
-  let descriptor: PropertyDescriptor | undefined;
-  while (owner !== null && descriptor === undefined) {
-    descriptor = Object.getOwnPropertyDescriptor(owner, key);
-    owner = Object.getPrototypeOf(owner) as object | null;
-  }
-  const wrapOnce = (handler: unknown): unknown =>
-    typeof handler === 'function' && !(WRAPPED in handler)
-      ? Object.assign(wrap(handler as F), { [WRAPPED]: true })
-      : handler;
-  if (descriptor?.set !== undefined) {
-    // Called with the target as `this`, as the accessor's owner would be.
-    const { get, set } = descriptor as {
-      get?: (this: unknown) => unknown;
-      set: (this: unknown, value: unknown) => void;
-    };
-    Object.defineProperty(target, key, {
-      configurable: true,
-      enumerable: descriptor.enumerable ?? true,
-      get() {
-        return get?.call(this);
-      },
-      set(handler: unknown) {
-        set.call(this, wrapOnce(handler));
-      },
-    });
-    if (wrapCurrent && get !== undefined) set.call(target, wrapOnce(get.call(target)));
-    return;
-  }
-  const existing = (target as Record<string, unknown>)[key];
-  let current = wrapCurrent ? wrapOnce(existing) : existing;
-  Object.defineProperty(target, key, {
-    configurable: true,
-    enumerable: true,
-    get: () => current,
-    set: (handler: unknown) => {
-      current = wrapOnce(handler);
-    },
-  });
-}
-
 /** Session ids this process handed out, per server name, to judge whether the next one follows a sequence. */
 const previousSessionId = new Map<string, string>();
 
 /**
- * Follows one server–transport connection: every JSON-RPC message in and out, without changing any of them.
- * All state is per connection; a stateful Streamable HTTP session is one connection in the SDK.
+ * The one MCP observer: follows one server connection, every JSON-RPC message in (client → server) and out
+ * (server → client), and turns it into spans and audit events without changing any of them. It knows nothing
+ * of how it is attached: the in-process instrumentation feeds it from the SDK's transport, the gateway from
+ * relayed bytes. All state is per connection; a stateful Streamable HTTP session is one connection.
  */
-export class ConnectionMonitor {
+export class ConnectionObserver {
   readonly kind: McpTransport;
   readonly #pending = new Map<JsonRpcId, PendingCall>();
   readonly #seenTokens = new Set<string>();
@@ -175,34 +129,28 @@ export class ConnectionMonitor {
   #boundPrincipal: Principal | undefined;
   #closed = false;
 
+  readonly #readToolList: ConnectionContext['readToolList'];
+
   constructor(
-    private readonly server: ServerLike,
-    private readonly transport: TransportLike,
+    connection: ConnectionContext,
     private readonly telemetry: Telemetry,
   ) {
-    this.kind = transportKind(transport);
-    const info = server._serverInfo;
-    this.#serverRef = {
-      name: str(info?.name) ?? 'unknown',
-      ...(str(info?.version) === undefined ? {} : { version: String(info?.version) }),
-    };
-    this.#instructions = server._instructions;
+    this.kind = connection.transport;
+    this.#serverRef = connection.server ?? { name: 'unknown' };
+    this.#instructions = connection.instructions;
+    this.#readToolList = connection.readToolList;
   }
 
-  /** Inbound message: called instead of the SDK's handler, which it always calls exactly once. */
-  onMessage(message: unknown, extra: unknown, deliver: () => void): void {
-    const setup = guard('inbound message hook', () =>
-      this.#begin(message as JsonRpcMessage, extra as MessageExtra | undefined),
-    );
-    if (setup === undefined) {
-      deliver();
-      return;
-    }
-    context.with(setup.context, () => callScope.run(setup.scope, deliver));
+  /**
+   * Inbound message, before the server handles it. Returns the context its handling should run in (the
+   * request's span), or `undefined` when it is not followed; never throws.
+   */
+  onInbound(message: unknown, inbound: InboundContext = {}): ObservedInbound | undefined {
+    return guard('inbound message hook', () => this.#begin(message as JsonRpcMessage, inbound));
   }
 
-  /** Outbound message: observed before the SDK sends it, never altered. */
-  onSend(message: unknown): void {
+  /** Outbound message: observed before it is sent, never altered. */
+  onOutbound(message: unknown): void {
     guard('outbound message hook', () => this.#observeSend(message as JsonRpcMessage));
   }
 
@@ -210,15 +158,14 @@ export class ConnectionMonitor {
     guard('close hook', () => this.#close());
   }
 
-  #begin(message: JsonRpcMessage, extra: MessageExtra | undefined): { context: Context; scope: CallScope } | undefined {
+  #begin(message: JsonRpcMessage, inbound: InboundContext): ObservedInbound | undefined {
     const method = str(message.method);
     if (method === undefined) return undefined;
-    const http = httpRequestScope.getStore();
-    const headers = extra?.requestInfo?.headers ?? http?.headers;
+    const headers = inbound.headers;
     const params = typeof message.params === 'object' && message.params !== null ? message.params : {};
     if (method === 'initialize') this.#onInitialize(params, headers);
-    const presented = this.#authenticate(extra?.authInfo as AuthInfoLike | undefined, headers, http);
-    this.#trackSession(presented?.principal, http);
+    const presented = this.#authenticate(inbound.authInfo, headers, inbound);
+    this.#trackSession(presented?.principal, inbound);
     const scope: CallScope = {
       server: this.#serverRef,
       transport: this.kind,
@@ -235,7 +182,15 @@ export class ConnectionMonitor {
       this.telemetry.untracked.add(1, { reason: 'pending-bound' });
       return { context: parent, scope };
     }
-    const call = this.#startCall(method, message.id, params, presented, extra?.authInfo !== undefined, http, parent);
+    const call = this.#startCall(
+      method,
+      message.id,
+      params,
+      presented,
+      inbound.authInfo !== undefined,
+      inbound,
+      parent,
+    );
     this.#pending.set(message.id, call);
     return { context: call.spanContext, scope };
   }
@@ -257,7 +212,7 @@ export class ConnectionMonitor {
   #authenticate(
     authInfo: AuthInfoLike | undefined,
     headers: Record<string, string | string[] | undefined> | undefined,
-    http: HttpRequestScope | undefined,
+    http: InboundContext | undefined,
   ): PresentedToken | undefined {
     const cookie = firstHeader(headers?.['cookie']);
     if (cookie !== undefined) this.telemetry.secrets.rememberCookies(cookie);
@@ -284,14 +239,14 @@ export class ConnectionMonitor {
     return presented;
   }
 
-  #trackSession(principal: Principal | undefined, http: HttpRequestScope | undefined): void {
-    const sessionId = this.transport.sessionId;
+  #trackSession(principal: Principal | undefined, http: InboundContext): void {
+    const sessionId = http.sessionId;
     if (sessionId === undefined) return;
     if (this.#sessionId === undefined) {
       this.#sessionId = sessionId;
       this.#sessionStartedAt = performance.now();
       this.#boundPrincipal = principal;
-      if (http?.clientAddress !== undefined) this.#client.address = http.clientAddress;
+      if (http.clientAddress !== undefined) this.#client.address = http.clientAddress;
       const previous = previousSessionId.get(this.#serverRef.name);
       previousSessionId.set(this.#serverRef.name, sessionId);
       this.telemetry.emit(
@@ -300,7 +255,7 @@ export class ConnectionMonitor {
           kind: 'session',
           action: 'created',
           idAssessment: assessSessionId(sessionId, previous),
-          ...(http?.clientAddress === undefined ? {} : { boundClientAddress: http.clientAddress }),
+          ...(http.clientAddress === undefined ? {} : { boundClientAddress: http.clientAddress }),
         },
         this.#serverRef,
       );
@@ -328,7 +283,7 @@ export class ConnectionMonitor {
     params: Record<string, unknown>,
     presented: PresentedToken | undefined,
     authenticated: boolean,
-    http: HttpRequestScope | undefined,
+    http: InboundContext | undefined,
     parent: Context,
   ): PendingCall {
     const call: PendingCall = {
@@ -475,21 +430,12 @@ export class ConnectionMonitor {
     }
   }
 
-  /** `list_changed` carries no tools: ask the server's own `tools/list` handler for what it now serves. */
+  /** `list_changed` carries no tools: ask the attachment for what the server now serves, when it can tell. */
   #onToolListChanged(): void {
-    const handler = this.server._requestHandlers?.get('tools/list');
-    if (handler === undefined) return;
-    const extra = {
-      signal: new AbortController().signal,
-      requestId: 'mcpwatch-catalog',
-      sendNotification: () => Promise.resolve(),
-      sendRequest: () => Promise.reject(new Error('mcpwatch: not available while reading the tool catalog')),
-      ...(this.#sessionId === undefined ? {} : { sessionId: this.#sessionId }),
-    };
-    Promise.resolve(handler({ method: 'tools/list', params: {} }, extra)).then(
-      (listed) =>
+    if (this.#readToolList === undefined) return;
+    this.#readToolList(this.#sessionId).then(
+      (tools) =>
         guard('list_changed catalog', () => {
-          const tools = (listed as { tools?: unknown } | undefined)?.tools;
           if (Array.isArray(tools))
             this.#emitCatalog('list-changed', tools as unknown[], this.#boundPrincipal, undefined);
         }),
@@ -540,7 +486,7 @@ export class ConnectionMonitor {
     );
   }
 
-  #envelope(principal: Principal | undefined, http: HttpRequestScope | undefined, call?: PendingCall) {
+  #envelope(principal: Principal | undefined, http: InboundContext | undefined, call?: PendingCall) {
     const spanContext = call?.span.spanContext();
     const client: ClientIdentity = { ...this.#client };
     const address = http?.clientAddress ?? client.address;
@@ -554,62 +500,4 @@ export class ConnectionMonitor {
       ...(spanContext === undefined ? {} : { traceId: spanContext.traceId, spanId: spanContext.spanId }),
     };
   }
-}
-
-/**
- * Attaches a monitor to a transport before the SDK's `connect` installs its handlers (or after, when
- * `connected`: then the installed ones are wrapped). Idempotent: a transport is followed once.
- */
-export function hookTransport(
-  server: ServerLike,
-  transport: TransportLike,
-  telemetry: Telemetry,
-  connected = false,
-): void {
-  if ((transport as { [HOOKED]?: true })[HOOKED] === true) return;
-  Object.defineProperty(transport, HOOKED, { value: true });
-  const monitor = new ConnectionMonitor(server, transport, telemetry);
-  interceptHandler<(message: unknown, extra?: unknown) => void>(
-    transport,
-    'onmessage',
-    (handler) =>
-      function (this: unknown, message: unknown, extra?: unknown) {
-        monitor.onMessage(message, extra, () => handler.call(this, message, extra));
-      },
-    connected,
-  );
-  interceptHandler<() => void>(
-    transport,
-    'onclose',
-    (handler) =>
-      function (this: unknown) {
-        monitor.onClose();
-        handler.call(this);
-      },
-    connected,
-  );
-  const send = transport.send;
-  transport.send = function (this: TransportLike, message: unknown, options?: unknown) {
-    monitor.onSend(message);
-    return send.call(this, message, options);
-  };
-  const handleRequest = transport.handleRequest;
-  if (typeof handleRequest === 'function') {
-    transport.handleRequest = function (this: TransportLike, ...args: unknown[]) {
-      const scope = guard('http request hook', () => httpScopeOf(args[0])) ?? {};
-      return httpRequestScope.run(scope, () => handleRequest.apply(this, args));
-    };
-  }
-}
-
-/** Node's `IncomingMessage` (the SDK's Node transport) or a web `Request` (no peer address there). */
-function httpScopeOf(request: unknown): HttpRequestScope {
-  const req = request as { socket?: { remoteAddress?: unknown }; headers?: unknown } | undefined;
-  const scope: HttpRequestScope = {};
-  const address = str(req?.socket?.remoteAddress);
-  if (address !== undefined) scope.clientAddress = address.slice(0, 128);
-  if (typeof req?.headers === 'object' && req.headers !== null && !(req.headers instanceof Headers)) {
-    scope.headers = req.headers as Record<string, string | string[] | undefined>;
-  }
-  return scope;
 }

@@ -1,4 +1,4 @@
-import type { SessionIdAssessment } from '../../contracts/mcp-event.ts';
+import type { SessionIdAssessment } from '../contracts/mcp-event.ts';
 
 function charsetOf(id: string): SessionIdAssessment['charset'] {
   if (/^[0-9a-f]+$/i.test(id)) return 'hex';

@@ -1,5 +1,5 @@
-import { globalTelemetry, guard } from './telemetry.ts';
-import { describeToken } from './identity.ts';
+import { globalTelemetry, guard } from '../observer/telemetry.ts';
+import { describeToken } from '../observer/identity.ts';
 import type { TokenVerifier } from './types.ts';
 
 export interface InstrumentVerifierOptions {

@@ -1,10 +1,10 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { context } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { bearerToken } from './identity.ts';
-import type { ServerRef } from './internal-types.ts';
-import { callScope } from './server-hooks.ts';
-import { globalTelemetry, guard } from './telemetry.ts';
+import { bearerToken } from '../observer/identity.ts';
+import type { ServerRef } from '../observer/types.ts';
+import { callScope } from './transport-hooks.ts';
+import { globalTelemetry, guard } from '../observer/telemetry.ts';
 
 /** The `server` of an outbound request made outside any MCP request (startup, timers). */
 function processServerRef(): ServerRef {

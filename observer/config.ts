@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { McpwatchError } from '../../contracts/errors.ts';
-import { describeIssues, issuesOf } from '../../contracts/parse.ts';
+import { McpwatchError } from '../contracts/errors.ts';
+import { describeIssues, issuesOf } from '../contracts/parse.ts';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 

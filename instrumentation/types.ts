@@ -1,12 +1,7 @@
-import type { LoggerProvider } from '@opentelemetry/api-logs';
-import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import type { TelemetryProviders } from '../observer/telemetry-providers.ts';
 
 /** Options of `instrument()`. Telemetry goes to the global OTel providers unless given here. */
-export interface InstrumentOptions {
-  tracerProvider?: TracerProvider;
-  meterProvider?: MeterProvider;
-  loggerProvider?: LoggerProvider;
-}
+export type InstrumentOptions = TelemetryProviders;
 
 /** The token verifier shape of the SDK's `requireBearerAuth({ verifier })` (`OAuthTokenVerifier`). */
 export interface TokenVerifier<AuthInfo> {

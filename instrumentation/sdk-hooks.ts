@@ -2,7 +2,7 @@ import { createRequire, register } from 'node:module';
 import { dirname, extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { patchServerClass } from './instrument.ts';
-import { guard } from './telemetry.ts';
+import { guard } from '../observer/telemetry.ts';
 
 const SERVER_CLASS_CALLBACK = Symbol.for('mcpwatch.sdk.server-class');
 const SDK_SERVER = '@modelcontextprotocol/sdk/server/index.js';

@@ -3,18 +3,18 @@ import { diag, metrics, trace, ValueType } from '@opentelemetry/api';
 import type { Context, Counter, Histogram, MeterProvider, Tracer, TracerProvider } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import type { AnyValueMap, Logger, LoggerProvider } from '@opentelemetry/api-logs';
-import { ATTRIBUTES, auditEventName } from '../../contracts/signals.ts';
+import { ATTRIBUTES, auditEventName } from '../contracts/signals.ts';
 import { loadInstrumentationConfig } from './config.ts';
 import type { InstrumentationConfig } from './config.ts';
 import { Keyring } from './identity.ts';
-import type { AuditEvent, ServerRef } from './internal-types.ts';
-import { KnownSecrets } from './redact.ts';
+import type { TelemetryProviders } from './telemetry-providers.ts';
+import type { AuditEvent, ServerRef } from './types.ts';
+import { KnownSecrets } from './export/redact.ts';
 import {
   DURATION_BUCKETS_SECONDS,
   METRIC_MCP_SERVER_OPERATION_DURATION,
   METRIC_MCP_SERVER_SESSION_DURATION,
 } from './semconv.ts';
-import type { InstrumentOptions } from './types.ts';
 
 export const INSTRUMENTATION_NAME = 'mcpwatch';
 export const INSTRUMENTATION_VERSION = '0.1.0';
@@ -36,7 +36,7 @@ export function keyring(): Keyring {
   return processKeyring;
 }
 
-/** The OTel instruments of one instrumented server (the global providers unless `instrument()` was given others). */
+/** The OTel instruments of one observed server (the global providers unless `instrument()` was given others). */
 export class Telemetry {
   readonly config = instrumentationConfig();
   readonly keyring = keyring();
@@ -48,7 +48,7 @@ export class Telemetry {
   readonly untracked: Counter;
   readonly #logger: Logger;
 
-  constructor(providers: InstrumentOptions = {}) {
+  constructor(providers: TelemetryProviders = {}) {
     const tracerProvider: TracerProvider = providers.tracerProvider ?? trace.getTracerProvider();
     const meterProvider: MeterProvider = providers.meterProvider ?? metrics.getMeterProvider();
     const loggerProvider: LoggerProvider = providers.loggerProvider ?? logs.getLoggerProvider();

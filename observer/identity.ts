@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { diag } from '@opentelemetry/api';
-import type { Principal, TokenClaims } from '../../contracts/mcp-event.ts';
+import type { Principal, TokenClaims } from '../contracts/mcp-event.ts';
 
 /** Keyed fingerprints of secrets and subjects; the key never leaves the process. */
 export class Keyring {

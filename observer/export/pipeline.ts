@@ -1,9 +1,8 @@
-import { context, diag, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, diag, propagation, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import {
   defaultResource,
@@ -15,11 +14,10 @@ import {
   serviceInstanceIdDetector,
 } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { RESOURCE_ATTRIBUTES } from '../../contracts/signals.ts';
 import { RedactingLogRecordExporter, RedactingSpanExporter } from './redact.ts';
-import { instrumentationConfig, knownSecrets } from './telemetry.ts';
+import { instrumentationConfig, knownSecrets } from '../telemetry.ts';
 
 export interface TelemetryPipeline {
   /** Exports what is buffered and stops; later telemetry is dropped by the OTel SDK. */
@@ -31,9 +29,11 @@ export interface TelemetryPipeline {
 const SHUTDOWN_TIMEOUT_MS = 3000;
 
 /**
- * Tracer, logger and meter providers exporting OTLP/HTTP protobuf to `OTEL_EXPORTER_OTLP_ENDPOINT` (the
- * exporters read the standard `OTEL_*` variables), behind the redaction filter, registered as the globals.
- * When the application already registered its own providers, those win and keep receiving our telemetry.
+ * Tracer and logger providers exporting OTLP/HTTP protobuf to `OTEL_EXPORTER_OTLP_ENDPOINT` (the exporters
+ * read the standard `OTEL_*` variables), behind the redaction filter, registered as the globals. When the
+ * application already registered its own providers, those win and keep receiving our telemetry. Metrics
+ * (the MCP duration histograms) go to the application's meter provider when it registered one: mcpwatch's
+ * pipeline reads spans and audit events only, so it ships no metrics SDK of its own.
  */
 export function startTelemetryPipeline(): TelemetryPipeline {
   const config = instrumentationConfig();
@@ -57,16 +57,11 @@ export function startTelemetryPipeline(): TelemetryPipeline {
       new BatchLogRecordProcessor({ exporter: new RedactingLogRecordExporter(new OTLPLogExporter(), knownSecrets) }),
     ],
   });
-  const meterProvider = new MeterProvider({
-    resource,
-    readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() })],
-  });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const registered = {
     traces: trace.setGlobalTracerProvider(tracerProvider),
     logs: logs.setGlobalLoggerProvider(loggerProvider) === loggerProvider,
-    metrics: metrics.setGlobalMeterProvider(meterProvider),
   };
   for (const [signal, ok] of Object.entries(registered)) {
     if (!ok)
@@ -76,10 +71,10 @@ export function startTelemetryPipeline(): TelemetryPipeline {
   }
   const pipeline: TelemetryPipeline = {
     shutdown: async () => {
-      await Promise.allSettled([tracerProvider.shutdown(), loggerProvider.shutdown(), meterProvider.shutdown()]);
+      await Promise.allSettled([tracerProvider.shutdown(), loggerProvider.shutdown()]);
     },
     forceFlush: async () => {
-      await Promise.allSettled([tracerProvider.forceFlush(), loggerProvider.forceFlush(), meterProvider.forceFlush()]);
+      await Promise.allSettled([tracerProvider.forceFlush(), loggerProvider.forceFlush()]);
     },
   };
   flushOnExit(pipeline);

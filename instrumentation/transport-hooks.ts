@@ -1,0 +1,182 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { context } from '@opentelemetry/api';
+import { ConnectionObserver } from '../observer/connection-observer.ts';
+import type { CallScope, InboundContext } from '../observer/connection-observer.ts';
+import type { AuthInfoLike } from '../observer/identity.ts';
+import type { McpTransport } from '../contracts/mcp-event.ts';
+import { guard } from '../observer/telemetry.ts';
+import type { Telemetry } from '../observer/telemetry.ts';
+import type { MessageExtra, ServerLike, TransportLike } from './internal-types.ts';
+
+const HOOKED = Symbol.for('mcpwatch.transport.hooked');
+const WRAPPED = Symbol.for('mcpwatch.wrapped');
+
+/** What the HTTP layer knew about the request that carried the current message (set around `handleRequest`). */
+interface HttpRequestScope {
+  clientAddress?: string;
+  headers?: Record<string, string | string[] | undefined>;
+}
+const httpRequestScope = new AsyncLocalStorage<HttpRequestScope>();
+
+/** The MCP request whose handler is running, for hooks deeper in the stack (outbound HTTP). */
+export const callScope = new AsyncLocalStorage<CallScope>();
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+function transportKind(transport: TransportLike): McpTransport {
+  const name = transport.constructor.name;
+  if (/stdio/i.test(name)) return 'stdio';
+  if (/streamable/i.test(name)) return 'streamable-http';
+  if (/sse/i.test(name)) return 'sse';
+  return typeof transport.handleRequest === 'function' ? 'streamable-http' : 'other';
+}
+
+/** Replaces `target[key]` (an own or inherited data property or accessor) with one that wraps whatever is assigned. */
+function interceptHandler<F extends (...args: never[]) => unknown>(
+  target: object,
+  key: string,
+  wrap: (handler: F) => F,
+  wrapCurrent: boolean,
+): void {
+  let owner: object | null = target;
+  let descriptor: PropertyDescriptor | undefined;
+  while (owner !== null && descriptor === undefined) {
+    descriptor = Object.getOwnPropertyDescriptor(owner, key);
+    owner = Object.getPrototypeOf(owner) as object | null;
+  }
+  const wrapOnce = (handler: unknown): unknown =>
+    typeof handler === 'function' && !(WRAPPED in handler)
+      ? Object.assign(wrap(handler as F), { [WRAPPED]: true })
+      : handler;
+  if (descriptor?.set !== undefined) {
+    // Called with the target as `this`, as the accessor's owner would be.
+    const { get, set } = descriptor as {
+      get?: (this: unknown) => unknown;
+      set: (this: unknown, value: unknown) => void;
+    };
+    Object.defineProperty(target, key, {
+      configurable: true,
+      enumerable: descriptor.enumerable ?? true,
+      get() {
+        return get?.call(this);
+      },
+      set(handler: unknown) {
+        set.call(this, wrapOnce(handler));
+      },
+    });
+    if (wrapCurrent && get !== undefined) set.call(target, wrapOnce(get.call(target)));
+    return;
+  }
+  const existing = (target as Record<string, unknown>)[key];
+  let current = wrapCurrent ? wrapOnce(existing) : existing;
+  Object.defineProperty(target, key, {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set: (handler: unknown) => {
+      current = wrapOnce(handler);
+    },
+  });
+}
+
+/** The observer's view of an SDK server: its declared identity and its own `tools/list` handler. */
+function observerFor(server: ServerLike, transport: TransportLike, telemetry: Telemetry): ConnectionObserver {
+  const info = server._serverInfo;
+  const name = str(info?.name);
+  const version = str(info?.version);
+  return new ConnectionObserver(
+    {
+      transport: transportKind(transport),
+      server: { name: name ?? 'unknown', ...(version === undefined ? {} : { version }) },
+      instructions: server._instructions,
+      readToolList: async (sessionId) => {
+        const handler = server._requestHandlers?.get('tools/list');
+        if (handler === undefined) return undefined;
+        const extra = {
+          signal: new AbortController().signal,
+          requestId: 'mcpwatch-catalog',
+          sendNotification: () => Promise.resolve(),
+          sendRequest: () => Promise.reject(new Error('mcpwatch: not available while reading the tool catalog')),
+          ...(sessionId === undefined ? {} : { sessionId }),
+        };
+        const listed = (await handler({ method: 'tools/list', params: {} }, extra)) as { tools?: unknown } | undefined;
+        return listed?.tools;
+      },
+    },
+    telemetry,
+  );
+}
+
+/** What the observer is told about one inbound message: the SDK's extra info, else the HTTP request's scope. */
+function inboundOf(transport: TransportLike, extra: MessageExtra | undefined): InboundContext {
+  const http = httpRequestScope.getStore();
+  const headers = extra?.requestInfo?.headers ?? http?.headers;
+  const authInfo = extra?.authInfo as AuthInfoLike | undefined;
+  return {
+    ...(transport.sessionId === undefined ? {} : { sessionId: transport.sessionId }),
+    ...(headers === undefined ? {} : { headers }),
+    ...(http?.clientAddress === undefined ? {} : { clientAddress: http.clientAddress }),
+    ...(authInfo === undefined ? {} : { authInfo }),
+  };
+}
+
+/**
+ * Attaches an observer to an SDK transport before the SDK's `connect` installs its handlers (or after, when
+ * `connected`: then the installed ones are wrapped). Idempotent: a transport is followed once.
+ */
+export function hookTransport(
+  server: ServerLike,
+  transport: TransportLike,
+  telemetry: Telemetry,
+  connected = false,
+): void {
+  if ((transport as { [HOOKED]?: true })[HOOKED] === true) return;
+  Object.defineProperty(transport, HOOKED, { value: true });
+  const observer = observerFor(server, transport, telemetry);
+  interceptHandler<(message: unknown, extra?: unknown) => void>(
+    transport,
+    'onmessage',
+    (handler) =>
+      function (this: unknown, message: unknown, extra?: unknown) {
+        const observed = observer.onInbound(message, inboundOf(transport, extra as MessageExtra | undefined));
+        const deliver = (): void => handler.call(this, message, extra);
+        if (observed === undefined) deliver();
+        else context.with(observed.context, () => callScope.run(observed.scope, deliver));
+      },
+    connected,
+  );
+  interceptHandler<() => void>(
+    transport,
+    'onclose',
+    (handler) =>
+      function (this: unknown) {
+        observer.onClose();
+        handler.call(this);
+      },
+    connected,
+  );
+  const send = transport.send;
+  transport.send = function (this: TransportLike, message: unknown, options?: unknown) {
+    observer.onOutbound(message);
+    return send.call(this, message, options);
+  };
+  const handleRequest = transport.handleRequest;
+  if (typeof handleRequest === 'function') {
+    transport.handleRequest = function (this: TransportLike, ...args: unknown[]) {
+      const scope = guard('http request hook', () => httpScopeOf(args[0])) ?? {};
+      return httpRequestScope.run(scope, () => handleRequest.apply(this, args));
+    };
+  }
+}
+
+/** Node's `IncomingMessage` (the SDK's Node transport) or a web `Request` (no peer address there). */
+function httpScopeOf(request: unknown): HttpRequestScope {
+  const req = request as { socket?: { remoteAddress?: unknown }; headers?: unknown } | undefined;
+  const scope: HttpRequestScope = {};
+  const address = str(req?.socket?.remoteAddress);
+  if (address !== undefined) scope.clientAddress = address.slice(0, 128);
+  if (typeof req?.headers === 'object' && req.headers !== null && !(req.headers instanceof Headers)) {
+    scope.headers = req.headers as Record<string, string | string[] | undefined>;
+  }
+  return scope;
+}
