@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context } from '@opentelemetry/api';
 import { ConnectionObserver } from '../observer/connection-observer.ts';
-import type { CallScope, InboundContext } from '../observer/connection-observer.ts';
+import type { CallScope, InboundContext } from '../observer/types.ts';
 import type { AuthInfoLike } from '../observer/identity.ts';
 import type { McpTransport } from '../contracts/mcp-event.ts';
 import { guard } from '../observer/telemetry.ts';

@@ -1,0 +1,234 @@
+import { performance } from 'node:perf_hooks';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
+import type { TokenClaims } from '../contracts/mcp-event.ts';
+import { sanitizeResourceUri } from '../contracts/resource-uri.ts';
+import type { Connection } from './connection.ts';
+import { str } from './connection.ts';
+import type { PresentedToken } from './identity.ts';
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROMPT_NAME,
+  ATTR_GEN_AI_TOOL_CALL_ARGUMENTS,
+  ATTR_GEN_AI_TOOL_CALL_RESULT,
+  ATTR_GEN_AI_TOOL_NAME,
+  ATTR_JSONRPC_REQUEST_ID,
+  ATTR_MCP_METHOD_NAME,
+  ATTR_MCP_PROTOCOL_VERSION,
+  ATTR_MCP_RESOURCE_URI,
+  ATTR_MCP_SESSION_ID,
+  ATTR_NETWORK_PROTOCOL_NAME,
+  ATTR_NETWORK_TRANSPORT,
+  ATTR_RPC_RESPONSE_STATUS_CODE,
+  ERROR_TYPE_TOOL_ERROR,
+  GEN_AI_OPERATION_EXECUTE_TOOL,
+} from './semconv.ts';
+import type { Telemetry } from './telemetry.ts';
+import type { InboundContext, JsonRpcId, JsonRpcMessage } from './types.ts';
+
+/** Requests in flight per connection that we follow; beyond it requests pass untouched and are counted. */
+const MAX_PENDING = 4096;
+
+/** One request between its arrival and its response. */
+export interface PendingCall {
+  span: Span;
+  spanContext: Context;
+  startedAt: number;
+  time: string;
+  method: string;
+  requestId: string;
+  tool?: string;
+  prompt?: string;
+  resourceUri?: string;
+  presented?: PresentedToken;
+  authenticated: boolean;
+  arguments?: string;
+}
+
+/** Bounded, scrubbed JSON text of opt-in content. */
+function contentText(value: unknown, telemetry: Telemetry): string | undefined {
+  const max = telemetry.config.MCPWATCH_CONTENT_MAX_CHARS;
+  const json = JSON.stringify(value);
+  return json === undefined ? undefined : telemetry.secrets.scrub(json).slice(0, max);
+}
+
+/**
+ * Requests and their outcome: a SERVER span per request (MCP semantic conventions), the duration histogram,
+ * and a `call` event when the response leaves, with the opt-in arguments and result.
+ */
+export class CallTracker {
+  readonly #pending = new Map<JsonRpcId, PendingCall>();
+
+  constructor(private readonly connection: Connection) {}
+
+  /** Starts following request `id`; `undefined` when the bound of requests in flight is reached. */
+  start(
+    method: string,
+    id: JsonRpcId,
+    params: Record<string, unknown>,
+    presented: PresentedToken | undefined,
+    inbound: InboundContext,
+    parent: Context,
+  ): PendingCall | undefined {
+    const { telemetry } = this.connection;
+    if (this.#pending.size >= MAX_PENDING) {
+      telemetry.untracked.add(1, { reason: 'pending-bound' });
+      return undefined;
+    }
+    const call = {
+      method,
+      requestId: String(id).slice(0, 256),
+      startedAt: performance.now(),
+      time: new Date().toISOString(),
+      authenticated: inbound.authInfo !== undefined,
+      ...(presented === undefined ? {} : { presented }),
+    } as PendingCall;
+    const name = str(params['name']);
+    if (method === 'tools/call' && name !== undefined) call.tool = name.slice(0, 512);
+    if (method === 'prompts/get' && name !== undefined) call.prompt = name.slice(0, 512);
+    const uri = str(params['uri']);
+    if (method.startsWith('resources/') && uri !== undefined) call.resourceUri = sanitizeResourceUri(uri);
+    const attributes: Attributes = {
+      [ATTR_MCP_METHOD_NAME]: method,
+      [ATTR_JSONRPC_REQUEST_ID]: call.requestId,
+      [ATTR_NETWORK_TRANSPORT]: this.connection.networkTransport,
+    };
+    if (this.connection.kind !== 'stdio') attributes[ATTR_NETWORK_PROTOCOL_NAME] = 'http';
+    if (this.connection.sessionId !== undefined) attributes[ATTR_MCP_SESSION_ID] = this.connection.sessionId;
+    const protocolVersion = this.connection.protocolVersion ?? str(params['protocolVersion']);
+    if (protocolVersion !== undefined) attributes[ATTR_MCP_PROTOCOL_VERSION] = protocolVersion;
+    if (call.tool !== undefined) {
+      attributes[ATTR_GEN_AI_TOOL_NAME] = call.tool;
+      attributes[ATTR_GEN_AI_OPERATION_NAME] = GEN_AI_OPERATION_EXECUTE_TOOL;
+    }
+    if (call.prompt !== undefined) attributes[ATTR_GEN_AI_PROMPT_NAME] = call.prompt;
+    if (call.resourceUri !== undefined) attributes[ATTR_MCP_RESOURCE_URI] = call.resourceUri;
+    const address = inbound.clientAddress ?? this.connection.client.address;
+    if (address !== undefined) attributes[ATTR_CLIENT_ADDRESS] = address;
+    if (telemetry.config.MCPWATCH_CAPTURE_CONTENT && call.tool !== undefined && params['arguments'] !== undefined) {
+      const text = contentText(params['arguments'], telemetry);
+      if (text !== undefined) {
+        call.arguments = text;
+        attributes[ATTR_GEN_AI_TOOL_CALL_ARGUMENTS] = text;
+      }
+    }
+    const target = call.tool ?? call.prompt;
+    call.span = telemetry.tracer.startSpan(
+      target === undefined ? method : `${method} ${target}`,
+      { kind: SpanKind.SERVER, attributes },
+      parent,
+    );
+    call.spanContext = trace.setSpan(parent, call.span);
+    this.#pending.set(id, call);
+    return call;
+  }
+
+  /** The request a response answers, no longer pending. */
+  take(id: JsonRpcId): PendingCall | undefined {
+    const call = this.#pending.get(id);
+    if (call !== undefined) this.#pending.delete(id);
+    return call;
+  }
+
+  /**
+   * Ends the call's span and emits its `call` event; returns the result object, if any. `onResult` reads the
+   * result before the span ends and the event is built (the handshake learns the negotiated version there).
+   */
+  finish(
+    call: PendingCall,
+    response: JsonRpcMessage,
+    onResult?: (result: Record<string, unknown>, span: Span) => void,
+  ): Record<string, unknown> | undefined {
+    const { telemetry } = this.connection;
+    const seconds = (performance.now() - call.startedAt) / 1000;
+    const result = typeof response.result === 'object' && response.result !== null ? response.result : undefined;
+    let outcome: 'ok' | 'error' | 'tool-error' = 'ok';
+    let errorType: string | undefined;
+    if (response.error !== undefined) {
+      outcome = 'error';
+      const code = response.error.code;
+      errorType = typeof code === 'number' || typeof code === 'string' ? String(code) : 'unknown';
+      call.span.setAttribute(ATTR_RPC_RESPONSE_STATUS_CODE, errorType);
+      call.span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: str(response.error.message)?.slice(0, 1024) ?? errorType,
+      });
+    } else if (result?.['isError'] === true) {
+      outcome = 'tool-error';
+      errorType = ERROR_TYPE_TOOL_ERROR;
+      call.span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    if (errorType !== undefined) call.span.setAttribute(ATTR_ERROR_TYPE, errorType);
+    let resultText: string | undefined;
+    if (telemetry.config.MCPWATCH_CAPTURE_CONTENT && call.tool !== undefined && result !== undefined) {
+      resultText = contentText(result['content'] ?? result, telemetry);
+      if (resultText !== undefined) call.span.setAttribute(ATTR_GEN_AI_TOOL_CALL_RESULT, resultText);
+    }
+    if (result !== undefined) onResult?.(result, call.span);
+    call.span.end();
+    this.#record(call, { seconds, outcome, errorType, resultText });
+    return result;
+  }
+
+  /** Every request still pending ends as unanswered (the connection closed). */
+  abandonAll(): void {
+    for (const [id, call] of this.#pending) {
+      this.#pending.delete(id);
+      this.finish(call, {
+        id,
+        error: { code: 'connection_closed', message: 'Connection closed before a response was sent.' },
+      });
+    }
+  }
+
+  /** The duration histogram and the `call` event of an ended call. */
+  #record(
+    call: PendingCall,
+    ended: {
+      seconds: number;
+      outcome: 'ok' | 'error' | 'tool-error';
+      errorType: string | undefined;
+      resultText: string | undefined;
+    },
+  ): void {
+    const connection = this.connection;
+    const { seconds, outcome, errorType, resultText } = ended;
+    const metricAttributes: Attributes = {
+      [ATTR_MCP_METHOD_NAME]: call.method,
+      [ATTR_NETWORK_TRANSPORT]: connection.networkTransport,
+    };
+    if (call.tool !== undefined) metricAttributes[ATTR_GEN_AI_TOOL_NAME] = call.tool;
+    if (call.prompt !== undefined) metricAttributes[ATTR_GEN_AI_PROMPT_NAME] = call.prompt;
+    if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
+    if (connection.protocolVersion !== undefined)
+      metricAttributes[ATTR_MCP_PROTOCOL_VERSION] = connection.protocolVersion;
+    connection.telemetry.operationDuration.record(seconds, metricAttributes);
+    const claims: TokenClaims | undefined = call.presented?.claims;
+    connection.telemetry.emit(
+      {
+        ...connection.envelope(call.presented?.principal, undefined, {
+          time: call.time,
+          span: call.span.spanContext(),
+        }),
+        kind: 'call',
+        method: call.method.slice(0, 256),
+        requestId: call.requestId,
+        outcome,
+        durationMs: seconds * 1000,
+        authenticated: call.authenticated,
+        ...(call.tool === undefined ? {} : { tool: call.tool }),
+        ...(call.prompt === undefined ? {} : { prompt: call.prompt }),
+        ...(call.resourceUri === undefined ? {} : { resourceUri: call.resourceUri }),
+        ...(connection.protocolVersion === undefined ? {} : { protocolVersion: connection.protocolVersion }),
+        ...(errorType === undefined ? {} : { errorType }),
+        ...(claims === undefined ? {} : { tokenFingerprint: claims.fingerprint, scopes: claims.scopes }),
+        ...(call.arguments === undefined ? {} : { arguments: call.arguments }),
+        ...(resultText === undefined ? {} : { result: resultText }),
+      },
+      connection.server,
+      call.spanContext,
+    );
+  }
+}

@@ -1,0 +1,58 @@
+import type { SpanContext } from '@opentelemetry/api';
+import type { ClientIdentity, McpTransport, Principal } from '../contracts/mcp-event.ts';
+import type { Telemetry } from './telemetry.ts';
+import type { ConnectionContext, Headers, InboundContext, ServerRef } from './types.ts';
+
+export const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+export function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function headerOf(headers: Headers | undefined, name: string): string | undefined {
+  return firstHeader(headers?.[name]);
+}
+
+/** What every job of the observer knows about one connection, and the envelope of the events they emit. */
+export class Connection {
+  readonly kind: McpTransport;
+  server: ServerRef;
+  instructions: unknown;
+  protocolVersion: string | undefined;
+  sessionId: string | undefined;
+  readonly client: ClientIdentity = {};
+  boundPrincipal: Principal | undefined;
+
+  constructor(
+    context: ConnectionContext,
+    readonly telemetry: Telemetry,
+  ) {
+    this.kind = context.transport;
+    this.server = context.server ?? { name: 'unknown' };
+    this.instructions = context.instructions;
+  }
+
+  /** `network.transport` of the semantic conventions. */
+  get networkTransport(): 'pipe' | 'tcp' {
+    return this.kind === 'stdio' ? 'pipe' : 'tcp';
+  }
+
+  /** The fields every audit event of this connection carries. */
+  envelope(
+    principal: Principal | undefined,
+    inbound: InboundContext | undefined,
+    at?: { time: string; span?: SpanContext },
+  ) {
+    const client: ClientIdentity = { ...this.client };
+    const address = inbound?.clientAddress ?? client.address;
+    if (address !== undefined) client.address = address;
+    return {
+      time: at?.time ?? new Date().toISOString(),
+      transport: this.kind,
+      ...(this.sessionId === undefined ? {} : { sessionId: this.sessionId }),
+      ...(principal === undefined ? {} : { principal }),
+      ...(Object.keys(client).length === 0 ? {} : { client }),
+      ...(at?.span === undefined ? {} : { traceId: at.span.traceId, spanId: at.span.spanId }),
+    };
+  }
+}
