@@ -20,7 +20,14 @@ import { demoDetectorsConfig } from './config.ts';
 import { createDemoIssuer } from './issuer.ts';
 import { startKafkaPipeline, type DemoPipeline } from './kafka-pipeline.ts';
 import { freePort, stopChildren } from './processes.ts';
-import { SCENARIO, closeSessions, type DemoServers, type ScenarioStep, type ScenarioWorld } from './scenario.ts';
+import {
+  SCENARIO,
+  closeSessions,
+  type DemoServers,
+  type ScenarioStep,
+  type ScenarioWorld,
+  type StepOutcome,
+} from './scenario.ts';
 import { TerminalView } from './view.ts';
 
 export interface DemoOptions {
@@ -33,13 +40,6 @@ export interface DemoOptions {
   stepTimeoutMs?: number;
   /** Run the collector and detectors as separate processes over these Kafka brokers instead of `serve`. */
   kafkaBrokers?: string[];
-}
-
-export interface StepOutcome {
-  step: ScenarioStep;
-  alerts: Alert[];
-  missed: string[];
-  passed: boolean;
 }
 
 export interface DemoResult {

@@ -3,6 +3,7 @@
  * benign work, then one attack per step, each naming the rules that must catch it. Benign steps must raise
  * no alert at all.
  */
+import type { Alert } from '../contracts/alert.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { DemoIssuer } from './issuer.ts';
@@ -237,4 +238,12 @@ export const SCENARIO: readonly ScenarioStep[] = [
 export async function closeSessions(world: ScenarioWorld): Promise<void> {
   await Promise.allSettled([...world.sessions.values()].map((client) => client.close()));
   world.sessions.clear();
+}
+
+/** What one step of the scenario raised and whether that is what it expected. */
+export interface StepOutcome {
+  step: ScenarioStep;
+  alerts: Alert[];
+  missed: string[];
+  passed: boolean;
 }

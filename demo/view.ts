@@ -3,8 +3,7 @@
  * caught which step. Colour only when the output is a terminal.
  */
 import type { Alert, Severity } from '../contracts/alert.ts';
-import type { StepOutcome } from './run.ts';
-import type { DemoServers, ScenarioStep } from './scenario.ts';
+import type { DemoServers, ScenarioStep, StepOutcome } from './scenario.ts';
 
 const SEVERITY_COLOUR: Record<Severity, number> = {
   critical: 91,

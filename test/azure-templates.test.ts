@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { EVENTS_TABLE, TABLES } from '../contracts/log-analytics.ts';
 import { QueryCompiler } from '../dashboards/validate/kusto-service.ts';
 import { transformDatabase } from '../dashboards/validate/workspace-schema.ts';
-import { TRANSFORM_KQL, asimDataFlows, streamDeclarations } from '../deploy/azure/data-collection-rule.ts';
+import { TRANSFORM_KQL, asimDataFlows, streamDeclarations } from '../dashboards/data-collection-rule.ts';
 import {
   GENERATED_DIR,
   MONITORING_METRICS_PUBLISHER_ROLE_ID,

@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TABLES } from '../../contracts/log-analytics.ts';
-import { dataFlows, streamDeclarations } from '../../deploy/azure/data-collection-rule.ts';
+import { dataFlows, streamDeclarations } from '../data-collection-rule.ts';
 import { placeQueryDiagnostic, type Diagnostic } from './diagnostic.ts';
 import { checkHuntingQuery } from './hunting-query.ts';
 import { QueryCompiler, type KustoColumn } from './kusto-service.ts';

@@ -25,7 +25,7 @@ import {
   LOGS_INGESTION_MAX_REQUEST_BYTES,
   streamDeclarations,
   tableOfStream,
-} from './data-collection-rule.ts';
+} from '../../dashboards/data-collection-rule.ts';
 
 const run = promisify(execFile);
 const gunzipAsync = promisify(gunzip);

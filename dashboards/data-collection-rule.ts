@@ -3,7 +3,7 @@
  * stream declarations, data flows and the transformation. The templates, the sink defaults and the local
  * Logs Ingestion stand-in all read it from here.
  */
-import { EVENTS_TABLE, TABLES, type LogAnalyticsType, type TableSchema } from '../../contracts/log-analytics.ts';
+import { EVENTS_TABLE, TABLES, type LogAnalyticsType, type TableSchema } from '../contracts/log-analytics.ts';
 
 /** The Logs Ingestion API version the sink and the stand-in speak. */
 export const LOGS_INGESTION_API_VERSION = '2023-01-01';
