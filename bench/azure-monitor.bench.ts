@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { LogsIngestionClient } from '@azure/monitor-ingestion';
 import { pino } from 'pino';
 import { ALERTS_TABLE, toRow } from '../contracts/log-analytics.ts';
-import { startLogsIngestionStandIn, type LogsIngestionStandIn } from '../deploy/azure/logs-ingestion-stand-in.ts';
+import { startLogsIngestionStandIn, type LogsIngestionStandIn } from '../test/support/logs-ingestion-stand-in.ts';
 import { AzureMonitorSink } from '../detectors/sinks/azure-monitor.ts';
 import { alertFixture, eventually, standInCredential } from '../test/support/azure-monitor-fixtures.ts';
 import { measure, printTable } from './harness.ts';

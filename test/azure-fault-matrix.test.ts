@@ -23,7 +23,7 @@ import {
   type IngestionFault,
   type LogsIngestionStandIn,
   type StandInOptions,
-} from '../deploy/azure/logs-ingestion-stand-in.ts';
+} from './support/logs-ingestion-stand-in.ts';
 import type { AzureMonitorSinkConfig } from '../detectors/sinks/azure-monitor-config.ts';
 import { AzureMonitorSink } from '../detectors/sinks/azure-monitor.ts';
 import { alertFixture, eventually, standInCredential } from './support/azure-monitor-fixtures.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { LogsIngestionClient } from '@azure/monitor-ingestion';
-import { startLogsIngestionStandIn, type LogsIngestionStandIn } from '../../deploy/azure/logs-ingestion-stand-in.ts';
+import { startLogsIngestionStandIn, type LogsIngestionStandIn } from '../../test/support/logs-ingestion-stand-in.ts';
 import { alertFixture, standInCredential } from '../../test/support/azure-monitor-fixtures.ts';
 import { ALERTS_TABLE, toRow } from '../../contracts/log-analytics.ts';
 import {

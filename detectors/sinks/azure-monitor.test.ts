@@ -11,7 +11,7 @@ import {
   startLogsIngestionStandIn,
   type LogsIngestionStandIn,
   type StandInOptions,
-} from '../../deploy/azure/logs-ingestion-stand-in.ts';
+} from '../../test/support/logs-ingestion-stand-in.ts';
 import { isMcpwatchError } from '../../contracts/errors.ts';
 import type { AzureMonitorSinkConfig } from './azure-monitor-config.ts';
 import { AzureMonitorSink, createAzureMonitorSink } from './azure-monitor.ts';

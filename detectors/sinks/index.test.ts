@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ALERTS_TABLE } from '../../contracts/log-analytics.ts';
-import { STAND_IN_TOKEN, startLogsIngestionStandIn } from '../../deploy/azure/logs-ingestion-stand-in.ts';
+import { STAND_IN_TOKEN, startLogsIngestionStandIn } from '../../test/support/logs-ingestion-stand-in.ts';
 import { parseDetectorsConfig } from '../config.ts';
 import { RULES } from '../rules/index.ts';
 import { alertFixture, eventually, standInCredential } from '../../test/support/azure-monitor-fixtures.ts';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { Alert } from '../../contracts/alert.ts';
-import { STAND_IN_TOKEN } from '../../deploy/azure/logs-ingestion-stand-in.ts';
+import { STAND_IN_TOKEN } from './logs-ingestion-stand-in.ts';
 
 /** A valid alert, distinct per `index`, with an id derived from `index` and `tag` like the runtime derives ids. */
 export function alertFixture(index: number, tag = 'fixture', evidenceBytes = 64): Alert {

@@ -309,7 +309,7 @@ async function generateCertificates(): Promise<{ caPem: string; keyPem: string; 
   }
 }
 
-// `npx tsx deploy/azure/logs-ingestion-stand-in.ts [ca-file]`: runs the stand-in for a demo until interrupted.
+// `npx tsx test/support/logs-ingestion-stand-in.ts [ca-file]`: runs the stand-in for a demo until interrupted.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const standIn = await startLogsIngestionStandIn();
   const caFile = process.argv[2] ?? join(tmpdir(), 'mcpwatch-stand-in-ca.pem');
