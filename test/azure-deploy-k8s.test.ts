@@ -130,7 +130,7 @@ void test('every container runs restricted: non-root, no privilege escalation, r
   }
 });
 
-void test('the Dockerfile builds with the package build script and runs the CLI as a non-root user', async () => {
+void test('the Dockerfile installs the packed pipeline package with production dependencies and runs the CLI as a non-root user', async () => {
   const dockerfile = await readFile(new URL('../deploy/Dockerfile', import.meta.url), 'utf8');
   const packageJson = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
     scripts: Record<string, string>;
@@ -138,10 +138,11 @@ void test('the Dockerfile builds with the package build script and runs the CLI 
   };
   assert.ok(packageJson.scripts.build, 'package.json has a build script');
   assert.match(dockerfile, /^RUN npm run build$/m);
-  assert.match(dockerfile, /^RUN npm ci --omit=dev/m);
+  assert.match(dockerfile, /^RUN .*npm pack .*--workspace @mcpwatch\/instrumentation && npm pack /m);
+  assert.match(dockerfile, /^RUN .*npm install --omit=dev .*\/packages\/\*\.tgz/m);
   assert.match(dockerfile, /^USER node$/m);
   const entrypoint = /^ENTRYPOINT \["node", "([^"]+)"\]$/m.exec(dockerfile)?.[1];
-  assert.equal(`./${entrypoint}`, packageJson.bin.mcpwatch);
+  assert.equal(entrypoint, `node_modules/mcpwatch/${packageJson.bin.mcpwatch.replace(/^\.\//, '')}`);
   assert.match(dockerfile, /chown node:node \/var\/lib\/mcpwatch/);
   const k8sArgs = (await workload('mcpwatch-detectors')).spec.template.spec.containers[0]!.args;
   assert.equal(k8sArgs[0], 'detectors');
