@@ -3,6 +3,9 @@
  * The `mcpwatch` command. Each subcommand loads its implementation only when it runs, so `--help` is quick
  * and `serve` never loads Kafka or Azure code.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import { isMcpwatchError } from '../contracts/errors.ts';
@@ -279,11 +282,24 @@ program
     process.exitCode = result.passed ? 0 : 1;
   });
 
+/**
+ * The dashboards to validate: in a checkout the source folder (so an edited query is checked before the next
+ * build), in an installed package the copy that ships in `dist/`.
+ */
+function defaultDashboardsDir(): string {
+  const beside = fileURLToPath(new URL('../dashboards/', import.meta.url));
+  const checkout = fileURLToPath(new URL('../../dashboards/', import.meta.url));
+  const compiled = path.basename(path.dirname(path.dirname(fileURLToPath(import.meta.url)))) === 'dist';
+  return compiled && existsSync(path.join(checkout, 'hunting')) ? checkout : beside;
+}
+
 program
   .command('validate')
   .description('Compile every shipped KQL query against the contract schemas and check Sentinel rule constraints.')
-  .argument('[dir]', 'dashboards directory', new URL('../dashboards/', import.meta.url).pathname)
-  .action(async (dir: string) => {
+  .argument('[dir]', "dashboards directory (default: the checkout's dashboards/, else the installed copy)")
+  .action(async (given: string | undefined) => {
+    const dir = given ?? defaultDashboardsDir();
+    process.stderr.write(`Validating ${dir}\n`);
     const [{ validateDashboards }, { formatDiagnostic }] = await Promise.all([
       import('../dashboards/validate/validate-dashboards.ts'),
       import('../dashboards/validate/diagnostic.ts'),

@@ -142,7 +142,7 @@ void test('the Dockerfile installs the packed pipeline package with production d
   assert.match(dockerfile, /^RUN .*npm install --omit=dev .*\/packages\/\*\.tgz/m);
   assert.match(dockerfile, /^USER node$/m);
   const entrypoint = /^ENTRYPOINT \["node", "([^"]+)"\]$/m.exec(dockerfile)?.[1];
-  assert.equal(entrypoint, `node_modules/mcpwatch/${packageJson.bin.mcpwatch.replace(/^\.\//, '')}`);
+  assert.equal(entrypoint, `node_modules/mcpwatch/${(packageJson.bin.mcpwatch ?? '').replace(/^\.\//, '')}`);
   assert.match(dockerfile, /chown node:node \/var\/lib\/mcpwatch/);
   const k8sArgs = (await workload('mcpwatch-detectors')).spec.template.spec.containers[0]!.args;
   assert.equal(k8sArgs[0], 'detectors');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -86,6 +87,19 @@ describe('mcpwatch CLI', () => {
     const run = await mcpwatch('validate');
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /All dashboards, rules and queries are valid/);
+    // The built CLI in a checkout still checks the checkout's sources, not its own copy in dist/.
+    const built = spawnSync(
+      process.execPath,
+      [fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)), 'validate'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(built.status, 0, built.stderr);
+    assert.equal(
+      built.stderr.split('\n')[0],
+      `Validating ${fileURLToPath(new URL('../dashboards/', import.meta.url))}`,
+    );
     const empty = await mkdtemp(join(tmpdir(), 'mcpwatch-validate-'));
     const broken = await mcpwatch('validate', empty);
     assert.notEqual(broken.code, 0);
