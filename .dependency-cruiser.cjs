@@ -33,7 +33,8 @@ module.exports = {
     layer('demo', ['contracts', 'transport', 'collector', 'detectors', 'local-dashboard', 'cli']),
     {
       name: 'no-test-support-in-production',
-      comment: 'Test support, fixtures and contract suites live under test/ and are imported only by tests and benchmarks.',
+      comment:
+        'Test support, fixtures and contract suites live under test/ and are imported only by tests and benchmarks.',
       severity: 'error',
       from: { pathNot: ['^test/', '^bench/', '\\.test\\.ts$'] },
       to: { path: '^test/' },

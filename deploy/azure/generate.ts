@@ -16,7 +16,12 @@ import { parse as parseYaml } from 'yaml';
 import { EVENTS_TABLE, TABLES, type LogAnalyticsType, type TableSchema } from '../../contracts/log-analytics.ts';
 import { parentTechnique } from '../../dashboards/validate/attack.ts';
 import { AnalyticsRule, durationMinutes, isoDuration } from '../../dashboards/validate/sentinel-rule.ts';
-import { asimDataFlows, dataFlows, streamDeclarations, WORKSPACE_DESTINATION } from '../../dashboards/data-collection-rule.ts';
+import {
+  asimDataFlows,
+  dataFlows,
+  streamDeclarations,
+  WORKSPACE_DESTINATION,
+} from '../../dashboards/data-collection-rule.ts';
 
 export const GENERATED_DIR = fileURLToPath(new URL('./generated/', import.meta.url));
 const DASHBOARDS_DIR = fileURLToPath(new URL('../../dashboards/', import.meta.url));
