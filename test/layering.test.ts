@@ -48,7 +48,7 @@ void test('a contract importing a detector fails the check', () => {
 void test('production code importing test support, and a cycle, fail the check', () => {
   const dir = scratchTree({
     'collector/a.ts':
-      "import { b } from './b.ts';\nimport { kafka } from './support/kafka.ts';\nexport const a = b + kafka;\n",
+      "import { b } from './b.ts';\nimport { kafka } from '../test/support/kafka.ts';\nexport const a = b + kafka;\n",
     'collector/b.ts': "import { a } from './a.ts';\nexport const b = () => a;\n",
     'test/support/kafka.ts': 'export const kafka = 1;\n',
   });
