@@ -63,8 +63,9 @@ function exportBody(exportIndex: number): Uint8Array {
 
 export default async function collectorBench({ brokers }: BenchContext): Promise<void> {
   const bodies = Array.from({ length: exportsPerRun }, (_, index) => exportBody(index));
-  const records = bodies.flatMap((body) =>
-    normalizeTraces(decodeTraces(body, 'protobuf', DEFAULT_DECODE_LIMITS)).events.map((event) => ({
+  const decoded = await Promise.all(bodies.map((body) => decodeTraces(body, 'protobuf', DEFAULT_DECODE_LIMITS)));
+  const records = decoded.flatMap((traces) =>
+    normalizeTraces(traces).events.map((event) => ({
       key: partitionKeyOf(event),
       value: JSON.stringify(event),
       headers: { 'mcpwatch-schema-version': '1' },

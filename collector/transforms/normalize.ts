@@ -8,7 +8,15 @@ import { createHash } from 'node:crypto';
 import { MCP_EVENT_SCHEMA_VERSION, type McpEvent } from '../../contracts/mcp-event.ts';
 import { describeIssues, parseMcpEvent } from '../../contracts/parse.ts';
 import { ATTRIBUTES, RESOURCE_ATTRIBUTES, kindOfAuditEventName, AUDIT_EVENT_PREFIX } from '../../contracts/signals.ts';
-import type { AttributeMap, AttributeValue, OtlpExport, OtlpLogRecord, OtlpScope, OtlpSpan } from '../otlp/model.ts';
+import {
+  emptyAttributeMap,
+  type AttributeMap,
+  type AttributeValue,
+  type OtlpExport,
+  type OtlpLogRecord,
+  type OtlpScope,
+  type OtlpSpan,
+} from '../otlp/model.ts';
 import { sanitizeResourceUri } from '../../contracts/resource-uri.ts';
 
 export type SkipReason =
@@ -201,6 +209,15 @@ function normalizeExport<T>(
   normalize: (record: T, scope: OtlpScope, resource: AttributeMap) => Normalized,
 ): NormalizedBatch {
   const batch: NormalizedBatch = { events: [], deadLetters: [], skipped: {} };
+  for (const rejected of request.rejected) {
+    batch.deadLetters.push({
+      signal,
+      reason: rejected.reason,
+      record: { entry: rejected.entry, bytes: rejected.bytes, excerptBase64: rejected.excerpt },
+      scope: { name: '', version: '' },
+      resource: emptyAttributeMap(),
+    });
+  }
   for (const { resource, scopes } of request.resources) {
     for (const { scope, records } of scopes) {
       for (const record of records) {
