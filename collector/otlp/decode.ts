@@ -59,6 +59,10 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
   maxEntries: 500_000,
 };
 
+/** Shared by entries without their own: read-only, so one object serves millions of empty messages. */
+const NO_ATTRIBUTES: AttributeMap = Object.freeze(emptyAttributeMap());
+const NO_SCOPE: OtlpScope = Object.freeze({ name: '', version: '', attributes: NO_ATTRIBUTES });
+
 /** Entries decoded between two turns of the event loop. */
 const SLICE_ENTRIES = 8192;
 /** Bytes of a rejected protobuf entry kept in its dead letter. */
@@ -202,7 +206,7 @@ class ProtobufDecoder extends Decoder {
         const resourceEnd = r.len();
         this.path.push(resourceIndex++);
         this.count();
-        const entry: OtlpResourceRecords<T> = { resource: emptyAttributeMap(), scopes: [] };
+        const entry: OtlpResourceRecords<T> = { resource: NO_ATTRIBUTES, scopes: [] };
         const resourceStart = r.pos;
         let resourceRecords = 0;
         let scopeIndex = 0;
@@ -221,7 +225,8 @@ class ProtobufDecoder extends Decoder {
               this.path.length = 2;
             } else this.skipUnknown(field);
           }
-          resources.push(entry);
+          // An entry without records carries nothing: not kept, so millions of empty ones cost no memory.
+          if (resourceRecords > 0) resources.push(entry);
           recordCount += resourceRecords;
         } catch (error) {
           this.reject('resource', error, 2, this.excerpt(resourceStart, resourceEnd), resourceEnd - resourceStart);
@@ -251,10 +256,7 @@ class ProtobufDecoder extends Decoder {
   ): Generator<undefined, number> {
     const r = this.reader;
     this.count();
-    const entry: OtlpScopeRecords<T> = {
-      scope: { name: '', version: '', attributes: emptyAttributeMap() },
-      records: [],
-    };
+    const entry: OtlpScopeRecords<T> = { scope: NO_SCOPE, records: [] };
     let decoded = 0;
     let index = 0;
     const depth = this.path.length;
@@ -289,7 +291,7 @@ class ProtobufDecoder extends Decoder {
         if (this.sliceFull) yield;
       } else this.skipUnknown(field);
     }
-    scopes.push(entry);
+    if (decoded > 0) scopes.push(entry);
     return decoded;
   }
 
