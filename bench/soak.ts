@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
@@ -61,6 +62,7 @@ async function soak(total: number, concurrency: number): Promise<void> {
   });
   const otlp = new URL(urls.otlp);
   const dashboard = new URL(urls.dashboard);
+  const startRss = await rssOf(child.pid!);
   let peakRss = 0;
   const sampler = setInterval(() => void rssOf(child.pid!).then((rss) => (peakRss = Math.max(peakRss, rss))), 100);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -72,6 +74,7 @@ async function soak(total: number, concurrency: number): Promise<void> {
     headers: Record<string, string>,
     body?: Buffer,
     abortAfterBytes?: number,
+    connection: Agent = agent,
   ): Promise<Answer | undefined> =>
     new Promise((resolve) => {
       const started = performance.now();
@@ -82,7 +85,7 @@ async function soak(total: number, concurrency: number): Promise<void> {
           path,
           method,
           headers: { host: target.host, ...headers },
-          agent,
+          agent: connection,
           timeout: 30_000,
         },
         (response) => {
@@ -158,7 +161,10 @@ async function soak(total: number, concurrency: number): Promise<void> {
   await Promise.all(Array.from({ length: concurrency }, worker));
   const mixedSeconds = (performance.now() - started) / 1000;
 
-  // Amplification: each body twice at once, /healthz polled meanwhile.
+  // Amplification: each body twice at once, /healthz polled meanwhile; fresh connections, so that a keep-alive
+  // socket the server closed while idle is not counted as unanswered.
+  agent.destroy();
+  const fresh = new Agent({ keepAlive: false });
   const amplification = amplificationBodies();
   let healthzWorst = 0;
   let amplificationWorst = 0;
@@ -166,13 +172,13 @@ async function soak(total: number, concurrency: number): Promise<void> {
     let polling = true;
     const poll = (async () => {
       while (polling) {
-        const answer = await send(otlp, '/healthz', 'GET', {});
+        const answer = await send(otlp, '/healthz', 'GET', {}, undefined, undefined, fresh);
         if (answer === undefined) unanswered++;
         else healthzWorst = Math.max(healthzWorst, answer.ms);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
-    const pair = await Promise.all([1, 2].map(() => send(otlp, '/v1/traces', 'POST', headers, body)));
+    const pair = await Promise.all([1, 2].map(() => send(otlp, '/v1/traces', 'POST', headers, body, undefined, fresh)));
     polling = false;
     await poll;
     for (const answer of pair) {
@@ -186,7 +192,7 @@ async function soak(total: number, concurrency: number): Promise<void> {
 
   // A known attack: one session used by two principals, and a tool whose definition changes.
   const now = Date.now() * 1_000_000;
-  const attack = await send(otlp, '/v1/logs', 'POST', json, attackBody(now));
+  const attack = await send(otlp, '/v1/logs', 'POST', json, attackBody(now), undefined, fresh);
   let alerts = 0;
   for (let attempt = 0; attempt < 50 && alerts < 2; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -207,14 +213,16 @@ async function soak(total: number, concurrency: number): Promise<void> {
     ['p99 answer time (mixed)', `${p99.toFixed(1)} ms`],
     ['slowest amplification answer', `${amplificationWorst.toFixed(0)} ms`],
     ['slowest /healthz during amplification', `${healthzWorst.toFixed(0)} ms`],
+    ['RSS of serve at start', `${(startRss / 1024 / 1024).toFixed(0)} MiB`],
     ['peak RSS of serve', `${(peakRss / 1024 / 1024).toFixed(0)} MiB`],
+    ['load average (1 min) at the end', os.loadavg()[0]!.toFixed(1)],
     ['attack export answered', String(attack?.status)],
     ['alerts raised by the attack afterwards', String(alerts)],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   console.log(`| ${'figure'.padEnd(width)} | value |\n| ${'-'.repeat(width)} | --- |`);
   for (const [name, value] of rows) console.log(`| ${name.padEnd(width)} | ${value} |`);
-  agent.destroy();
+  fresh.destroy();
 }
 
 async function rssOf(pid: number): Promise<number> {

@@ -233,6 +233,64 @@ void describe('OTLP/HTTP receiver', () => {
     assert.match(metric, /signal="log"} 2/);
   });
 
+  void test('a tool catalog with a schema nested 20 levels is stored, flattened and marked; nothing is rejected', async () => {
+    let schema: unknown = { stringValue: 'string' };
+    for (let depth = 0; depth < 20; depth++) {
+      schema = { kvlistValue: { values: [{ key: 'properties', value: schema }] } };
+    }
+    const tool = (name: string, inputSchema: unknown): unknown => ({
+      kvlistValue: {
+        values: [
+          { key: 'name', value: { stringValue: name } },
+          { key: 'hash', value: { stringValue: `sha256:${'e'.repeat(64)}` } },
+          { key: 'inputSchema', value: inputSchema },
+        ],
+      },
+    });
+    const body = {
+      kvlistValue: {
+        values: [
+          { key: 'trigger', value: { stringValue: 'tools/list' } },
+          { key: 'listHash', value: { stringValue: `sha256:${'f'.repeat(64)}` } },
+          {
+            key: 'tools',
+            value: { arrayValue: { values: [tool('deep_tool', schema), tool('flat_tool', { kvlistValue: {} })] } },
+          },
+        ],
+      },
+    };
+    const response = await post(
+      logs,
+      logsJson([
+        {
+          timeUnixNano: '1767225600000000000',
+          eventName: 'mcpwatch.tool_catalog',
+          attributes: [{ key: 'mcpwatch.event.id', value: { stringValue: 'deep-catalog-1' } }],
+          body,
+        },
+      ]),
+      JSON_TYPE,
+    );
+    assert.equal(response.status, 200);
+    assert.equal(response.text, '{}', 'nothing rejected');
+    const stored = [];
+    for (let partition = 0; partition < (await transport.partitionCount(TOPICS.events)); partition++) {
+      for await (const record of transport.readPartition(TOPICS.events, partition)) stored.push(record);
+    }
+    const catalog = stored
+      .map(
+        (record) => JSON.parse(record.value.toString('utf8')) as { eventId: string; tools?: Record<string, unknown>[] },
+      )
+      .find((event) => event.eventId === 'deep-catalog-1');
+    assert.ok(catalog?.tools !== undefined);
+    const [deep, flat] = catalog.tools;
+    assert.equal(deep?.flattened, true);
+    assert.equal(deep?.maxDepth, 3, 'name/inputSchema/properties/(flattened)');
+    assert.match(JSON.stringify(deep?.inputSchema), /nested deeper than the limit/);
+    assert.equal(flat?.flattened, undefined);
+    assert.equal(flat?.maxDepth, 2, 'the definition and its empty inputSchema');
+  });
+
   void test('healthz and readyz answer', async () => {
     assert.equal((await fetch(`${collector.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${collector.url}/readyz`)).status, 200);

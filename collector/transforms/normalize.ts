@@ -5,9 +5,15 @@
  * another record already carries). See collector/README.md for the mapping and the no-double-count rule.
  */
 import { createHash } from 'node:crypto';
-import { MCP_EVENT_SCHEMA_VERSION, type McpEvent } from '../../contracts/mcp-event.ts';
+import { MCP_EVENT_SCHEMA_VERSION, type McpEvent, type ToolDefinition } from '../../contracts/mcp-event.ts';
 import { describeIssues, parseMcpEvent } from '../../contracts/parse.ts';
-import { ATTRIBUTES, RESOURCE_ATTRIBUTES, kindOfAuditEventName, AUDIT_EVENT_PREFIX } from '../../contracts/signals.ts';
+import {
+  ATTRIBUTES,
+  AUDIT_EVENT_PREFIX,
+  FLATTENED_VALUE_MARKER,
+  RESOURCE_ATTRIBUTES,
+  kindOfAuditEventName,
+} from '../../contracts/signals.ts';
 import {
   emptyAttributeMap,
   type AttributeMap,
@@ -167,7 +173,7 @@ export function normalizeLogRecord(record: OtlpLogRecord, _scope: OtlpScope, res
     return { outcome: 'dead-letter', reason: `body: expected a map with the fields of a ${kind} event` };
   }
   const time = record.timeUnixNano !== 0n ? record.timeUnixNano : record.observedTimeUnixNano;
-  return validated({
+  const normalized = validated({
     traceId: record.traceId === '' ? undefined : record.traceId,
     spanId: record.spanId === '' ? undefined : record.spanId,
     time: time === 0n ? undefined : isoTime(time),
@@ -177,6 +183,36 @@ export function normalizeLogRecord(record: OtlpLogRecord, _scope: OtlpScope, res
     eventId: text(attributes[ATTRIBUTES.eventId]) ?? derivedEventId(name, record),
     server: serverOf(attributes, resource),
   });
+  if (normalized.outcome === 'event' && normalized.event.kind === 'tool-catalog') {
+    for (const tool of normalized.event.tools) measureDefinition(tool);
+  }
+  return normalized;
+}
+
+/**
+ * Marks how deep a tool definition nests and whether part of it was flattened (by the exporter or while
+ * decoding), so that an abnormally deep or cut definition is visible to the rules instead of hiding its server.
+ */
+function measureDefinition(tool: ToolDefinition): void {
+  const { hash: _hash, ...definition } = tool;
+  const measured = depthOf(definition);
+  tool.maxDepth = measured.depth;
+  if (measured.flattened || tool.flattened === true) tool.flattened = true;
+}
+
+/** Depth of nested objects and arrays (a scalar is 0); values are already depth-bounded by the decoder. */
+function depthOf(value: unknown): { depth: number; flattened: boolean } {
+  // The marker stands for at least one more level.
+  if (value === FLATTENED_VALUE_MARKER) return { depth: 1, flattened: true };
+  if (typeof value !== 'object' || value === null) return { depth: 0, flattened: false };
+  let deepest = 0;
+  let flattened = false;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    const inner = depthOf(item);
+    if (inner.depth > deepest) deepest = inner.depth;
+    flattened ||= inner.flattened;
+  }
+  return { depth: deepest + 1, flattened };
 }
 
 function validated(candidate: Record<string, unknown>): Normalized {
