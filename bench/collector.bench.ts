@@ -22,7 +22,7 @@ const concurrency = 8;
 const runs = 5;
 const partitions = 3;
 
-function exportBody(exportIndex: number): Uint8Array {
+export function exportBody(exportIndex: number): Uint8Array {
   const spans = Array.from({ length: spansPerExport }, (_, index) => {
     const id = Buffer.alloc(8);
     id.writeUInt32BE(exportIndex, 0);
@@ -63,8 +63,9 @@ function exportBody(exportIndex: number): Uint8Array {
 
 export default async function collectorBench({ brokers }: BenchContext): Promise<void> {
   const bodies = Array.from({ length: exportsPerRun }, (_, index) => exportBody(index));
-  const records = bodies.flatMap((body) =>
-    normalizeTraces(decodeTraces(body, 'protobuf', DEFAULT_DECODE_LIMITS)).events.map((event) => ({
+  const decoded = await Promise.all(bodies.map((body) => decodeTraces(body, 'protobuf', DEFAULT_DECODE_LIMITS)));
+  const records = decoded.flatMap((traces) =>
+    normalizeTraces(traces).events.map((event) => ({
       key: partitionKeyOf(event),
       value: JSON.stringify(event),
       headers: { 'mcpwatch-schema-version': '1' },
@@ -131,6 +132,36 @@ export default async function collectorBench({ brokers }: BenchContext): Promise
           await Promise.all(Array.from({ length: concurrency }, exporter));
           return bodies.length * spansPerExport;
         }),
+    });
+    // Decode alone: the wire decoder (limits applied while decoding, attributes built in one pass) against
+    // protobufjs decoding the same bodies into its message objects, which the collector used to walk after.
+    const protobufjsDecode = await measure({
+      name: 'protobufjs decode (baseline, no limits)',
+      runs,
+      run: () => {
+        for (const body of bodies) OtlpProto.ExportTraceServiceRequest.decode(body);
+        return Promise.resolve({ units: bodies.length * spansPerExport });
+      },
+    });
+    const wireDecode = await measure({
+      name: 'wire decoder with limits',
+      runs,
+      run: async () => {
+        for (const body of bodies) await decodeTraces(body, 'protobuf', DEFAULT_DECODE_LIMITS);
+        return { units: bodies.length * spansPerExport };
+      },
+    });
+    const normalize = await measure({
+      name: 'wire decoder + normalize',
+      runs,
+      run: async () => {
+        for (const body of bodies) normalizeTraces(await decodeTraces(body, 'protobuf', DEFAULT_DECODE_LIMITS));
+        return { units: bodies.length * spansPerExport };
+      },
+    });
+    printTable('OTLP decode, same bodies', [protobufjsDecode, wireDecode, normalize], {
+      baseline: protobufjsDecode.name,
+      unit: 'spans/s',
     });
     printTable(
       `${(exportsPerRun * spansPerExport).toLocaleString('en-US')} MCP spans per run (${spansPerExport}/export, ${concurrency} exporters), ${partitions} partitions`,

@@ -4,18 +4,16 @@
  * acknowledged or refused, then closes the producer: an exporter never gets 2xx for what was not stored.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { isIP } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { McpwatchError } from '../contracts/errors.ts';
+import { startHttpServer } from '../transport/http-server.ts';
 import type { Transport } from '../transport/types.ts';
 import { parseCollectorConfig, type CollectorConfig, type CollectorConfigInput } from './config.ts';
 import { createCollectorMetrics, type CollectorMetrics } from './metrics.ts';
 import { EventProducer } from './sinks/event-producer.ts';
 import { startKafkaOtlpSource, type KafkaOtlpSource } from './sources/kafka-otlp.ts';
-import { createOtlpHttpListener } from './sources/otlp-http.ts';
+import { createOtlpHttpHandler } from './sources/otlp-http.ts';
+import { IngestPipeline } from './pipeline.ts';
 
 export interface CollectorDependencies {
   /** The event log: Kafka in production, embedded in `mcpwatch serve`. Closed by its owner, not by the collector. */
@@ -38,12 +36,6 @@ export async function startCollector(
 ): Promise<RunningCollector> {
   const config = parseCollectorConfig(input);
   const tokens = await loadTokens(config.auth);
-  if (tokens.length === 0 && !isLoopback(config.host) && !config.allowUnauthenticated) {
-    throw new McpwatchError(
-      'CONFIG_INVALID',
-      `host: binding ${config.host} without authentication is refused; configure auth.tokenFile/auth.tokenEnv or set allowUnauthenticated.`,
-    );
-  }
   await transport.ensureTopics([
     { topic: config.topics.events, partitions: config.topics.eventPartitions },
     { topic: config.topics.deadLetter, partitions: 1 },
@@ -63,35 +55,46 @@ export async function startCollector(
     metrics,
   );
 
+  const pipeline = new IngestPipeline(producer, metrics, logger);
   let closing = false;
-  const listener = createOtlpHttpListener({
+  const handle = createOtlpHttpHandler({
     limits: config.limits,
-    tokens,
-    producer,
+    pipeline,
     metrics,
     logger,
-    ready: () => probe(transport, config.topics.events),
+    retryAfterSeconds: () => producer.retryAfterSeconds,
     closing: () => closing,
   });
-  const server = await createServer(config, listener);
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const server = await startHttpServer({
+    host: config.host,
+    port: config.port,
+    tokens,
+    allowUnauthenticated: config.allowUnauthenticated,
+    ...(config.allowedHosts === undefined ? {} : { allowedHosts: config.allowedHosts }),
+    ...(config.allowedOrigins === undefined ? {} : { allowedOrigins: config.allowedOrigins }),
+    ...(config.tls === undefined ? {} : { tls: await loadTls(config.tls) }),
+    ready: async () => {
+      const ready = !closing && (await probe(transport, config.topics.events));
+      return ready ? { ready } : { ready, detail: closing ? 'shutting down' : 'event log unreachable' };
+    },
+    handle,
+    onError: (error) => logger.error({ err: error }, 'OTLP request failed unexpectedly.'),
+  }).catch((error: unknown) => {
+    if (error instanceof McpwatchError && error.code === 'CONFIG_INVALID') {
+      throw new McpwatchError(
+        'CONFIG_INVALID',
+        `host: binding ${config.host} without authentication is refused; configure auth.tokenFile/auth.tokenEnv or set allowUnauthenticated.`,
+      );
+    }
+    throw error;
   });
-  const { port } = server.address() as AddressInfo;
-  const host = isIP(config.host) === 6 ? `[${config.host}]` : config.host;
-  const url = `${config.tls === undefined ? 'http' : 'https'}://${host}:${port}`;
+  const url = server.url;
 
   let kafkaSource: KafkaOtlpSource | undefined;
   if (config.kafkaSource !== undefined) {
     kafkaSource = await startKafkaOtlpSource({
       transport,
-      producer,
+      pipeline,
       deadLetterProducer: rawProducer,
       deadLetterTopic: config.topics.deadLetter,
       options: config.kafkaSource,
@@ -105,12 +108,9 @@ export async function startCollector(
   let closed: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     closing = true;
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const timeout = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+    const serverClosed = server.close(config.shutdownTimeoutMs);
     await kafkaSource?.close();
     await serverClosed;
-    clearTimeout(timeout);
     await producer.close();
     logger.info({ url }, 'Collector stopped.');
   };
@@ -121,17 +121,13 @@ export async function startCollector(
   };
 }
 
-async function createServer(config: CollectorConfig, listener: RequestListener): Promise<Server> {
-  if (config.tls === undefined) return createHttpServer(listener);
+async function loadTls(tls: NonNullable<CollectorConfig['tls']>): Promise<{ cert: Buffer; key: Buffer; ca?: Buffer }> {
   const [cert, key, ca] = await Promise.all([
-    readFile(config.tls.certFile),
-    readFile(config.tls.keyFile),
-    config.tls.clientCaFile === undefined ? undefined : readFile(config.tls.clientCaFile),
+    readFile(tls.certFile),
+    readFile(tls.keyFile),
+    tls.clientCaFile === undefined ? undefined : readFile(tls.clientCaFile),
   ]);
-  return createHttpsServer(
-    ca === undefined ? { cert, key } : { cert, key, ca, requestCert: true, rejectUnauthorized: true },
-    listener,
-  );
+  return ca === undefined ? { cert, key } : { cert, key, ca };
 }
 
 async function loadTokens(auth: CollectorConfig['auth']): Promise<string[]> {
@@ -155,10 +151,6 @@ async function loadTokens(auth: CollectorConfig['auth']): Promise<string[]> {
   }
   if (tokens.length === 0) throw new McpwatchError('CONFIG_INVALID', 'auth: configured but no token found');
   return tokens;
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 async function probe(transport: Transport, topic: string): Promise<boolean> {

@@ -22,6 +22,10 @@ export const CollectorConfig = z.strictObject({
     .optional(),
   /** Allows binding a non-loopback address without bearer tokens (e.g. behind an authenticating proxy). */
   allowUnauthenticated: z.boolean().default(false),
+  /** Host names accepted in `Host` besides loopback and the bound address (`*`: any); guards DNS rebinding. */
+  allowedHosts: z.array(z.string().min(1)).optional(),
+  /** Origins (`scheme://host[:port]`) whose browser pages may export, e.g. an OpenTelemetry web SDK. */
+  allowedOrigins: z.array(z.string().min(1)).optional(),
   /** TLS for the receiver; with `clientCaFile`, clients must present a certificate it signed (mTLS). */
   tls: z
     .strictObject({
@@ -44,12 +48,20 @@ export const CollectorConfig = z.strictObject({
         .int()
         .positive()
         .default(16 * MiB),
-      /** Attributes in one attribute list (resource, scope, span, log record). */
+      /** Attributes in one attribute list (resource, scope, span, log record); more dead-letters that record. */
       maxAttributes: z.number().int().positive().default(256),
-      /** Nesting of array/map values inside one attribute or log body. */
+      /** Nesting of array/map values inside one attribute or log body; deeper values are flattened to a marker. */
       maxValueDepth: z.number().int().positive().max(64).default(32),
-      /** Entries of one array or map value. */
+      /** Entries of one array or map value; more dead-letters that record. */
       maxCollectionEntries: z.number().int().positive().default(8192),
+      /** Bytes of one string or bytes value; more dead-letters that record. */
+      maxStringBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(1 * MiB),
+      /** Resources, scopes, records, attributes, values and unknown fields in one request; more is answered 400. */
+      maxEntries: z.number().int().positive().default(500_000),
     })
     .prefault({}),
   buffer: z

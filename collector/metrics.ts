@@ -15,6 +15,8 @@ export interface CollectorMetrics {
   deadLettered: Counter<'signal'>;
   /** Records dropped on purpose (not MCP telemetry, or carried by another record); `intentional` in vector terms. */
   skipped: Counter<'signal' | 'reason'>;
+  /** Values nested deeper than the limit and replaced by a marker while decoding. */
+  flattened: Counter<'signal'>;
   /** Records accepted into the buffer and not yet acknowledged. */
   bufferDepth: Gauge;
   produceSeconds: Histogram;
@@ -53,6 +55,12 @@ export function createCollectorMetrics(): CollectorMetrics {
       name: 'mcpwatch_collector_skipped_records_total',
       help: 'Records intentionally not turned into events, by reason.',
       labelNames: ['signal', 'reason'],
+      registers,
+    }),
+    flattened: new Counter({
+      name: 'mcpwatch_collector_flattened_values_total',
+      help: 'Values nested deeper than the limit, replaced by a marker while decoding.',
+      labelNames: ['signal'],
       registers,
     }),
     bufferDepth: new Gauge({

@@ -150,6 +150,10 @@ export const ToolDefinition = z.looseObject({
   hash: ContentHash,
   /** The definition was larger than the export limit and its text fields were cut; `hash` covers the whole. */
   truncated: z.boolean().optional(),
+  /** Values nested deeper than the export or ingest limit were replaced by a marker; `hash` covers the whole. */
+  flattened: z.boolean().optional(),
+  /** Deepest nesting of the definition's objects and arrays as received; with `flattened`, a lower bound. */
+  maxDepth: z.number().int().nonnegative().optional(),
 });
 
 export const CatalogTrigger = z.enum(['tools/list', 'list-changed']);

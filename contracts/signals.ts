@@ -36,3 +36,9 @@ export const ATTRIBUTES = {
   serverName: 'mcp.server.name',
   serverVersion: 'mcp.server.version',
 } as const;
+
+/**
+ * What replaces a value nested deeper than an export or ingest limit (in a tool definition, an attribute, a
+ * log body): the surrounding definition is kept and marked, instead of the whole record being dropped.
+ */
+export const FLATTENED_VALUE_MARKER = '[mcpwatch: nested deeper than the limit]';

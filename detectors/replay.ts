@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Alert } from '../contracts/alert.ts';
 import type { McpEvent } from '../contracts/mcp-event.ts';
-import { describeIssues, parseMcpEvent } from '../contracts/parse.ts';
+import { describeIssues, flattenDeepValues, parseMcpEvent } from '../contracts/parse.ts';
 import { McpwatchError } from '../contracts/errors.ts';
 import { engineOptionsOf, type DetectorsConfig } from './config.ts';
 import { DetectionEngine } from './engine.ts';
@@ -49,6 +49,8 @@ export interface ReplayReport {
 const DEFAULT_MAX_LINE_BYTES = 1_048_576;
 const PROGRESS_MIN_BYTES = 8 * 1_048_576;
 const DELIVERY_CHUNK = 500;
+/** Nesting kept per event line; deeper values become the flattened-value marker (the collector's limit is at most 64). */
+const MAX_VALUE_DEPTH = 64;
 
 /** Yields each line (without `\n`) with its number; a line over `maxBytes` yields `undefined` and is skipped. */
 export async function* readBoundedLines(
@@ -134,6 +136,8 @@ export async function replayFile(path: string, options: ReplayOptions): Promise<
       bad(line, `not JSON (${error instanceof Error ? error.message : String(error)})`);
       continue;
     }
+    // As the collector does while decoding: a hostile depth must not make a rule fail and so hide the event.
+    flattenDeepValues(json, MAX_VALUE_DEPTH);
     const parsed = parseMcpEvent(json);
     if (!parsed.ok) {
       bad(line, describeIssues(parsed.issues));

@@ -1,12 +1,13 @@
 /**
- * The local dashboard's HTTP side: the page (static, no CDN) and a small read-only JSON API over the store.
- * Bound to loopback by default; a token, when set, is required on every API request.
+ * The local dashboard's HTTP side: the page (static, no CDN) and a small read-only JSON API over the store, on
+ * the shared HTTP server helper: loopback by default, any other `Host` answered 421 and a foreign `Origin` 403
+ * (DNS rebinding), a token required on every API request when set, and binding beyond loopback refused
+ * without one.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { startHttpServer } from '../transport/http-server.ts';
 import { PANEL_KQL } from './panels.ts';
 import type { LocalDashboardStore } from './store.ts';
 
@@ -16,6 +17,8 @@ export interface DashboardServerOptions {
   port?: number;
   /** Bearer token required on `/api/*`; the page takes it from the URL fragment `#token=...`. */
   token?: string;
+  /** Host names accepted besides loopback and the bound address (e.g. a name a reverse proxy forwards). */
+  allowedHosts?: readonly string[];
 }
 
 export interface DashboardServer {
@@ -43,13 +46,6 @@ const SECURITY_HEADERS = {
 
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const { store } = options;
-  const expectedAuthorization = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
-
-  const authorized = (request: IncomingMessage): boolean => {
-    if (expectedAuthorization === undefined) return true;
-    const given = Buffer.from(request.headers.authorization ?? '');
-    return given.length === expectedAuthorization.length && timingSafeEqual(given, expectedAuthorization);
-  };
 
   const api = (url: URL): unknown => {
     switch (url.pathname) {
@@ -75,6 +71,13 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
 
   const respond = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith('/api/alerts/')) {
+      const detail = store.alertDetail(decodeURIComponent(url.pathname.slice('/api/alerts/'.length)));
+      response
+        .writeHead(detail === undefined ? 404 : 200, { 'content-type': 'application/json', ...SECURITY_HEADERS })
+        .end(detail === undefined ? '{"error":"no such alert"}' : JSON.stringify(detail));
+      return;
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD', ...SECURITY_HEADERS }).end();
       return;
@@ -87,18 +90,8 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
         .end(body);
       return;
     }
-    if (url.pathname === '/healthz') {
-      response.writeHead(200, { 'content-type': 'text/plain', ...SECURITY_HEADERS }).end('ok\n');
-      return;
-    }
     if (!url.pathname.startsWith('/api/')) {
       response.writeHead(404, { 'content-type': 'text/plain', ...SECURITY_HEADERS }).end('not found\n');
-      return;
-    }
-    if (!authorized(request)) {
-      response
-        .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer', ...SECURITY_HEADERS })
-        .end(JSON.stringify({ error: 'a bearer token is required' }));
       return;
     }
     const body = api(url);
@@ -111,24 +104,13 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     response.writeHead(200, { 'content-type': 'application/json', ...SECURITY_HEADERS }).end(JSON.stringify(body));
   };
 
-  const server = createServer((request, response) => {
-    respond(request, response).catch(() => {
-      if (!response.headersSent) response.writeHead(500, SECURITY_HEADERS);
-      response.end();
-    });
+  const server = await startHttpServer({
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    tokens: options.token === undefined ? [] : [options.token],
+    ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+    publicPaths: Object.keys(ASSETS),
+    handle: respond,
   });
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: `${server.url}/`, close: () => server.close() };
 }

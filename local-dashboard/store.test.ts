@@ -51,3 +51,47 @@ describe('LocalDashboardStore', () => {
     assert.deepEqual(store.sessionViews()[0]!.principals, ['hmac-sha256:alice']);
   });
 });
+
+void test('the servers set is bounded: the least recently seen server goes, counted, with its tools', () => {
+  const store = new LocalDashboardStore({ servers: 3 });
+  for (const name of ['a', 'b', 'c', 'a', 'd']) {
+    store.ingest({
+      schemaVersion: 1,
+      kind: 'tool-catalog',
+      eventId: `catalog-${name}-${Math.random()}`,
+      time: '2026-11-22T10:00:00.000Z',
+      server: { name },
+      trigger: 'tools/list',
+      tools: [{ name: 'tool', hash: `sha256:${'a'.repeat(64)}` }],
+      listHash: `sha256:${'b'.repeat(64)}`,
+    });
+  }
+  const summary = store.summary();
+  assert.deepEqual(summary.servers, ['a', 'c', 'd']);
+  assert.equal(summary.dropped.servers, 1);
+  assert.deepEqual(
+    store
+      .catalog()
+      .map((entry) => entry.server)
+      .sort(),
+    ['a', 'c', 'd'],
+  );
+});
+
+void test('tools per server are counted, not rescanned: the limit holds per server', () => {
+  const store = new LocalDashboardStore({ toolsPerServer: 2 });
+  for (const server of ['x', 'y']) {
+    store.ingest({
+      schemaVersion: 1,
+      kind: 'tool-catalog',
+      eventId: `catalog-${server}`,
+      time: '2026-11-22T10:00:00.000Z',
+      server: { name: server },
+      trigger: 'tools/list',
+      tools: ['t1', 't2', 't3'].map((name) => ({ name, hash: `sha256:${'c'.repeat(64)}` })),
+      listHash: `sha256:${'d'.repeat(64)}`,
+    });
+  }
+  assert.equal(store.catalog().length, 4);
+  assert.equal(store.summary().dropped.toolVersions, 2);
+});

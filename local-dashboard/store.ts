@@ -13,9 +13,31 @@ export interface StoreLimits {
   /** Definitions kept per tool, oldest dropped first. */
   versionsPerTool: number;
   toolsPerServer: number;
+  /** Server names kept for the summary, least recently seen dropped first. */
+  servers: number;
+  /** Recent events kept by id, for an alert's linked events. */
+  events: number;
 }
 
-const DEFAULT_LIMITS: StoreLimits = { alerts: 10_000, sessions: 10_000, versionsPerTool: 20, toolsPerServer: 1_000 };
+const DEFAULT_LIMITS: StoreLimits = {
+  alerts: 10_000,
+  sessions: 10_000,
+  versionsPerTool: 20,
+  toolsPerServer: 1_000,
+  servers: 1_000,
+  events: 20_000,
+};
+
+/** An alert with what the detail view shows beside it. */
+export interface AlertDetail {
+  alert: Alert;
+  /** The alert's `eventIds` still held (recent events only), in the alert's order. */
+  events: McpEvent[];
+  /** Ids the alert names that are no longer (or were never) held here. */
+  missingEventIds: string[];
+  /** KQL that pivots to the alert and its events in Microsoft Sentinel. */
+  kql: { alert: string; events: string; entities: string | undefined };
+}
 
 export interface SessionView {
   sessionId: string;
@@ -57,7 +79,7 @@ export interface Summary {
   events: number;
   sessions: number;
   servers: string[];
-  dropped: { alerts: number; sessions: number; toolVersions: number };
+  dropped: { alerts: number; sessions: number; toolVersions: number; servers: number; events: number };
 }
 
 export interface AlertFilter {
@@ -73,9 +95,11 @@ export class LocalDashboardStore {
   private readonly sessions = new Map<string, SessionView>();
   /** `server\0tool` → history. */
   private readonly tools = new Map<string, ToolHistory>();
-  private readonly servers = new Set<string>();
+  /** Server name → tools tracked for it; insertion order is recency (re-inserted when seen). */
+  private readonly servers = new Map<string, number>();
+  private readonly recentEvents = new Map<string, McpEvent>();
   private events = 0;
-  private readonly dropped = { alerts: 0, sessions: 0, toolVersions: 0 };
+  private readonly dropped = { alerts: 0, sessions: 0, toolVersions: 0, servers: 0, events: 0 };
 
   constructor(limits: Partial<StoreLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -94,7 +118,13 @@ export class LocalDashboardStore {
 
   ingest(event: McpEvent): void {
     this.events += 1;
-    this.servers.add(event.server.name);
+    this.touchServer(event.server.name);
+    this.recentEvents.delete(event.eventId);
+    this.recentEvents.set(event.eventId, event);
+    if (this.recentEvents.size > this.limits.events) {
+      this.recentEvents.delete(this.recentEvents.keys().next().value as string);
+      this.dropped.events += 1;
+    }
     if (event.sessionId !== undefined) this.trackSession(event, event.sessionId);
     if (event.kind === 'tool-catalog') {
       for (const tool of event.tools) this.trackTool(event, tool);
@@ -134,9 +164,23 @@ export class LocalDashboardStore {
       timeline: [...perMinute].sort(([a], [b]) => a.localeCompare(b)).map(([minute, count]) => ({ minute, count })),
       events: this.events,
       sessions: this.sessions.size,
-      servers: [...this.servers].sort(),
+      servers: [...this.servers.keys()].sort(),
       dropped: { ...this.dropped },
     };
+  }
+
+  alertDetail(alertId: string): AlertDetail | undefined {
+    const alert = this.alertsById.get(alertId);
+    if (alert === undefined) return undefined;
+    const ids = alert.eventIds ?? [];
+    const events: McpEvent[] = [];
+    const missingEventIds: string[] = [];
+    for (const id of ids) {
+      const event = this.recentEvents.get(id);
+      if (event === undefined) missingEventIds.push(id);
+      else events.push(event);
+    }
+    return { alert, events, missingEventIds, kql: pivotKql(alert) };
   }
 
   sessionViews(): SessionView[] {
@@ -154,6 +198,26 @@ export class LocalDashboardStore {
         (a, b) =>
           b.versions.length - a.versions.length || a.server.localeCompare(b.server) || a.tool.localeCompare(b.tool),
       );
+  }
+
+  /** Marks `name` most recently seen; past the bound the least recent server goes, with its tools. */
+  private touchServer(name: string): void {
+    const tools = this.servers.get(name);
+    this.servers.delete(name);
+    this.servers.set(name, tools ?? 0);
+    if (this.servers.size <= this.limits.servers) return;
+    const [oldest, oldestTools] = this.servers.entries().next().value as [string, number];
+    this.servers.delete(oldest);
+    this.dropped.servers += 1;
+    if (oldestTools > 0) {
+      // Rare (a server flood): one pass to drop the evicted server's tool histories.
+      for (const [key, history] of this.tools) {
+        if (history.server === oldest) {
+          this.tools.delete(key);
+          this.dropped.toolVersions += history.versions.length;
+        }
+      }
+    }
   }
 
   private trackSession(event: McpEvent, sessionId: string): void {
@@ -191,11 +255,12 @@ export class LocalDashboardStore {
     const key = `${event.server.name}\0${tool.name}`;
     let history = this.tools.get(key);
     if (history === undefined) {
-      const serverTools = [...this.tools.values()].filter((entry) => entry.server === event.server.name).length;
+      const serverTools = this.servers.get(event.server.name) ?? 0;
       if (serverTools >= this.limits.toolsPerServer) {
         this.dropped.toolVersions += 1;
         return;
       }
+      this.servers.set(event.server.name, serverTools + 1);
       history = { server: event.server.name, tool: tool.name, versions: [] };
       this.tools.set(key, history);
     }
@@ -246,4 +311,33 @@ function sideBySide(before: ToolVersion, after: ToolVersion): DiffRow[] {
     }
   }
   return rows;
+}
+
+/** KQL string literal: the value inside double quotes with `\\` and `"` escaped, bounded. */
+function kqlString(value: string): string {
+  return `"${value.slice(0, 1024).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+}
+
+function pivotKql(alert: Alert): AlertDetail['kql'] {
+  const ids = (alert.eventIds ?? []).slice(0, 100).map(kqlString).join(', ');
+  const entities = Object.entries({
+    SessionId: alert.entities.session,
+    PrincipalId: alert.entities.user,
+    ServerName: alert.entities.server,
+    Tool: alert.entities.tool,
+    ClientAddress: alert.entities.ip,
+  }).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== '');
+  return {
+    alert: `MCPWatchAlerts_CL\n| where AlertId == ${kqlString(alert.alertId)}\n| summarize arg_max(TimeGenerated, *) by AlertId`,
+    events:
+      ids === ''
+        ? `MCPWatchEvents_CL\n| where TimeGenerated between (datetime(${alert.time}) - 1h .. datetime(${alert.time}) + 1h)`
+        : `MCPWatchEvents_CL\n| where EventId in (${ids})\n| order by TimeGenerated asc`,
+    entities:
+      entities.length === 0
+        ? undefined
+        : `MCPWatchEvents_CL\n| where TimeGenerated between (datetime(${alert.time}) - 1d .. datetime(${alert.time}) + 1h)\n| where ${entities
+            .map(([column, value]) => `${column} == ${kqlString(value)}`)
+            .join(' or ')}\n| order by TimeGenerated asc`,
+  };
 }

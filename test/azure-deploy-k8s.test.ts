@@ -107,6 +107,22 @@ void test('the detectors config passes its schema, the Azure spool is on the per
   assert.equal(detectors.kind, 'StatefulSet');
 });
 
+void test('the ops endpoint beyond loopback has a token, and only the monitoring namespace may reach it', async () => {
+  const container = (await workload('mcpwatch-detectors')).spec.template.spec.containers[0]!;
+  const token = container.env?.find((variable) => variable.name === 'MCPWATCH_OPS_TOKEN') as
+    { valueFrom?: { secretKeyRef?: { name: string } } } | undefined;
+  assert.equal(token?.valueFrom?.secretKeyRef?.name, 'mcpwatch-ops-auth');
+  const policy = (await manifests()).find(
+    (manifest) => manifest.kind === 'NetworkPolicy' && manifest.metadata.name === 'mcpwatch-detectors-ingress',
+  ) as unknown as { spec: { ingress: { from?: { namespaceSelector?: { matchLabels: Record<string, string> } }[] }[] } };
+  for (const rule of policy.spec.ingress) {
+    assert.ok(rule.from !== undefined && rule.from.length > 0, 'no ingress rule open to any source');
+    for (const peer of rule.from) {
+      assert.equal(peer.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'], 'monitoring');
+    }
+  }
+});
+
 void test('the detectors send as their workload identity', async () => {
   const detectors = await workload('mcpwatch-detectors');
   const spec = detectors.spec.template.spec;

@@ -7,6 +7,11 @@ export type DeadLetterStage = 'collector' | 'detectors';
 /** Header values are bounded so that a hostile record cannot make its dead letter larger than itself. */
 const MAX_REASON_LENGTH = 2048;
 
+/** `reason`, bounded for a header: the one place the bound is applied (collector and detectors). */
+export function deadLetterReason(reason: string): string {
+  return reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH)}…` : reason;
+}
+
 /**
  * Produces `record` unchanged (key, value, original headers) to the dead-letter `topic`, adding why, which
  * stage gave up and where it came from. Resolves once the dead letter is acknowledged, so the caller may then
@@ -25,8 +30,7 @@ export async function deadLetter(
       value: record.value,
       headers: {
         ...record.headers,
-        [HEADERS.deadLetterReason]:
-          reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH)}…` : reason,
+        [HEADERS.deadLetterReason]: deadLetterReason(reason),
         [HEADERS.deadLetterStage]: stage,
         [HEADERS.deadLetterSource]: `${record.topic}/${record.partition}/${record.offset}`,
       },

@@ -55,10 +55,26 @@ export interface OtlpResourceRecords<T> {
   scopes: OtlpScopeRecords<T>[];
 }
 
+/** A record (or a resource or scope with its records) that broke a per-record limit: dead-lettered alone. */
+export interface RejectedRecord {
+  /** What was rejected: the record, or the resource or scope entry that holds records. */
+  entry: 'record' | 'scope' | 'resource';
+  /** Where and why, e.g. `resourceSpans[0].scopeSpans[1].spans[7].attributes: 300 key-values exceed ...`. */
+  reason: string;
+  /** Its bytes, base64, cut to a bound (protobuf), or nothing (JSON: the request's text is not kept). */
+  excerpt: string;
+  /** Bytes of the entry on the wire, when known. */
+  bytes: number;
+}
+
 export interface OtlpExport<T> {
   resources: OtlpResourceRecords<T>[];
-  /** Spans or log records in the whole request. */
+  /** Spans or log records decoded in the whole request (rejected ones not included). */
   recordCount: number;
+  /** Entries that broke a per-record limit; the rest of the request is decoded as usual. */
+  rejected: RejectedRecord[];
+  /** Values nested deeper than the limit and replaced by `FLATTENED_VALUE_MARKER`. */
+  flattenedValues: number;
 }
 
 export type OtlpTraces = OtlpExport<OtlpSpan>;

@@ -77,3 +77,21 @@ void test('a failed send refuses the batch and, for a while, every new one with 
   );
   assert.equal(producer.bufferedRecords, 0);
 });
+
+void test('deliver() called in the microtask run in which the previous delivery resolved still settles', async () => {
+  const { transport, producer } = await setUp();
+  // `.then` runs in the same microtask checkpoint that resolved the first delivery: no macrotask in between.
+  const second = await producer.deliver({ events: [event('a')], deadLetters: [] }).then(() => {
+    const next = producer.deliver({ events: [event('b')], deadLetters: [] });
+    // A timer that fires only if `next` never settles turns a hang into a failure with a message.
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve('hung'), 5_000);
+    });
+    return Promise.race([next.then(() => 'settled'), hung]).finally(() => clearTimeout(timer));
+  });
+  assert.equal(second, 'settled');
+  assert.equal(producer.bufferedRecords, 0);
+  await producer.close();
+  await transport.close();
+});

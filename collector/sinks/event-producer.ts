@@ -6,6 +6,8 @@
  */
 import { McpwatchError } from '../../contracts/errors.ts';
 import { MCP_EVENT_SCHEMA_VERSION, partitionKeyOf, type McpEvent } from '../../contracts/mcp-event.ts';
+import { deadLetterReason } from '../../transport/dead-letter.ts';
+import { retryDelayMs } from '../../transport/retry.ts';
 import { HEADERS } from '../../transport/topics.ts';
 import type { OutgoingRecord, Producer } from '../../transport/types.ts';
 import type { CollectorMetrics } from '../metrics.ts';
@@ -35,8 +37,6 @@ interface Pending {
   reject: (error: McpwatchError) => void;
 }
 
-const MAX_REASON_LENGTH = 2048;
-
 export class EventProducer {
   readonly #producer: Producer;
   readonly #options: EventProducerOptions;
@@ -45,14 +45,17 @@ export class EventProducer {
   #buffered = 0;
   #flushing: Promise<void> | undefined;
   #unavailableUntil = 0;
-  #backoffMs: number;
+  /** Consecutive failed sends; the unavailability window is the one retry policy's delay for this attempt. */
+  #failures = 0;
+  readonly #backoff: Parameters<typeof retryDelayMs>[0];
   #closed = false;
 
   constructor(producer: Producer, options: EventProducerOptions, metrics: CollectorMetrics) {
     this.#producer = producer;
     this.#options = options;
     this.#metrics = metrics;
-    this.#backoffMs = options.unavailableMs;
+    // No jitter: the window is what `Retry-After` tells every refused client, so it must be one value.
+    this.#backoff = { baseDelayMs: options.unavailableMs, maxDelayMs: options.maxUnavailableMs, random: () => 1 };
   }
 
   get bufferedRecords(): number {
@@ -96,9 +99,7 @@ export class EventProducer {
       this.#queue.push({ delivery, size, resolve, reject });
       this.#buffered += size;
       this.#metrics.bufferDepth.set(this.#buffered);
-      this.#flushing ??= this.#flush().finally(() => {
-        this.#flushing = undefined;
-      });
+      this.#flushing ??= this.#flush();
     });
   }
 
@@ -109,38 +110,49 @@ export class EventProducer {
     await this.#producer.close();
   }
 
+  /**
+   * Clears `#flushing` in the same synchronous step that finds the queue empty: a `deliver` running in the
+   * microtask after the last resolve then starts a new flush instead of joining one that has already ended.
+   */
   async #flush(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#takeBatch();
-      const events = batch.flatMap(({ delivery }) => delivery.events.map(eventRecord));
-      const deadLetters = batch.flatMap(({ delivery }) => delivery.deadLetters.map(deadLetterRecord));
-      const stopTimer = this.#metrics.produceSeconds.startTimer();
-      try {
-        await Promise.all([
-          events.length > 0 ? this.#producer.send(this.#options.eventsTopic, events) : undefined,
-          deadLetters.length > 0 ? this.#producer.send(this.#options.deadLetterTopic, deadLetters) : undefined,
-        ]);
-        stopTimer();
-        this.#backoffMs = this.#options.unavailableMs;
-        for (const pending of batch) {
-          for (const event of pending.delivery.events) this.#metrics.produced.inc({ kind: event.kind });
-          for (const letter of pending.delivery.deadLetters) this.#metrics.deadLettered.inc({ signal: letter.signal });
-          this.#settle(pending);
-          pending.resolve();
-        }
-      } catch (cause) {
-        this.#unavailableUntil = Date.now() + this.#backoffMs;
-        this.#backoffMs = Math.min(this.#backoffMs * 2, this.#options.maxUnavailableMs);
-        const error = new McpwatchError('TRANSPORT_FAILED', 'The event log did not acknowledge the batch.', {
-          cause,
-          retriable: true,
-        });
-        // What is queued behind would meet the same failure; its clients retry after `Retry-After` instead.
-        for (const pending of [...batch, ...this.#queue.splice(0)]) {
-          this.#settle(pending);
-          pending.reject(error);
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#takeBatch();
+        const events = batch.flatMap(({ delivery }) => delivery.events.map(eventRecord));
+        const deadLetters = batch.flatMap(({ delivery }) => delivery.deadLetters.map(deadLetterRecord));
+        const stopTimer = this.#metrics.produceSeconds.startTimer();
+        try {
+          await Promise.all([
+            events.length > 0 ? this.#producer.send(this.#options.eventsTopic, events) : undefined,
+            deadLetters.length > 0 ? this.#producer.send(this.#options.deadLetterTopic, deadLetters) : undefined,
+          ]);
+          stopTimer();
+          this.#failures = 0;
+          for (const pending of batch) {
+            for (const event of pending.delivery.events) this.#metrics.produced.inc({ kind: event.kind });
+            for (const letter of pending.delivery.deadLetters)
+              this.#metrics.deadLettered.inc({ signal: letter.signal });
+            this.#settle(pending);
+            pending.resolve();
+          }
+        } catch (cause) {
+          this.#failures += 1;
+          const windowMs = retryDelayMs(this.#backoff, this.#failures, undefined);
+          this.#unavailableUntil = Date.now() + windowMs;
+          const error = new McpwatchError('TRANSPORT_FAILED', 'The event log did not acknowledge the batch.', {
+            cause,
+            retriable: true,
+            retryAfterMs: windowMs,
+          });
+          // What is queued behind would meet the same failure; its clients retry after `Retry-After` instead.
+          for (const pending of [...batch, ...this.#queue.splice(0)]) {
+            this.#settle(pending);
+            pending.reject(error);
+          }
         }
       }
+    } finally {
+      this.#flushing = undefined;
     }
   }
 
@@ -172,11 +184,9 @@ function eventRecord(event: McpEvent): OutgoingRecord {
 }
 
 function deadLetterRecord(letter: DeadLetter): OutgoingRecord {
-  const reason =
-    letter.reason.length > MAX_REASON_LENGTH ? `${letter.reason.slice(0, MAX_REASON_LENGTH)}…` : letter.reason;
   return {
     key: null,
     value: JSON.stringify(letter),
-    headers: { [HEADERS.deadLetterReason]: reason, [HEADERS.deadLetterStage]: 'collector' },
+    headers: { [HEADERS.deadLetterReason]: deadLetterReason(letter.reason), [HEADERS.deadLetterStage]: 'collector' },
   };
 }

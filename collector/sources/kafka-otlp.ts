@@ -4,20 +4,20 @@
  * Records are normalized like OTLP/HTTP exports; a record that does not decode is dead-lettered unchanged.
  * Offsets are committed only after the batch's events and dead letters are acknowledged.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isMcpwatchError } from '../../contracts/errors.ts';
 import { deadLetter } from '../../transport/dead-letter.ts';
+import { retryPolicy } from '../../transport/retry.ts';
 import type { Consumer, Producer, RecordBatch, Transport } from '../../transport/types.ts';
 import type { CollectorConfig } from '../config.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 import { decodeLogs, decodeTraces, type DecodeLimits } from '../otlp/decode.ts';
-import type { Delivery, EventProducer } from '../sinks/event-producer.ts';
-import { normalizeLogs, normalizeTraces, type DeadLetter, type NormalizedBatch } from '../transforms/normalize.ts';
+import type { OtlpLogs, OtlpTraces } from '../otlp/model.ts';
+import type { IngestPipeline } from '../pipeline.ts';
 
 export interface KafkaOtlpSourceOptions {
   transport: Transport;
-  producer: EventProducer;
+  pipeline: IngestPipeline;
   /** For dead-lettering undecodable records unchanged. */
   deadLetterProducer: Producer;
   deadLetterTopic: string;
@@ -39,53 +39,37 @@ export async function startKafkaOtlpSource(source: KafkaOtlpSourceOptions): Prom
     topics: [options.spansTopic, options.logsTopic],
   });
 
+  // Unlike an HTTP client, a Kafka source cannot be told to come back later: it waits and tries again.
+  const abort = new AbortController();
+  const retry = retryPolicy({ attempts: Infinity, baseDelayMs: 500, maxDelayMs: 30_000 });
+  retry.onRetry(({ error, delayMs }) =>
+    logger.warn({ err: error, delayMs }, 'Delivery refused; the Kafka source retries.'),
+  );
+
   const onBatch = async (batch: RecordBatch): Promise<void> => {
     const spans = batch.topic === options.spansTopic;
-    const signal = spans ? 'span' : 'log';
-    const events: Delivery['events'][number][] = [];
-    const deadLetters: DeadLetter[] = [];
+    const traces: OtlpTraces[] = [];
+    const logs: OtlpLogs[] = [];
     for (const record of batch.records) {
-      let normalized: NormalizedBatch;
       try {
-        if (spans) {
-          const traces = decodeTraces(record.value, 'protobuf', source.limits);
-          metrics.received.inc({ signal, source: 'kafka-otlp' }, traces.recordCount);
-          normalized = normalizeTraces(traces);
-        } else {
-          const logs = decodeLogs(record.value, 'protobuf', source.limits);
-          metrics.received.inc({ signal, source: 'kafka-otlp' }, logs.recordCount);
-          normalized = normalizeLogs(logs);
-        }
+        if (spans) traces.push(await decodeTraces(record.value, 'protobuf', source.limits));
+        else logs.push(await decodeLogs(record.value, 'protobuf', source.limits));
       } catch (error) {
         if (!isMcpwatchError(error, 'INPUT_INVALID') && !isMcpwatchError(error, 'LIMIT_EXCEEDED')) throw error;
         await deadLetter(source.deadLetterProducer, source.deadLetterTopic, record, 'collector', error.message);
         metrics.rejected.inc({ reason: 'kafka-record-undecodable' });
-        metrics.deadLettered.inc({ signal });
-        continue;
+        metrics.deadLettered.inc({ signal: spans ? 'span' : 'log' });
       }
-      events.push(...normalized.events);
-      deadLetters.push(...normalized.deadLetters);
-      for (const [reason, count] of Object.entries(normalized.skipped)) metrics.skipped.inc({ signal, reason }, count);
     }
-    await deliverPatiently({ events, deadLetters });
+    const submitted = spans
+      ? { signal: 'span' as const, source: 'kafka-otlp' as const, exports: traces }
+      : { signal: 'log' as const, source: 'kafka-otlp' as const, exports: logs };
+    await source.pipeline.submit(submitted, { retry, signal: abort.signal });
     const last = batch.records.at(-1);
     if (last !== undefined) {
       await consumer.commit([
         { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) },
       ]);
-    }
-  };
-
-  /** Unlike an HTTP client, a Kafka source cannot be told to come back later: it waits and tries again. */
-  const deliverPatiently = async (delivery: Delivery): Promise<void> => {
-    for (;;) {
-      try {
-        return await source.producer.deliver(delivery);
-      } catch (error) {
-        if (closing || !isMcpwatchError(error) || !error.retriable) throw error;
-        logger.warn({ err: error }, 'Delivery refused; the Kafka source retries.');
-        await sleep(source.producer.retryAfterSeconds * 1000);
-      }
     }
   };
 
@@ -99,6 +83,7 @@ export async function startKafkaOtlpSource(source: KafkaOtlpSourceOptions): Prom
   return {
     close: async () => {
       closing = true;
+      abort.abort();
       await consumer.close();
       await running;
     },

@@ -121,7 +121,7 @@ void describe('OTLP/HTTP receiver', () => {
     assert.equal((await post(`${collector.url}/v1/metrics`, 'x', PROTO)).status, 404);
   });
 
-  void test('malformed protobuf, truncated bodies, truncated gzip and invalid UTF-8 are 400 with a precise message', async () => {
+  void test('malformed protobuf, truncated bodies, truncated gzip and invalid UTF-8 JSON are 400 with a precise message; a bad string rejects its span only', async () => {
     const valid = tracesProto([mcpSpan()]);
     const truncated = await post(traces, valid.subarray(0, valid.length - 5), PROTO);
     assert.equal(truncated.status, 400);
@@ -142,34 +142,56 @@ void describe('OTLP/HTTP receiver', () => {
     const name = Buffer.from('tools/call');
     const withBadString = Buffer.from(valid);
     withBadString[withBadString.indexOf(name)] = 0xc3;
+    // Inside one span: that span is dead-lettered, the request is not refused.
     const badProtoString = await post(traces, withBadString, PROTO);
-    assert.equal(badProtoString.status, 400);
+    assert.equal(badProtoString.status, 200);
+    const answer = OtlpProto.ExportTraceServiceResponse.toObject(
+      OtlpProto.ExportTraceServiceResponse.decode(badProtoString.bytes),
+      { longs: String },
+    ) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
+    assert.equal(answer.partialSuccess.rejectedSpans, '1');
+    assert.match(answer.partialSuccess.errorMessage, /spans\[0\]\.name: string field is not valid UTF-8/);
   });
 
-  void test('JSON with a wrong type names the field', async () => {
+  void test('JSON with a wrong type names the field; only that record is rejected', async () => {
     const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'zz', spanId: '' }] }] }] });
     const response = await post(traces, body, JSON_TYPE);
-    assert.equal(response.status, 400);
-    assert.equal(
-      (JSON.parse(response.text) as { message: string }).message,
-      'resourceSpans[0].scopeSpans[0].spans[0].traceId: expected 32 hex digits',
+    assert.equal(response.status, 200);
+    const answer = JSON.parse(response.text) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
+    assert.equal(answer.partialSuccess.rejectedSpans, '1');
+    assert.match(
+      answer.partialSuccess.errorMessage,
+      /first: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.traceId: expected 32 hex digits$/,
     );
+    const notAList = await post(traces, JSON.stringify({ resourceSpans: 7 }), JSON_TYPE);
+    assert.equal(notAList.status, 400);
+    assert.match((JSON.parse(notAList.text) as { message: string }).message, /^resourceSpans: expected an array/);
   });
 
-  void test('attribute count and nesting limits are enforced with 400', async () => {
+  void test('an over-limit record is rejected alone; a too-deep value is flattened, its record kept', async () => {
     const many = Array.from({ length: 17 }, (_, index) => kv(`a${index}`, 'v'));
-    const tooMany = await post(traces, tracesProto([mcpSpan({ attributes: many })]), PROTO);
-    assert.equal(tooMany.status, 400);
-    assert.match(
-      String(OtlpProto.RpcStatus.decode(tooMany.bytes).toJSON().message),
-      /17 key-values exceed the limit of 16/,
-    );
+    const tooMany = await post(traces, tracesProto([mcpSpan({ attributes: many }), mcpSpan()]), PROTO);
+    assert.equal(tooMany.status, 200);
+    const answer = OtlpProto.ExportTraceServiceResponse.toObject(
+      OtlpProto.ExportTraceServiceResponse.decode(tooMany.bytes),
+      { longs: String },
+    ) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
+    assert.equal(answer.partialSuccess.rejectedSpans, '1');
+    assert.match(answer.partialSuccess.errorMessage, /spans\[0\]\.attributes: more than 16 key-values/);
 
     let value: unknown = { stringValue: 'leaf' };
     for (let depth = 0; depth < 6; depth++) value = { arrayValue: { values: [value] } };
-    const deep = await post(traces, tracesProto([mcpSpan({ attributes: [{ key: 'deep', value }] })]), PROTO);
-    assert.equal(deep.status, 400);
-    assert.match(String(OtlpProto.RpcStatus.decode(deep.bytes).toJSON().message), /values nest deeper than 4/);
+    const deep = await post(
+      traces,
+      tracesProto([mcpSpan({ attributes: [kv('mcp.method.name', 'tools/call'), { key: 'deep', value }] })]),
+      PROTO,
+    );
+    assert.equal(deep.status, 200);
+    assert.equal(deep.bytes.length, 0, 'nothing rejected');
+    const flattened = await collector.metrics.registry.getSingleMetricAsString(
+      'mcpwatch_collector_flattened_values_total',
+    );
+    assert.match(flattened, /signal="span"} 1/);
   });
 
   void test('what decodes but cannot be normalized is dead-lettered and reported as partial success', async () => {
@@ -196,7 +218,7 @@ void describe('OTLP/HTTP receiver', () => {
     assert.equal(answer.partialSuccess.rejectedLogRecords, '2');
     assert.match(
       answer.partialSuccess.errorMessage,
-      /2 log records could not be normalized and were dead-lettered; first: body: expected a map/,
+      /2 log records could not be accepted and were dead-lettered; first: body: expected a map/,
     );
 
     const letters = [];
@@ -209,6 +231,64 @@ void describe('OTLP/HTTP receiver', () => {
     );
     const metric = await collector.metrics.registry.getSingleMetricAsString('mcpwatch_collector_dead_lettered_total');
     assert.match(metric, /signal="log"} 2/);
+  });
+
+  void test('a tool catalog with a schema nested 20 levels is stored, flattened and marked; nothing is rejected', async () => {
+    let schema: unknown = { stringValue: 'string' };
+    for (let depth = 0; depth < 20; depth++) {
+      schema = { kvlistValue: { values: [{ key: 'properties', value: schema }] } };
+    }
+    const tool = (name: string, inputSchema: unknown): unknown => ({
+      kvlistValue: {
+        values: [
+          { key: 'name', value: { stringValue: name } },
+          { key: 'hash', value: { stringValue: `sha256:${'e'.repeat(64)}` } },
+          { key: 'inputSchema', value: inputSchema },
+        ],
+      },
+    });
+    const body = {
+      kvlistValue: {
+        values: [
+          { key: 'trigger', value: { stringValue: 'tools/list' } },
+          { key: 'listHash', value: { stringValue: `sha256:${'f'.repeat(64)}` } },
+          {
+            key: 'tools',
+            value: { arrayValue: { values: [tool('deep_tool', schema), tool('flat_tool', { kvlistValue: {} })] } },
+          },
+        ],
+      },
+    };
+    const response = await post(
+      logs,
+      logsJson([
+        {
+          timeUnixNano: '1767225600000000000',
+          eventName: 'mcpwatch.tool_catalog',
+          attributes: [{ key: 'mcpwatch.event.id', value: { stringValue: 'deep-catalog-1' } }],
+          body,
+        },
+      ]),
+      JSON_TYPE,
+    );
+    assert.equal(response.status, 200);
+    assert.equal(response.text, '{}', 'nothing rejected');
+    const stored = [];
+    for (let partition = 0; partition < (await transport.partitionCount(TOPICS.events)); partition++) {
+      for await (const record of transport.readPartition(TOPICS.events, partition)) stored.push(record);
+    }
+    const catalog = stored
+      .map(
+        (record) => JSON.parse(record.value.toString('utf8')) as { eventId: string; tools?: Record<string, unknown>[] },
+      )
+      .find((event) => event.eventId === 'deep-catalog-1');
+    assert.ok(catalog?.tools !== undefined);
+    const [deep, flat] = catalog.tools;
+    assert.equal(deep?.flattened, true);
+    assert.equal(deep?.maxDepth, 3, 'name/inputSchema/properties/(flattened)');
+    assert.match(JSON.stringify(deep?.inputSchema), /nested deeper than the limit/);
+    assert.equal(flat?.flattened, undefined);
+    assert.equal(flat?.maxDepth, 2, 'the definition and its empty inputSchema');
   });
 
   void test('healthz and readyz answer', async () => {

@@ -3,9 +3,9 @@
  * (`application/x-protobuf`) or JSON (`application/json`), optionally gzip-compressed. The response uses the
  * request's encoding; records that decode but cannot be normalized are dead-lettered and reported as
  * partial success. Errors carry a `google.rpc.Status` with a message naming the offending field; 429/503
- * carry `Retry-After`, which OTLP exporters honour. Also serves `/healthz`, `/readyz` and `/metrics`.
+ * carry `Retry-After`, which OTLP exporters honour. Also serves `/metrics`. Host, Origin, the bearer token,
+ * `/healthz` and `/readyz` are the HTTP server helper's (`transport/http-server.ts`).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
@@ -15,36 +15,30 @@ import type { CollectorConfig } from '../config.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 import { decodeLogs, decodeTraces, type OtlpEncoding } from '../otlp/decode.ts';
 import { OtlpProto } from '../otlp/proto.ts';
-import type { EventProducer } from '../sinks/event-producer.ts';
-import { normalizeLogs, normalizeTraces, type NormalizedBatch } from '../transforms/normalize.ts';
-
-const gunzipAsync = promisify(gunzip);
+import type { IngestPipeline, PipelineResult } from '../pipeline.ts';
 
 export interface OtlpHttpReceiverOptions {
   limits: CollectorConfig['limits'];
-  /** Accepted bearer tokens; empty means no authentication. */
-  tokens: readonly string[];
-  producer: EventProducer;
+  pipeline: IngestPipeline;
   metrics: CollectorMetrics;
   logger: Logger;
-  /** Whether the event log is reachable, for `/readyz`. */
-  ready: () => Promise<boolean>;
+  /** Seconds a client refused for back-pressure should wait. */
+  retryAfterSeconds: () => number;
   /** True once shutdown began: new exports are answered 503. */
   closing: () => boolean;
 }
 
-type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+/** Answers every path but `/healthz` and `/readyz` (the HTTP server helper's), after Host, Origin and token. */
+export type OtlpHttpHandler = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void>;
 
 interface SignalRoute {
   signal: 'span' | 'log';
-  decodeAndNormalize: (
+  submit: (
+    pipeline: IngestPipeline,
     body: Uint8Array,
     encoding: OtlpEncoding,
     limits: CollectorConfig['limits'],
-  ) => {
-    recordCount: number;
-    batch: NormalizedBatch;
-  };
+  ) => Promise<PipelineResult>;
   response: (rejected: number, errorMessage: string) => Record<string, unknown>;
   responseType: typeof OtlpProto.ExportTraceServiceResponse;
 }
@@ -52,23 +46,21 @@ interface SignalRoute {
 const ROUTES: Record<string, SignalRoute> = {
   '/v1/traces': {
     signal: 'span',
-    decodeAndNormalize: (body, encoding, limits) => {
-      const traces = decodeTraces(body, encoding, limits);
-      return { recordCount: traces.recordCount, batch: normalizeTraces(traces) };
-    },
+    submit: async (pipeline, body, encoding, limits) =>
+      pipeline.submit({ signal: 'span', source: 'otlp-http', exports: [await decodeTraces(body, encoding, limits)] }),
     response: (rejected, errorMessage) => ({ partialSuccess: { rejectedSpans: String(rejected), errorMessage } }),
     responseType: OtlpProto.ExportTraceServiceResponse,
   },
   '/v1/logs': {
     signal: 'log',
-    decodeAndNormalize: (body, encoding, limits) => {
-      const logs = decodeLogs(body, encoding, limits);
-      return { recordCount: logs.recordCount, batch: normalizeLogs(logs) };
-    },
+    submit: async (pipeline, body, encoding, limits) =>
+      pipeline.submit({ signal: 'log', source: 'otlp-http', exports: [await decodeLogs(body, encoding, limits)] }),
     response: (rejected, errorMessage) => ({ partialSuccess: { rejectedLogRecords: String(rejected), errorMessage } }),
     responseType: OtlpProto.ExportLogsServiceResponse,
   },
 };
+
+const gunzipAsync = promisify(gunzip);
 
 const CONTENT_TYPES: Record<string, OtlpEncoding> = {
   'application/x-protobuf': 'protobuf',
@@ -76,7 +68,7 @@ const CONTENT_TYPES: Record<string, OtlpEncoding> = {
 };
 
 /** google.rpc.Code values for the Status body of error responses. */
-const RPC_CODE = { 400: 3, 401: 16, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14 } as const;
+const RPC_CODE = { 400: 3, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14 } as const;
 type ErrorStatus = keyof typeof RPC_CODE;
 
 class HttpError extends Error {
@@ -90,29 +82,14 @@ class HttpError extends Error {
   }
 }
 
-export function createOtlpHttpListener(options: OtlpHttpReceiverOptions): RequestListener {
-  const tokenDigests = options.tokens.map(digest);
-  const authorized = (request: IncomingMessage): boolean => {
-    if (tokenDigests.length === 0) return true;
-    const match = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '');
-    if (match?.[1] === undefined) return false;
-    const presented = digest(match[1]);
-    return tokenDigests.some((accepted) => timingSafeEqual(accepted, presented));
-  };
-
+export function createOtlpHttpHandler(options: OtlpHttpReceiverOptions): OtlpHttpHandler {
   const handle = async (
     request: IncomingMessage,
     response: ServerResponse,
+    path: string,
     encoding: OtlpEncoding | undefined,
   ): Promise<void> => {
-    const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
-    if (path === '/healthz') return void send(response, 200, 'text/plain', 'ok\n');
-    if (path === '/readyz') {
-      const ready = !options.closing() && (await options.ready());
-      return void send(response, ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : 'not ready\n');
-    }
     if (path === '/metrics') {
-      if (!authorized(request)) throw unauthorized();
       return void send(response, 200, options.metrics.registry.contentType, await options.metrics.registry.metrics());
     }
     const route = ROUTES[path];
@@ -126,7 +103,6 @@ export function createOtlpHttpListener(options: OtlpHttpReceiverOptions): Reques
         `${request.method ?? '?'} is not allowed; OTLP exports are POSTed.`,
       );
     }
-    if (!authorized(request)) throw unauthorized();
     if (encoding === undefined) {
       throw new HttpError(
         415,
@@ -145,39 +121,27 @@ export function createOtlpHttpListener(options: OtlpHttpReceiverOptions): Reques
     if (options.closing()) throw new HttpError(503, 'shutting-down', 'The collector is shutting down; retry later.', 1);
     const raw = await readBody(request, options.limits.maxBodyBytes);
     const body = contentEncoding === 'gzip' ? await decompress(raw, options.limits.maxDecompressedBytes) : raw;
-    let decoded;
+    let result: PipelineResult;
     try {
-      decoded = route.decodeAndNormalize(body, encoding, options.limits);
+      result = await route.submit(options.pipeline, body, encoding, options.limits);
     } catch (error) {
       if (isMcpwatchError(error, 'INPUT_INVALID')) throw new HttpError(400, 'malformed', error.message);
-      if (isMcpwatchError(error, 'LIMIT_EXCEEDED')) throw new HttpError(400, 'limit-exceeded', error.message);
-      throw error;
-    }
-    const { recordCount, batch } = decoded;
-    options.metrics.received.inc({ signal: route.signal, source: 'otlp-http' }, recordCount);
-    for (const [reason, count] of Object.entries(batch.skipped)) {
-      options.metrics.skipped.inc({ signal: route.signal, reason }, count);
-    }
-    try {
-      await options.producer.deliver(batch);
-    } catch (error) {
+      if (isMcpwatchError(error, 'LIMIT_EXCEEDED') && !error.retriable) {
+        throw new HttpError(400, 'limit-exceeded', error.message);
+      }
       if (isMcpwatchError(error, 'LIMIT_EXCEEDED')) {
-        throw new HttpError(429, 'buffer-full', error.message, options.producer.retryAfterSeconds);
+        throw new HttpError(429, 'buffer-full', error.message, options.retryAfterSeconds());
       }
       if (isMcpwatchError(error, 'TRANSPORT_FAILED') || isMcpwatchError(error, 'CLOSED')) {
-        throw new HttpError(503, 'kafka-unavailable', error.message, options.producer.retryAfterSeconds);
+        throw new HttpError(503, 'kafka-unavailable', error.message, options.retryAfterSeconds());
       }
       throw error;
     }
-    const rejected = batch.deadLetters.length;
-    const first = batch.deadLetters[0];
     const errorMessage =
-      first === undefined
+      result.firstReason === undefined
         ? ''
-        : `${rejected} ${route.signal === 'span' ? 'spans' : 'log records'} could not be normalized and were dead-lettered; first: ${first.reason}`;
-    if (first !== undefined)
-      options.logger.warn({ signal: route.signal, rejected, reason: first.reason }, 'Records dead-lettered.');
-    const message = rejected > 0 ? route.response(rejected, errorMessage) : {};
+        : `${result.rejected} ${route.signal === 'span' ? 'spans' : 'log records'} could not be accepted and were dead-lettered; first: ${result.firstReason}`;
+    const message = result.rejected > 0 ? route.response(result.rejected, errorMessage) : {};
     if (encoding === 'protobuf') {
       send(
         response,
@@ -190,13 +154,22 @@ export function createOtlpHttpListener(options: OtlpHttpReceiverOptions): Reques
     }
   };
 
-  return (request, response) => {
+  return async (request, response, path) => {
     const encoding = CONTENT_TYPES[mediaType(request.headers['content-type'])];
-    handle(request, response, encoding).catch((error: unknown) => {
+    try {
+      await handle(request, response, path, encoding);
+    } catch (error) {
       if (error instanceof HttpError) {
         options.metrics.rejected.inc({ reason: error.reason });
         if (error.status >= 500 || error.status === 429) options.logger.debug({ reason: error.reason }, error.message);
         sendStatus(request, response, error, encoding ?? 'json');
+        return;
+      }
+      if (isClientAbort(request, error)) {
+        // The client went away (timeout, reset): nothing to answer, nothing worth a stack in the log.
+        options.metrics.rejected.inc({ reason: 'client-aborted' });
+        options.logger.debug({ code: (error as { code?: string }).code }, 'OTLP client aborted the request.');
+        response.destroy();
         return;
       }
       options.metrics.rejected.inc({ reason: 'internal' });
@@ -207,16 +180,19 @@ export function createOtlpHttpListener(options: OtlpHttpReceiverOptions): Reques
         new HttpError(500, 'internal', 'Internal error; see the collector log.'),
         encoding ?? 'json',
       );
-    });
+    }
   };
 }
 
-function unauthorized(): HttpError {
-  return new HttpError(401, 'unauthorized', 'A valid bearer token is required.');
-}
+const ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
 
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
+function isClientAbort(request: IncomingMessage, error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return (
+    (typeof code === 'string' && ABORT_CODES.has(code)) ||
+    (error instanceof Error && error.message === 'aborted') ||
+    (request.destroyed && !request.complete)
+  );
 }
 
 function mediaType(header: string | undefined): string {
@@ -237,6 +213,7 @@ async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buf
   return Buffer.concat(chunks, received);
 }
 
+/** Inflates on the thread pool with an output cap: a gzip bomb costs at most `maxBytes` and never the event loop. */
 async function decompress(body: Buffer, maxBytes: number): Promise<Buffer> {
   try {
     return await gunzipAsync(body, { maxOutputLength: maxBytes });
@@ -264,7 +241,6 @@ function sendStatus(
     return;
   }
   if (error.retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(error.retryAfterSeconds));
-  if (error.status === 401) response.setHeader('WWW-Authenticate', 'Bearer realm="mcpwatch"');
   if (!request.complete) {
     // The rest of the body is not read: close the connection once the answer is out.
     response.setHeader('Connection', 'close');

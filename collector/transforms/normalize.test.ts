@@ -9,6 +9,7 @@ import {
 } from '../otlp/model.ts';
 import { normalizeLogRecord, normalizeSpan } from './normalize.ts';
 import { sanitizeResourceUri } from '../../contracts/resource-uri.ts';
+import { parseMcpEvent } from '../../contracts/parse.ts';
 
 function attributes(values: Record<string, string | number>): AttributeMap {
   return Object.assign(emptyAttributeMap(), values);
@@ -126,4 +127,50 @@ void test('an unknown mcpwatch audit event is dead-lettered; other event names a
 void test('resource URIs lose userinfo, query and fragment', () => {
   assert.equal(sanitizeResourceUri('https://user:pw@host.example/a/b?token=x#frag'), 'https://host.example/a/b');
   assert.equal(sanitizeResourceUri('not a url?secret=1'), 'not a url');
+});
+
+void test('a span event built without the contract parse is exactly what the contract parse returns', () => {
+  const variants = [
+    span({ 'mcp.method.name': 'tools/call' }),
+    span(
+      {
+        'mcp.method.name': 'resources/read',
+        'mcp.resource.uri': 'file:///etc/passwd?x=1',
+        'mcp.session.id': 's'.repeat(1024),
+        'jsonrpc.request.id': 7,
+        'client.address': '10.0.0.1',
+        'user_agent.original': 'ua',
+        'network.transport': 'tcp',
+        'network.protocol.name': 'http',
+        'error.type': 'tool_error',
+        'mcp.protocol.version': '2025-06-18',
+      },
+      { statusCode: 2 },
+    ),
+  ];
+  for (const variant of variants) {
+    const normalized = normalizeSpan(variant, otherScope, resource);
+    assert.equal(normalized.outcome, 'event');
+    if (normalized.outcome !== 'event') continue;
+    const parsed = parseMcpEvent(JSON.parse(JSON.stringify(normalized.event)));
+    assert.ok(parsed.ok);
+    assert.deepEqual(normalized.event, parsed.value);
+  }
+});
+
+void test('a span over a contract bound is dead-lettered with the contract message', () => {
+  const long = normalizeSpan(
+    span({ 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 't'.repeat(513) }),
+    otherScope,
+    resource,
+  );
+  assert.equal(long.outcome, 'dead-letter');
+  assert.match(long.outcome === 'dead-letter' ? long.reason : '', /^tool: /);
+  const backwards = normalizeSpan(
+    span({ 'mcp.method.name': 'tools/call' }, { endTimeUnixNano: 1_767_225_599_000_000_000n }),
+    otherScope,
+    resource,
+  );
+  assert.equal(backwards.outcome, 'dead-letter');
+  assert.match(backwards.outcome === 'dead-letter' ? backwards.reason : '', /^durationMs: /);
 });

@@ -5,10 +5,24 @@
  * another record already carries). See collector/README.md for the mapping and the no-double-count rule.
  */
 import { createHash } from 'node:crypto';
-import { MCP_EVENT_SCHEMA_VERSION, type McpEvent } from '../../contracts/mcp-event.ts';
+import { MCP_EVENT_SCHEMA_VERSION, type McpEvent, type ToolDefinition } from '../../contracts/mcp-event.ts';
 import { describeIssues, parseMcpEvent } from '../../contracts/parse.ts';
-import { ATTRIBUTES, RESOURCE_ATTRIBUTES, kindOfAuditEventName, AUDIT_EVENT_PREFIX } from '../../contracts/signals.ts';
-import type { AttributeMap, AttributeValue, OtlpExport, OtlpLogRecord, OtlpScope, OtlpSpan } from '../otlp/model.ts';
+import {
+  ATTRIBUTES,
+  AUDIT_EVENT_PREFIX,
+  FLATTENED_VALUE_MARKER,
+  RESOURCE_ATTRIBUTES,
+  kindOfAuditEventName,
+} from '../../contracts/signals.ts';
+import {
+  emptyAttributeMap,
+  type AttributeMap,
+  type AttributeValue,
+  type OtlpExport,
+  type OtlpLogRecord,
+  type OtlpScope,
+  type OtlpSpan,
+} from '../otlp/model.ts';
 import { sanitizeResourceUri } from '../../contracts/resource-uri.ts';
 
 export type SkipReason =
@@ -66,32 +80,85 @@ export function normalizeSpan(span: OtlpSpan, scope: OtlpScope, resource: Attrib
 
   const errorType = text(attributes[SEMCONV.errorType]);
   const failed = span.statusCode === STATUS_CODE_ERROR || errorType !== undefined;
-  const resourceUri = text(attributes[SEMCONV.resourceUri]);
-  const client = defined({
-    address: text(attributes[SEMCONV.clientAddress]),
-    userAgent: text(attributes[SEMCONV.userAgent]),
-  });
-  return validated({
+  const event: Record<string, unknown> = {
     schemaVersion: MCP_EVENT_SCHEMA_VERSION,
     kind: 'call',
     eventId: `span:${span.traceId}:${span.spanId}`,
     time: isoTime(span.startTimeUnixNano),
     server: serverOf(attributes, resource),
-    sessionId: text(attributes[SEMCONV.sessionId]),
-    client: Object.keys(client).length > 0 ? client : undefined,
-    transport: transportOf(attributes),
-    traceId: span.traceId,
-    spanId: span.spanId,
-    method,
-    tool: text(attributes[SEMCONV.toolName]),
-    prompt: text(attributes[SEMCONV.promptName]),
-    resourceUri: resourceUri === undefined ? undefined : sanitizeResourceUri(resourceUri),
-    requestId: scalarText(attributes[SEMCONV.requestId]),
-    protocolVersion: text(attributes[SEMCONV.protocolVersion]),
-    outcome: failed ? (errorType === 'tool_error' ? 'tool-error' : 'error') : 'ok',
-    errorType: errorType ?? (failed ? 'error' : undefined),
-    durationMs: Number(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6,
-  });
+  };
+  optional(event, 'sessionId', text(attributes[SEMCONV.sessionId]));
+  const client: Record<string, unknown> = {};
+  optional(client, 'address', text(attributes[SEMCONV.clientAddress]));
+  optional(client, 'userAgent', text(attributes[SEMCONV.userAgent]));
+  if (client.address !== undefined || client.userAgent !== undefined) event.client = client;
+  optional(event, 'transport', transportOf(attributes));
+  event.traceId = span.traceId;
+  event.spanId = span.spanId;
+  event.method = method;
+  optional(event, 'tool', text(attributes[SEMCONV.toolName]));
+  optional(event, 'prompt', text(attributes[SEMCONV.promptName]));
+  const resourceUri = text(attributes[SEMCONV.resourceUri]);
+  optional(event, 'resourceUri', resourceUri === undefined ? undefined : sanitizeResourceUri(resourceUri));
+  optional(event, 'requestId', scalarText(attributes[SEMCONV.requestId]));
+  optional(event, 'protocolVersion', text(attributes[SEMCONV.protocolVersion]));
+  event.outcome = failed ? (errorType === 'tool_error' ? 'tool-error' : 'error') : 'ok';
+  optional(event, 'errorType', errorType ?? (failed ? 'error' : undefined));
+  event.durationMs = Number(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6;
+  // Built here from typed values: only the lengths the contract bounds can be wrong. The contract is consulted
+  // (for its exact message) only when they are.
+  if (withinCallBounds(event)) return { outcome: 'event', event: event as McpEvent };
+  return validated(event);
+}
+
+/**
+ * The contract's bounds on what `normalizeSpan` builds (`CallEvent` in contracts/mcp-event.ts); ids, time,
+ * kind, outcome and transport are correct by construction. A test checks that an event passing these passes
+ * the contract unchanged.
+ */
+const CALL_STRING_BOUNDS: readonly (readonly [string, number])[] = [
+  ['eventId', 256],
+  ['sessionId', 1024],
+  ['method', 256],
+  ['tool', 512],
+  ['prompt', 512],
+  ['resourceUri', 2048],
+  ['requestId', 256],
+  ['protocolVersion', 64],
+  ['errorType', 128],
+];
+const SERVER_STRING_BOUNDS: readonly (readonly [string, number])[] = [
+  ['name', 256],
+  ['version', 128],
+  ['instanceId', 256],
+  ['resource', 2048],
+  ['host', 256],
+];
+const CLIENT_STRING_BOUNDS: readonly (readonly [string, number])[] = [
+  ['address', 128],
+  ['userAgent', 512],
+];
+
+function withinCallBounds(event: Record<string, unknown>): boolean {
+  const durationMs = event.durationMs as number;
+  if (!(durationMs >= 0)) return false;
+  return (
+    within(event, CALL_STRING_BOUNDS) &&
+    within(event.server as Record<string, unknown>, SERVER_STRING_BOUNDS) &&
+    (event.client === undefined || within(event.client as Record<string, unknown>, CLIENT_STRING_BOUNDS))
+  );
+}
+
+function within(fields: Record<string, unknown>, bounds: readonly (readonly [string, number])[]): boolean {
+  for (const [name, max] of bounds) {
+    const value = fields[name];
+    if (value !== undefined && (value as string).length > max) return false;
+  }
+  return true;
+}
+
+function optional(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) target[key] = value;
 }
 
 export function normalizeLogRecord(record: OtlpLogRecord, _scope: OtlpScope, resource: AttributeMap): Normalized {
@@ -106,7 +173,7 @@ export function normalizeLogRecord(record: OtlpLogRecord, _scope: OtlpScope, res
     return { outcome: 'dead-letter', reason: `body: expected a map with the fields of a ${kind} event` };
   }
   const time = record.timeUnixNano !== 0n ? record.timeUnixNano : record.observedTimeUnixNano;
-  return validated({
+  const normalized = validated({
     traceId: record.traceId === '' ? undefined : record.traceId,
     spanId: record.spanId === '' ? undefined : record.spanId,
     time: time === 0n ? undefined : isoTime(time),
@@ -116,6 +183,36 @@ export function normalizeLogRecord(record: OtlpLogRecord, _scope: OtlpScope, res
     eventId: text(attributes[ATTRIBUTES.eventId]) ?? derivedEventId(name, record),
     server: serverOf(attributes, resource),
   });
+  if (normalized.outcome === 'event' && normalized.event.kind === 'tool-catalog') {
+    for (const tool of normalized.event.tools) measureDefinition(tool);
+  }
+  return normalized;
+}
+
+/**
+ * Marks how deep a tool definition nests and whether part of it was flattened (by the exporter or while
+ * decoding), so that an abnormally deep or cut definition is visible to the rules instead of hiding its server.
+ */
+function measureDefinition(tool: ToolDefinition): void {
+  const { hash: _hash, ...definition } = tool;
+  const measured = depthOf(definition);
+  tool.maxDepth = measured.depth;
+  if (measured.flattened || tool.flattened === true) tool.flattened = true;
+}
+
+/** Depth of nested objects and arrays (a scalar is 0); values are already depth-bounded by the decoder. */
+function depthOf(value: unknown): { depth: number; flattened: boolean } {
+  // The marker stands for at least one more level.
+  if (value === FLATTENED_VALUE_MARKER) return { depth: 1, flattened: true };
+  if (typeof value !== 'object' || value === null) return { depth: 0, flattened: false };
+  let deepest = 0;
+  let flattened = false;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    const inner = depthOf(item);
+    if (inner.depth > deepest) deepest = inner.depth;
+    flattened ||= inner.flattened;
+  }
+  return { depth: deepest + 1, flattened };
 }
 
 function validated(candidate: Record<string, unknown>): Normalized {
@@ -126,13 +223,14 @@ function validated(candidate: Record<string, unknown>): Normalized {
 }
 
 function serverOf(attributes: AttributeMap, resource: AttributeMap): Record<string, unknown> {
-  return defined({
+  const server: Record<string, unknown> = {
     name: text(attributes[ATTRIBUTES.serverName]) ?? text(resource[SEMCONV.serviceName]) ?? 'unknown',
-    version: text(attributes[ATTRIBUTES.serverVersion]) ?? text(resource[SEMCONV.serviceVersion]),
-    instanceId: text(resource[SEMCONV.serviceInstanceId]),
-    resource: text(resource[RESOURCE_ATTRIBUTES.serverResource]),
-    host: text(resource[SEMCONV.hostName]),
-  });
+  };
+  optional(server, 'version', text(attributes[ATTRIBUTES.serverVersion]) ?? text(resource[SEMCONV.serviceVersion]));
+  optional(server, 'instanceId', text(resource[SEMCONV.serviceInstanceId]));
+  optional(server, 'resource', text(resource[RESOURCE_ATTRIBUTES.serverResource]));
+  optional(server, 'host', text(resource[SEMCONV.hostName]));
+  return server;
 }
 
 /** `network.transport` `pipe` is stdio; HTTP over TCP/QUIC is taken as Streamable HTTP (SSE looks the same). */
@@ -165,10 +263,13 @@ function scalarText(value: AttributeValue | undefined): string | undefined {
   return typeof value === 'number' ? String(value) : text(value);
 }
 
-/** Drops `undefined` fields: the contract's optional fields must be absent, not undefined. */
+/**
+ * Drops `undefined` fields: the contract's optional fields must be absent, not undefined. Null-prototype, as
+ * a log body's keys (spread in) are the exporter's, `__proto__` included.
+ */
 function defined(fields: Record<string, unknown>): Record<string, unknown> {
   const out = Object.create(null) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(fields)) if (value !== undefined) out[key] = value;
+  for (const key of Object.keys(fields)) if (fields[key] !== undefined) out[key] = fields[key];
   return out;
 }
 
@@ -201,6 +302,15 @@ function normalizeExport<T>(
   normalize: (record: T, scope: OtlpScope, resource: AttributeMap) => Normalized,
 ): NormalizedBatch {
   const batch: NormalizedBatch = { events: [], deadLetters: [], skipped: {} };
+  for (const rejected of request.rejected) {
+    batch.deadLetters.push({
+      signal,
+      reason: rejected.reason,
+      record: { entry: rejected.entry, bytes: rejected.bytes, excerptBase64: rejected.excerpt },
+      scope: { name: '', version: '' },
+      resource: emptyAttributeMap(),
+    });
+  }
   for (const { resource, scopes } of request.resources) {
     for (const { scope, records } of scopes) {
       for (const record of records) {

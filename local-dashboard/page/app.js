@@ -137,12 +137,101 @@ async function renderAlerts() {
         ),
       ),
       el('td', { class: 'evidence mono' }, oneLine(alert.evidence)),
+      el('td', {}, el('button', { type: 'button', class: 'open-detail', 'data-alert-id': alert.alertId }, 'Details')),
     ),
   );
   const body = document.querySelector('#alerts tbody');
   body.replaceChildren(
-    ...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: 6, class: 'empty' }, 'No alerts match.'))]),
+    ...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: 7, class: 'empty' }, 'No alerts match.'))]),
   );
+}
+
+/** A value of the evidence: scalars as text, anything nested as indented JSON. */
+function evidenceValue(value) {
+  if (value === null || typeof value !== 'object') return el('span', { class: 'mono' }, String(value));
+  return el('pre', { class: 'mono' }, JSON.stringify(value, null, 2));
+}
+
+function kqlBlock(title, kql) {
+  return el('div', { class: 'kql-pivot' }, el('h4', {}, title), el('pre', { class: 'mono' }, kql));
+}
+
+async function showAlertDetail(alertId) {
+  const detail = await api(`/api/alerts/${encodeURIComponent(alertId)}`);
+  const { alert, events, missingEventIds, kql } = detail;
+  const entities = el(
+    'dl',
+    { class: 'entities-list' },
+    ...Object.entries(alert.entities).flatMap(([name, value]) => [
+      el('dt', {}, name),
+      el('dd', { class: 'mono' }, value),
+    ]),
+  );
+  const evidence = el(
+    'table',
+    { class: 'evidence-table' },
+    el(
+      'tbody',
+      {},
+      ...Object.entries(alert.evidence).map(([name, value]) =>
+        el('tr', {}, el('th', {}, name), el('td', {}, evidenceValue(value))),
+      ),
+    ),
+  );
+  const eventRows = events.map((event) =>
+    el(
+      'tr',
+      {},
+      el('td', { class: 'mono' }, shortTime(event.time)),
+      el('td', {}, event.kind),
+      el('td', { class: 'mono' }, [event.method, event.tool].filter(Boolean).join(' ') || event.action || ''),
+      el('td', { class: 'mono' }, (event.sessionId ?? '').slice(0, 18)),
+      el('td', { class: 'mono' }, (event.principal?.id ?? '').slice(0, 28)),
+      el('td', {}, event.outcome ?? ''),
+    ),
+  );
+  const linked = el(
+    'table',
+    { class: 'linked-events' },
+    el(
+      'thead',
+      {},
+      el('tr', {}, ...['Time', 'Kind', 'What', 'Session', 'Principal', 'Outcome'].map((h) => el('th', {}, h))),
+    ),
+    el('tbody', {}, ...eventRows),
+  );
+  const panel = document.getElementById('alert-detail');
+  panel.replaceChildren(
+    el(
+      'div',
+      { class: 'detail-head' },
+      severityChip(alert.severity),
+      el('h3', {}, alert.title),
+      el('button', { type: 'button', class: 'close-detail' }, 'Close'),
+    ),
+    el('p', { class: 'mono' }, `${alert.ruleId} v${alert.ruleVersion} · ${shortTime(alert.time)} · ${alert.alertId}`),
+    el('p', {}, alert.description),
+    el('p', { class: 'tags mono' }, [...(alert.owasp ?? []), ...(alert.attack ?? [])].join(' · ')),
+    el('h4', {}, 'Entities'),
+    entities,
+    el('h4', {}, 'Evidence'),
+    evidence,
+    el(
+      'h4',
+      {},
+      `Linked events (${events.length}${missingEventIds.length > 0 ? `, ${missingEventIds.length} no longer held here` : ''})`,
+    ),
+    events.length > 0
+      ? linked
+      : el('p', { class: 'empty' }, 'None of the linked events is held by the local dashboard.'),
+    el('h4', {}, 'Pivot in Microsoft Sentinel'),
+    kqlBlock('This alert', kql.alert),
+    kqlBlock('Its events', kql.events),
+    ...(kql.entities ? [kqlBlock('Activity of its entities', kql.entities)] : []),
+  );
+  panel.hidden = false;
+  panel.dataset.alertId = alertId;
+  panel.scrollIntoView({ block: 'start' });
 }
 
 async function renderSessions() {
@@ -229,6 +318,13 @@ async function refresh() {
 }
 
 document.getElementById('filters').addEventListener('input', () => void renderAlerts());
+document.querySelector('#alerts tbody').addEventListener('click', (event) => {
+  const button = event.target.closest('button.open-detail');
+  if (button) void showAlertDetail(button.dataset.alertId).catch((error) => console.error(error));
+});
+document.getElementById('alert-detail').addEventListener('click', (event) => {
+  if (event.target.closest('button.close-detail')) event.currentTarget.hidden = true;
+});
 document.getElementById('filters').addEventListener('submit', (event) => event.preventDefault());
 void renderKql();
 void refresh();
