@@ -43,7 +43,7 @@ export interface DetectorTopics {
   events: string;
   detectorState: string;
   eventsDeadLetter: string;
-  /** Repartition topics are `<prefix>.<scope>.v1`. */
+  /** Repartition topics are `<prefix>.<scope>.v1`; default `mcpwatch.repartition`, `<events>.repartition` for another events topic. */
   repartitionPrefix: string;
 }
 
@@ -91,7 +91,12 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     events: options.topics?.events ?? TOPICS.events,
     detectorState: options.topics?.detectorState ?? TOPICS.detectorState,
     eventsDeadLetter: options.topics?.eventsDeadLetter ?? TOPICS.eventsDeadLetter,
-    repartitionPrefix: options.topics?.repartitionPrefix ?? REPARTITION_TOPIC_PREFIX,
+    // Repartition topics belong to their events topic: another events topic gets its own by default.
+    repartitionPrefix:
+      options.topics?.repartitionPrefix ??
+      (options.topics?.events === undefined || options.topics.events === TOPICS.events
+        ? REPARTITION_TOPIC_PREFIX
+        : `${options.topics.events}.repartition`),
   };
   const routes: ScopeRoute[] = [...rulesByScope(config.rules)].map(([scope, rules]) => ({
     scope,
@@ -160,7 +165,12 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     }
     metrics.assignedPartitions.set(owned.size);
     log.info(
-      { engines: [...fresh.keys()], stateRecords: restored.records, otherRecords: restored.foreignRecords },
+      {
+        partitions: [...new Set(partitions.filter((tp) => tp.topic === topics.events).map((tp) => tp.partition))],
+        engines: [...fresh.keys()],
+        stateRecords: restored.records,
+        otherRecords: restored.foreignRecords,
+      },
       'Partitions assigned; state restored.',
     );
   }
@@ -171,7 +181,10 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     const stillOwned = new Set([...owned.values()].map(({ partition }) => partition));
     for (const [id, runner] of runners) if (!stillOwned.has(runner.partition)) runners.delete(id);
     metrics.assignedPartitions.set(owned.size);
-    log.info({ partitions: partitions.map((tp) => `${tp.topic}/${tp.partition}`) }, 'Partitions revoked.');
+    log.info(
+      { partitions: partitions.filter((tp) => tp.topic === topics.events).map((tp) => tp.partition) },
+      'Partitions revoked.',
+    );
     return Promise.resolve();
   }
 
@@ -266,8 +279,14 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     metrics.consumerLag.set({ partition: String(batch.partition) }, Math.max(0, (Date.now() - last.timestamp) / 1000));
     metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     log.debug(
-      { topic: batch.topic, partition: batch.partition, committed: nextOffset, alerts: work.alerts.length },
-      'Batch committed.',
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        committed: nextOffset,
+        records: batch.records.length,
+        alerts: work.alerts.length,
+      },
+      scope === undefined ? 'Batch committed.' : 'Re-keyed batch committed.',
     );
   }
 
