@@ -440,7 +440,8 @@ export class DetectionEngine {
   }
 
   /**
-   * Forgets the least recently seen `fraction` of every rule's keys (at least one key of a rule that has any),
+   * Forgets the least recently seen `fraction` of every rule's keys and suppressions (at least one of each
+   * rule that has any),
    * recording each as a change: the runtime calls this when the state log refuses a checkpoint as full, so
    * the oldest state goes instead of the stream stopping. Returns how many keys were dropped.
    */
@@ -453,6 +454,16 @@ export class DetectionEngine {
         keys.delete(key);
         shed += 1;
         this.changes.set(`s\0${ruleId}\0${key}`, { type: 'state', ruleId, key, entry: undefined });
+      }
+    }
+    for (const [ruleId, subjects] of this.suppressions) {
+      // Oldest raised first; a shed suppression can only let a repeat of an alert through, with the same id.
+      let count = Math.min(subjects.size, Math.ceil(subjects.size * fraction));
+      for (const subject of subjects.keys()) {
+        if (count-- <= 0) break;
+        subjects.delete(subject);
+        shed += 1;
+        this.changes.set(`p\0${ruleId}\0${subject}`, { type: 'suppression', ruleId, subject, entry: undefined });
       }
     }
     this.counters.shed += shed;

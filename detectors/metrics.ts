@@ -83,6 +83,11 @@ export class DetectorMetrics {
     help: 'Repartitioned events skipped because the state already includes them (re-sent after a crash).',
     registers: [this.registry],
   });
+  readonly checkpointsDropped = new Counter({
+    name: 'mcpwatch_detector_checkpoints_dropped_total',
+    help: 'Checkpoints the state log refused even after shedding: detection went on, that state unsaved.',
+    registers: [this.registry],
+  });
   readonly idleAdvances = new Counter({
     name: 'mcpwatch_detector_idle_advances_total',
     help: 'Times an idle partition had its event time moved to the newest this instance has seen.',

@@ -197,16 +197,21 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
         await producer.send(topics.detectorState, pending);
         return;
       } catch (error) {
-        if (!isMcpwatchError(error) || error.code !== 'LIMIT_EXCEEDED' || round > SHED_ROUNDS) throw error;
+        if (!isMcpwatchError(error) || error.code !== 'LIMIT_EXCEEDED') throw error;
+        if (round > SHED_ROUNDS) {
+          // Not even shed state fits (the log holds something else): detection goes on, unsaved until it fits.
+          metrics.checkpointsDropped.inc();
+          log.error({ err: error }, 'State log full after shedding; checkpoint dropped, detection goes on.');
+          return;
+        }
         const byKey = new Map(pending.map((record) => [record.key, record]));
         let shed = 0;
         for (const runner of runners.values()) {
-          shed += runner.engine.shedOldest(Math.min(1, 0.1 * 2 ** (round - 1)));
+          shed += runner.engine.shedOldest(Math.min(1, 0.25 * 2 ** (round - 1)));
           for (const record of runner.takeCheckpoint()) byKey.set(record.key, record);
         }
         pending = [...byKey.values()];
         log.warn({ err: error, shedKeys: shed, round }, 'State log full; oldest state shed, checkpoint sent again.');
-        if (shed === 0) throw error;
       }
     }
   }

@@ -78,7 +78,7 @@ export class DetectorsWorker {
       if (found !== undefined) return found;
       if (this.child.exitCode !== null || this.child.signalCode !== null || Date.now() > deadline) {
         throw new Error(
-          `Worker log line not seen (exit ${String(this.child.exitCode)}).\nstderr: ${this.stderr}\nlog: ${this.lines.map((l) => l.msg).join(' | ')}`,
+          `Worker log line not seen (exit ${String(this.child.exitCode)}).\nstderr: ${this.stderr}\nlog: ${this.lines.map((l) => (l.err === undefined ? l.msg : `${l.msg} (${JSON.stringify(l.err).slice(0, 600)})`)).join(' | ')}`,
         );
       }
       await new Promise<void>((resolve) => {

@@ -235,7 +235,7 @@ export class EmbeddedTransport implements Transport {
     if (topic.bytes + bytes > limit) {
       throw new McpwatchError(
         'LIMIT_EXCEEDED',
-        `Embedded topic ${name} is full: ${topic.bytes} bytes held (nothing reclaimable) + ${bytes} bytes sent ` +
+        `Embedded topic ${name} is full: ${topic.bytes} bytes held after compaction + ${bytes} bytes sent ` +
           `> maxBytesPerTopic ${limit}; the send was refused, nothing was appended.`,
         { retriable: true },
       );

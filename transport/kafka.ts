@@ -27,7 +27,10 @@ import { KafkaConsumer } from './kafka/consumer.ts';
 import { kafkaLogLine, transportError } from './kafka/errors.ts';
 import { KafkaProducer } from './kafka/producer.ts';
 import { incomingRecord } from './kafka/records.ts';
+import { retryPolicy } from './retry.ts';
 import type { Consumer, ConsumerOptions, IncomingRecord, Producer, TopicSpec, Transport } from './types.ts';
+
+const METADATA_RETRY = retryPolicy({ attempts: 8, baseDelayMs: 100, maxDelayMs: 2_000 });
 
 export interface KafkaTransportDependencies {
   /** kafkajs's own log lines at warn and above go here; below warn they are not produced at all. */
@@ -139,7 +142,12 @@ export class KafkaTransport implements Transport {
     const admin = await this.#adminClient();
     let end: bigint;
     try {
-      const watermarks = await admin.fetchTopicOffsets(topic);
+      // Right after a topic is created its leaders may not be known yet (NOT_LEADER_FOR_PARTITION): retriable.
+      const watermarks = await METADATA_RETRY.execute(() =>
+        admin.fetchTopicOffsets(topic).catch((error: unknown) => {
+          throw transportError(`readPartition(${topic}/${partition})`, error);
+        }),
+      );
       const found = watermarks.find((entry) => entry.partition === partition);
       if (found === undefined) {
         throw new McpwatchError('TRANSPORT_FAILED', `Kafka readPartition: ${topic} has no partition ${partition}`);
