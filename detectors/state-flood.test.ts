@@ -135,4 +135,34 @@ void describe('state flood and detector health', () => {
       await transport.close();
     }
   });
+
+  void test('serve answers /readyz 503 once its detection stopped', async () => {
+    const refusing: AlertSink = {
+      name: 'refusing',
+      deliver: () => Promise.reject(new McpwatchError('DELIVERY_FAILED', 'refused for the test', { retriable: false })),
+      health: () => Promise.resolve({ healthy: true }),
+      close: () => Promise.resolve(),
+    };
+    const { startServe } = await import('../cli/serve.ts');
+    const serve = await startServe({
+      host: '127.0.0.1',
+      port: 0,
+      dashboardPort: false,
+      config: parseDetectorsConfig(
+        { ...fixtureDeployment(), sinks: [{ type: 'file', path: path.join(dir, 'serve.jsonl') }] },
+        RULES,
+      ),
+      extraSinks: [refusing],
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      await until(async () => (await fetch(`${serve.otlpUrl}/readyz`)).status === 200, 'serve to be ready');
+      const attack = loadEvents(path.join(ATTACK, (await import('node:fs')).readdirSync(ATTACK)[0]!));
+      await produceEvents(serve.transport, TOPICS.events, attack);
+      await assert.rejects(serve.detectors.done);
+      assert.equal((await fetch(`${serve.otlpUrl}/readyz`)).status, 503);
+    } finally {
+      await serve.close();
+    }
+  });
 });
