@@ -19,7 +19,7 @@ const transport = new KafkaTransport(
   {
     brokers: (process.env.KAFKA_BROKERS ?? '').split(','),
     clientId: 'bench-detectors-instance',
-    consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10_000, maxWaitTimeMs: 50 },
+    consumer: { heartbeatIntervalMs: 500, maxWaitTimeMs: 50 },
   },
   { logger: log },
 );

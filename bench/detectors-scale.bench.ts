@@ -36,9 +36,9 @@ function workload(count: number, start = Date.UTC(2026, 0, 1)): McpEvent[] {
       tools: Array.from({ length: 10 }, (_, tool) => ({
         name: `tool_${server}_${tool}`,
         description: 'Reads a thing.',
-        hash: `${server}-${tool}`.padEnd(64, '0'),
+        hash: `sha256:${String(server * 100 + tool).padStart(64, '0')}`,
       })),
-      catalogHash: `${server}`.padEnd(64, '0'),
+      listHash: `sha256:${String(server).padStart(64, '0')}`,
     } as unknown as McpEvent);
   }
   for (let index = 0; events.length < count; index += 1) {
