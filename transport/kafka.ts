@@ -70,6 +70,12 @@ export class KafkaTransport implements Transport {
 
   async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
     const admin = await this.#adminClient();
+    // Several members may create the same topics at once, and a topic just created may not have metadata
+    // yet (UNKNOWN_TOPIC_OR_PARTITION): kafkajs marks both retriable, so the whole check runs again.
+    await METADATA_RETRY.execute(() => this.#ensureTopics(admin, topics));
+  }
+
+  async #ensureTopics(admin: Admin, topics: readonly TopicSpec[]): Promise<void> {
     try {
       const existing = new Set(await admin.listTopics());
       const missing = topics.filter((spec) => !existing.has(spec.topic));
