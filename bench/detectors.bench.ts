@@ -15,6 +15,7 @@ import { engineOptionsOf, parseDetectorsConfig } from '../detectors/config.ts';
 import { DetectionEngine } from '../detectors/engine.ts';
 import { RULES } from '../detectors/rules/index.ts';
 import { startDetectors } from '../detectors/runtime.ts';
+import { anyRuleWants, rulesByScope } from '../detectors/scopes.ts';
 import { FileSink } from '../detectors/sinks/file.ts';
 import type { AlertSink } from '../detectors/sinks/types.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
@@ -81,6 +82,12 @@ export default async function detectorsBench({ brokers }: BenchContext): Promise
       runs: 3,
       run: () => drainAndParse(kafka, filled),
     });
+    // The events metric counts an event once per scope engine it runs through.
+    const scoped = [...rulesByScope(parseDetectorsConfig({}, RULES).rules).values()];
+    const engineEvents = events.reduce(
+      (sum, event) => sum + scoped.filter((rules) => anyRuleWants(rules, event)).length,
+      0,
+    );
     const detectors = await measure({
       name: `detectors, ${RULES.length} rules`,
       runs: 3,
@@ -90,13 +97,18 @@ export default async function detectorsBench({ brokers }: BenchContext): Promise
         const sink = new FileSink(path.join(dir, `${randomUUID()}.jsonl`));
         const stateTopic = `bench.detectors.state.${randomUUID().slice(0, 8)}`;
         const dlq = `bench.detectors.dlq.${randomUUID().slice(0, 8)}`;
-        topics.push(stateTopic, dlq);
+        const repartitionPrefix = `bench.detectors.repartition.${randomUUID().slice(0, 8)}`;
+        topics.push(
+          stateTopic,
+          dlq,
+          ...['session', 'server', 'global'].map((scope) => `${repartitionPrefix}.${scope}.v1`),
+        );
         const runtime = await startDetectors({
           transport,
           config,
           sinks: [sink],
           logger: silent,
-          topics: { events: filled, detectorState: stateTopic, eventsDeadLetter: dlq },
+          topics: { events: filled, detectorState: stateTopic, eventsDeadLetter: dlq, repartitionPrefix },
         });
         try {
           let startedAt: number | undefined;
@@ -104,7 +116,7 @@ export default async function detectorsBench({ brokers }: BenchContext): Promise
           for (;;) {
             if (startedAt === undefined && runtime.assignedPartitions().length > 0) startedAt = performance.now();
             const done = (await runtime.metrics.events.get()).values[0]?.value ?? 0;
-            if (done >= events.length) break;
+            if (done >= engineEvents) break;
             if (Date.now() > deadline) throw new Error(`detectors ran ${done} of ${events.length} events in time`);
             await new Promise((resolve) => setTimeout(resolve, 20));
           }

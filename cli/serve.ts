@@ -15,7 +15,8 @@ import { startDashboardServer, type DashboardServer } from '../local-dashboard/s
 import { LocalDashboardStore } from '../local-dashboard/store.ts';
 import { EmbeddedTransport } from '../transport/embedded.ts';
 import { TOPICS } from '../transport/topics.ts';
-import type { Consumer } from '../transport/types.ts';
+import type { Consumer, Transport } from '../transport/types.ts';
+import { McpwatchError } from '../contracts/errors.ts';
 
 export interface ServeOptions {
   /** OTLP/HTTP receiver address. */
@@ -60,9 +61,14 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   };
 
   try {
+    // Filled in once the detectors run; until then the receiver reports not ready.
+    const detection = { running: (): boolean => false };
     const collector = await startCollector(
       { host: options.host, port: options.port, topics: { eventPartitions: EMBEDDED_EVENT_PARTITIONS } },
-      { transport, logger: logger.child({ part: 'collector' }) },
+      {
+        transport: gatedByDetection(transport, () => detection.running()),
+        logger: logger.child({ part: 'collector' }),
+      },
     );
     started.push(collector);
 
@@ -96,6 +102,11 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       started.push(dashboard);
     }
 
+    detection.running = () => detectors.running();
+    detectors.done.catch(() =>
+      logger.error('Detection stopped: serve reports not ready (/readyz 503) until it is restarted.'),
+    );
+
     return {
       otlpUrl: collector.url,
       dashboardUrl: dashboard?.url,
@@ -109,6 +120,25 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * The log as the receiver sees it: its readiness probe (`partitionCount`) fails while detection is not
+ * running, so `serve`'s `/readyz` is red whenever the detectors stopped or failed, not only when the log is.
+ */
+function gatedByDetection(transport: EmbeddedTransport, detecting: () => boolean): Transport {
+  return {
+    kind: transport.kind,
+    ensureTopics: (topics) => transport.ensureTopics(topics),
+    producer: () => transport.producer(),
+    consumer: (options) => transport.consumer(options),
+    readPartition: (topic, partition) => transport.readPartition(topic, partition),
+    partitionCount: (topic) =>
+      detecting()
+        ? transport.partitionCount(topic)
+        : Promise.reject(new McpwatchError('NOT_READY', 'Detection is not running')),
+    close: () => transport.close(),
+  };
 }
 
 /** The dashboard's view of events: its own consumer group, so it never holds back the detectors. */

@@ -16,10 +16,15 @@ void describe('state checkpoint records', () => {
     const first = new DetectionEngine({ rules, suppressionMs: 0 });
     first.process(callEvent('e1', 0, 'session/with/slashes', 'alice'));
     first.process(callEvent('e2', 1, 'gone', 'alice'));
-    const records = first.takeChanges().map((change) => changeToRecord(3, change));
-    assert.ok(records.every((record) => record.partition === 3 && record.key!.startsWith('3/')));
+    const records = first.takeChanges().map((change) => changeToRecord({ scope: 'session', partition: 3 }, change));
+    assert.ok(records.every((record) => record.partition === 3 && record.key!.startsWith('session/3/')));
     records.push(
-      asStored(changeToRecord(3, { type: 'state', ruleId: testRules[0]!.meta.id, key: 'gone', entry: undefined })),
+      asStored(
+        changeToRecord(
+          { scope: 'session', partition: 3 },
+          { type: 'state', ruleId: testRules[0]!.meta.id, key: 'gone', entry: undefined },
+        ),
+      ),
     );
 
     const second = new DetectionEngine({ rules });
@@ -33,16 +38,26 @@ void describe('state checkpoint records', () => {
   });
 
   void test('positions round trip and bad records are refused naming the key', () => {
-    assert.deepEqual(recordToCheckpoint(asStored(positionRecord(0, '12345678901234567890'))), {
-      partition: 0,
+    assert.deepEqual(
+      recordToCheckpoint(asStored(positionRecord({ scope: 'global', partition: 0 }, 'events', '12345678901234567890'))),
+      { scope: 'global', partition: 0, type: 'position', topic: 'events', offset: '12345678901234567890' },
+    );
+    // The earlier layout (one engine per events partition) restores into the session scope.
+    assert.deepEqual(recordToCheckpoint({ key: '4/position', value: Buffer.from('{"offset":"7"}') }, 'events'), {
+      scope: 'session',
+      partition: 4,
       type: 'position',
-      offset: '12345678901234567890',
+      topic: 'events',
+      offset: '7',
     });
     assert.throws(
       () => recordToCheckpoint({ key: 'nonsense', value: Buffer.from('{}') }),
       /"nonsense": not a checkpoint key/,
     );
-    assert.throws(() => recordToCheckpoint({ key: '1/clock', value: Buffer.from('{"maxEventTime":"x"}') }), /numeric/);
+    assert.throws(
+      () => recordToCheckpoint({ key: '1/clock', value: Buffer.from('{"maxEventTime":"x"}') }),
+      /maxEventTime/,
+    );
     assert.throws(() => recordToCheckpoint({ key: '1/state/r/k', value: Buffer.from('{') }), /not JSON/);
   });
 });

@@ -1,72 +1,119 @@
 /**
- * Engine state as records of the compacted state topic. One events partition's checkpoint is a set of keys
- * prefixed by its number, written to the state partition of the same number:
+ * Engine state as records of the compacted state topic. The checkpoint of the engine of one scope and
+ * partition is a set of keys prefixed by both, written to the state partition of the same number (`global`,
+ * one partition, to state partition 0):
  *
  * | key | value |
  * | --- | --- |
- * | `<p>/state/<ruleId>/<key>` | `StateEntry` JSON; null (tombstone) when the key was forgotten |
- * | `<p>/suppression/<ruleId>/<subject>` | `SuppressionEntry` JSON; null when it expired |
- * | `<p>/clock` | `{ maxEventTime }`: the engine's event time |
- * | `<p>/position` | `{ offset }`: the next events offset the state does not include yet |
+ * | `<scope>/<p>/state/<ruleId>/<key>` | `StateEntry` JSON; empty (tombstone) when the key was forgotten |
+ * | `<scope>/<p>/suppression/<ruleId>/<subject>` | `SuppressionEntry` JSON; empty when it expired |
+ * | `<scope>/<p>/clock` | `{ maxEventTime }`: the engine's event time |
+ * | `<scope>/<p>/position/<topic>` | `{ offset }`: the next offset of that input the state does not include yet |
+ * | `<scope>/<p>/origin/<eventsPartition>` | `{ offset }`: the last events offset whose re-keyed copy it includes |
  *
- * `position` is written only after the state records are acknowledged, so a restored state always includes
- * every event before `position` (and possibly some after it, when a crash fell between the two writes).
+ * Positions are written only after the state records are acknowledged, so a restored state always includes
+ * every record before its position (and possibly some after it, when a crash fell between the two writes).
+ * Keys of the earlier layout (`<p>/…`, one engine per events partition) restore into the `session` scope.
  */
 import { McpwatchError } from '../contracts/errors.ts';
 import type { IncomingRecord, OutgoingRecord, Transport } from '../transport/types.ts';
-import type { DetectionEngine, EngineChange, StateEntry, SuppressionEntry } from './engine.ts';
+import type { EngineChange, StateEntry, SuppressionEntry } from './engine.ts';
+import { KEY_SCOPES } from './scopes.ts';
+import type { KeyScope } from './types.ts';
 
 /** A checkpoint value larger than this is refused when read back: a rule's state must stay small. */
 const MAX_CHECKPOINT_VALUE_BYTES = 1_048_576;
 
-export function changeToRecord(partition: number, change: EngineChange): OutgoingRecord {
+/** Which engine a checkpoint belongs to, and the state partition it is written to. */
+export interface CheckpointOwner {
+  scope: KeyScope;
+  partition: number;
+}
+
+export function statePartitionOf(owner: CheckpointOwner): number {
+  return owner.scope === 'global' ? 0 : owner.partition;
+}
+
+function prefixOf(owner: CheckpointOwner): string {
+  return `${owner.scope}/${owner.partition}`;
+}
+
+/**
+ * The seam's value is `Buffer | string`; a Kafka tombstone is a null value. An empty value stands for it here
+ * (decoding reads it as "forgotten"; the embedded log's compaction drops it like a tombstone).
+ */
+const TOMBSTONE = '';
+
+export function changeToRecord(owner: CheckpointOwner, change: EngineChange): OutgoingRecord {
+  const partition = statePartitionOf(owner);
+  const prefix = prefixOf(owner);
   switch (change.type) {
     case 'clock':
-      return {
-        key: `${partition}/clock`,
-        value: JSON.stringify({ maxEventTime: change.maxEventTime }),
-        partition,
-      };
+      return { key: `${prefix}/clock`, value: JSON.stringify({ maxEventTime: change.maxEventTime }), partition };
     case 'state':
       return {
-        key: `${partition}/state/${change.ruleId}/${change.key}`,
-        value: change.entry === undefined ? tombstone() : JSON.stringify(change.entry),
+        key: `${prefix}/state/${change.ruleId}/${change.key}`,
+        value: change.entry === undefined ? TOMBSTONE : JSON.stringify(change.entry),
         partition,
       };
     case 'suppression':
       return {
-        key: `${partition}/suppression/${change.ruleId}/${change.subject}`,
-        value: change.entry === undefined ? tombstone() : JSON.stringify(change.entry),
+        key: `${prefix}/suppression/${change.ruleId}/${change.subject}`,
+        value: change.entry === undefined ? TOMBSTONE : JSON.stringify(change.entry),
         partition,
       };
   }
 }
 
-export function positionRecord(partition: number, nextOffset: string): OutgoingRecord {
-  return { key: `${partition}/position`, value: JSON.stringify({ offset: nextOffset }), partition };
+export function positionRecord(owner: CheckpointOwner, topic: string, nextOffset: string): OutgoingRecord {
+  return {
+    key: `${prefixOf(owner)}/position/${topic}`,
+    value: JSON.stringify({ offset: nextOffset }),
+    partition: statePartitionOf(owner),
+  };
 }
+
+export function originRecord(owner: CheckpointOwner, eventsPartition: number, offset: bigint): OutgoingRecord {
+  return {
+    key: `${prefixOf(owner)}/origin/${eventsPartition}`,
+    value: JSON.stringify({ offset: offset.toString() }),
+    partition: statePartitionOf(owner),
+  };
+}
+
+export type CheckpointRecord = CheckpointOwner &
+  (
+    | { type: 'change'; change: EngineChange }
+    | { type: 'position'; topic: string; offset: string }
+    | { type: 'origin'; eventsPartition: number; offset: string }
+  );
+
+const KINDS = new Set(['state', 'suppression', 'clock', 'position', 'origin']);
 
 /**
- * The seam's value is `Buffer | string`; a Kafka tombstone is a null value. An empty value stands for it here
- * and compaction treats it as a live key: harmless, because decoding reads an empty value as "forgotten".
+ * Decodes one state-topic record; throws `INPUT_INVALID` naming the key when it is not a checkpoint.
+ * `legacyEventsTopic` is the input a position of the earlier layout refers to.
  */
-function tombstone(): string {
-  return '';
-}
-
-export type CheckpointRecord =
-  { partition: number; type: 'change'; change: EngineChange } | { partition: number; type: 'position'; offset: string };
-
-/** Decodes one state-topic record; throws `INPUT_INVALID` naming the key when it is not a checkpoint. */
-export function recordToCheckpoint(record: Pick<IncomingRecord, 'key' | 'value'>): CheckpointRecord {
+export function recordToCheckpoint(
+  record: Pick<IncomingRecord, 'key' | 'value'>,
+  legacyEventsTopic = '',
+): CheckpointRecord {
   const key = record.key ?? '';
   const fail = (why: string): never => {
     throw new McpwatchError('INPUT_INVALID', `State record ${JSON.stringify(key.slice(0, 200))}: ${why}`);
   };
-  const match = /^(\d+)\/(state|suppression|clock|position)(?:\/([a-z0-9-]+)\/([\s\S]*))?$/.exec(key);
-  if (match === null) return fail('not a checkpoint key');
-  const [, partitionText, kind, ruleId, subject] = match;
-  const partition = Number(partitionText);
+  let rest = key;
+  let scope: KeyScope = 'session';
+  const slash = rest.indexOf('/');
+  const first = slash < 0 ? rest : rest.slice(0, slash);
+  if ((KEY_SCOPES as readonly string[]).includes(first)) {
+    scope = first as KeyScope;
+    rest = rest.slice(slash + 1);
+  }
+  const match = /^(\d{1,9})\/([a-z]+)(?:\/([\s\S]*))?$/.exec(rest);
+  if (match === null || !KINDS.has(match[2]!)) return fail('not a checkpoint key');
+  const [, partitionText, kind, tail] = match;
+  const owner: CheckpointOwner = { scope, partition: Number(partitionText) };
   if (record.value.length > MAX_CHECKPOINT_VALUE_BYTES) return fail('value over 1 MiB');
   const forgotten = record.value.length === 0;
   let value: unknown;
@@ -75,54 +122,70 @@ export function recordToCheckpoint(record: Pick<IncomingRecord, 'key' | 'value'>
   } catch {
     return fail('value is not JSON');
   }
-  if (kind === 'clock' || kind === 'position') {
-    if (ruleId !== undefined || forgotten) return fail(`a ${kind} record must have no rule and a value`);
-    const fields = value as { maxEventTime?: unknown; offset?: unknown };
-    if (kind === 'clock') {
-      if (typeof fields.maxEventTime !== 'number') return fail('clock without a numeric maxEventTime');
-      return { partition, type: 'change', change: { type: 'clock', maxEventTime: fields.maxEventTime } };
+  const fields = (value ?? {}) as { maxEventTime?: unknown; offset?: unknown };
+  const offsetOf = (): string =>
+    typeof fields.offset === 'string' && /^\d{1,20}$/.test(fields.offset) ? fields.offset : fail('no offset');
+  switch (kind) {
+    case 'clock':
+      if (tail !== undefined || typeof fields.maxEventTime !== 'number') return fail('clock without a maxEventTime');
+      return { ...owner, type: 'change', change: { type: 'clock', maxEventTime: fields.maxEventTime } };
+    case 'position': {
+      const topic = tail ?? legacyEventsTopic;
+      if (topic === '' || forgotten) return fail('position without a topic or value');
+      return { ...owner, type: 'position', topic, offset: offsetOf() };
     }
-    if (typeof fields.offset !== 'string' || !/^\d+$/.test(fields.offset)) return fail('position without an offset');
-    return { partition, type: 'position', offset: fields.offset };
+    case 'origin':
+      if (tail === undefined || !/^\d{1,9}$/.test(tail) || forgotten) return fail('origin without a partition');
+      return { ...owner, type: 'origin', eventsPartition: Number(tail), offset: offsetOf() };
   }
-  if (ruleId === undefined || subject === undefined) return fail('missing rule id or key');
+  const ruleMatch = /^([a-z0-9-]+)\/([\s\S]*)$/.exec(tail ?? '');
+  if (ruleMatch === null) return fail('missing rule id or key');
+  const [, ruleId, subject] = ruleMatch as unknown as [string, string, string];
   if (kind === 'state') {
     const entry = value as StateEntry | undefined;
-    return { partition, type: 'change', change: { type: 'state', ruleId, key: subject, entry } };
+    return { ...owner, type: 'change', change: { type: 'state', ruleId, key: subject, entry } };
   }
   const entry = value as SuppressionEntry | undefined;
-  return { partition, type: 'change', change: { type: 'suppression', ruleId, subject, entry } };
+  return { ...owner, type: 'change', change: { type: 'suppression', ruleId, subject, entry } };
+}
+
+/** What a restore hands each checkpoint to: the engine of one scope and partition. */
+export interface RestoreTarget {
+  apply(checkpoint: CheckpointRecord): void;
 }
 
 export interface RestoreResult {
-  /** Records read that belong to the restored partitions. */
+  /** Records read that belong to the restored engines. */
   records: number;
-  /** The next events offset per restored partition (absent: nothing checkpointed yet). */
-  positions: Map<number, bigint>;
+  /** Records read that belong to engines of other instances (partitions shared by several owners). */
+  foreignRecords: number;
 }
 
 /**
- * Restores the engines of `engines` (events partition → engine) from the state topic. Reads every partition of
- * the state topic once: a transport that ignores the explicit `partition` on produce still restores correctly
- * (records are routed by their key prefix), at the price of reading other partitions' checkpoints too.
+ * Restores engines (keyed `<scope>/<partition>`) from the state topic, reading only the state partitions
+ * given: those of the partitions this instance was assigned, so restoring costs what the instance owns, not
+ * what the cluster holds. Relies on the transport honouring the explicit `partition` on produce.
  */
-export async function restoreEngines(
+export async function restoreCheckpoints(
   transport: Transport,
   stateTopic: string,
-  engines: ReadonlyMap<number, DetectionEngine>,
+  statePartitions: Iterable<number>,
+  targets: ReadonlyMap<string, RestoreTarget>,
+  legacyEventsTopic: string,
 ): Promise<RestoreResult> {
-  const positions = new Map<number, bigint>();
   let records = 0;
-  const statePartitions = await transport.partitionCount(stateTopic);
-  for (let statePartition = 0; statePartition < statePartitions; statePartition += 1) {
+  let foreignRecords = 0;
+  for (const statePartition of new Set(statePartitions)) {
     for await (const record of transport.readPartition(stateTopic, statePartition)) {
-      const checkpoint = recordToCheckpoint(record);
-      const engine = engines.get(checkpoint.partition);
-      if (engine === undefined) continue;
+      const checkpoint = recordToCheckpoint(record, legacyEventsTopic);
+      const target = targets.get(`${checkpoint.scope}/${checkpoint.partition}`);
+      if (target === undefined) {
+        foreignRecords += 1;
+        continue;
+      }
       records += 1;
-      if (checkpoint.type === 'position') positions.set(checkpoint.partition, BigInt(checkpoint.offset));
-      else engine.restore(checkpoint.change);
+      target.apply(checkpoint);
     }
   }
-  return { records, positions };
+  return { records, foreignRecords };
 }

@@ -65,6 +65,8 @@ export const EngineTuning = z.strictObject({
   maxKeysPerRule: z.int().positive().default(1_000_000),
   /** Findings of one rule about one subject within this period (ms) fold into the first alert. */
   suppressionMs: z.int().nonnegative().default(3_600_000),
+  /** A partition with no record for this long (wall ms) moves to the newest event time of its instance. */
+  idlePartitionMs: z.int().min(100).max(86_400_000).default(30_000),
 });
 
 export const EnvironmentConfig = z.strictObject({

@@ -20,6 +20,7 @@ const twoPrincipals: Rule<{ principals: string[] }, { maxPrincipals: number }> =
     references: [],
   },
   configSchema: z.strictObject({ maxPrincipals: z.number().default(1) }),
+  scope: 'session',
   keyOf: (event) => event.sessionId,
   initialState: () => ({ principals: [] }),
   onEvent(state, event, context) {

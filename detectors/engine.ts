@@ -57,6 +57,8 @@ export interface EngineCounters {
   ruleErrors: number;
   evictedIdle: number;
   evictedOverCap: number;
+  /** Keys dropped by `shedOldest` because the state log was full. */
+  shed: number;
   alertsRaised: number;
   findingsSuppressed: number;
 }
@@ -153,6 +155,7 @@ export class DetectionEngine {
     ruleErrors: 0,
     evictedIdle: 0,
     evictedOverCap: 0,
+    shed: 0,
     alertsRaised: 0,
     findingsSuppressed: 0,
   };
@@ -188,6 +191,11 @@ export class DetectionEngine {
 
   get watermark(): number {
     return this.maxEventTime - this.options.allowedLatenessMs;
+  }
+
+  /** The newest event time seen (ms); −Infinity before the first event. */
+  get eventTime(): number {
+    return this.maxEventTime;
   }
 
   /** Keys held, per rule id. */
@@ -297,8 +305,8 @@ export class DetectionEngine {
     const ruleId = enabled.rule.meta.id;
     const keys = this.states.get(ruleId)!;
     if (step.state === undefined) {
-      keys.delete(key);
-      this.changes.set(`s\0${ruleId}\0${key}`, { type: 'state', ruleId, key, entry: undefined });
+      // A key that was never stored (a rule that keeps no state) has nothing to forget: no change to checkpoint.
+      if (keys.delete(key)) this.changes.set(`s\0${ruleId}\0${key}`, { type: 'state', ruleId, key, entry: undefined });
     } else {
       entry.state = step.state;
       for (const timer of step.timers ?? []) entry.timers[timer.name] = timer.at;
@@ -429,6 +437,37 @@ export class DetectionEngine {
         this.changes.set(`p\0${ruleId}\0${subject}`, { type: 'suppression', ruleId, subject, entry: undefined });
       }
     }
+  }
+
+  /**
+   * Forgets the least recently seen `fraction` of every rule's keys and suppressions (at least one of each
+   * rule that has any),
+   * recording each as a change: the runtime calls this when the state log refuses a checkpoint as full, so
+   * the oldest state goes instead of the stream stopping. Returns how many keys were dropped.
+   */
+  shedOldest(fraction: number): number {
+    let shed = 0;
+    for (const [ruleId, keys] of this.states) {
+      let count = Math.min(keys.size, Math.ceil(keys.size * fraction));
+      for (const key of keys.keys()) {
+        if (count-- <= 0) break;
+        keys.delete(key);
+        shed += 1;
+        this.changes.set(`s\0${ruleId}\0${key}`, { type: 'state', ruleId, key, entry: undefined });
+      }
+    }
+    for (const [ruleId, subjects] of this.suppressions) {
+      // Oldest raised first; a shed suppression can only let a repeat of an alert through, with the same id.
+      let count = Math.min(subjects.size, Math.ceil(subjects.size * fraction));
+      for (const subject of subjects.keys()) {
+        if (count-- <= 0) break;
+        subjects.delete(subject);
+        shed += 1;
+        this.changes.set(`p\0${ruleId}\0${subject}`, { type: 'suppression', ruleId, subject, entry: undefined });
+      }
+    }
+    this.counters.shed += shed;
+    return shed;
   }
 
   private recordRuleError(ruleId: string, eventId: string | undefined, error: unknown): void {

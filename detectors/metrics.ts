@@ -50,7 +50,7 @@ export class DetectorMetrics {
   });
   readonly evictions = new Counter({
     name: 'mcpwatch_detector_evictions_total',
-    help: 'Keys forgotten before their rule forgot them, by reason (idle TTL or the per-rule cap).',
+    help: 'Keys forgotten before their rule forgot them, by reason (idle TTL, the per-rule cap, or shed because the state log was full).',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -72,9 +72,35 @@ export class DetectorMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly repartitioned = new Counter({
+    name: 'mcpwatch_detector_repartitioned_total',
+    help: 'Events re-keyed into a repartition topic for the rules of a scope, by scope.',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+  readonly repartitionDuplicates = new Counter({
+    name: 'mcpwatch_detector_repartition_duplicates_total',
+    help: 'Repartitioned events skipped because the state already includes them (re-sent after a crash).',
+    registers: [this.registry],
+  });
+  readonly checkpointsDropped = new Counter({
+    name: 'mcpwatch_detector_checkpoints_dropped_total',
+    help: 'Checkpoints the state log refused even after shedding: detection went on, that state unsaved.',
+    registers: [this.registry],
+  });
+  readonly idleAdvances = new Counter({
+    name: 'mcpwatch_detector_idle_advances_total',
+    help: 'Times an idle partition had its event time moved to the newest this instance has seen.',
+    registers: [this.registry],
+  });
+  readonly running = new Gauge({
+    name: 'mcpwatch_detector_running',
+    help: '1 while the consumer runs; 0 once it stopped or failed (detection is not running).',
+    registers: [this.registry],
+  });
   readonly assignedPartitions = new Gauge({
     name: 'mcpwatch_detector_assigned_partitions',
-    help: 'Partitions of the events topic this instance owns.',
+    help: 'Partitions (of the events and repartition topics) this instance owns.',
     registers: [this.registry],
   });
 
@@ -100,5 +126,6 @@ export class DetectorMetrics {
     this.ruleErrors.inc(after.ruleErrors - before.ruleErrors);
     this.evictions.inc({ reason: 'idle' }, after.evictedIdle - before.evictedIdle);
     this.evictions.inc({ reason: 'cap' }, after.evictedOverCap - before.evictedOverCap);
+    this.evictions.inc({ reason: 'shed' }, after.shed - before.shed);
   }
 }

@@ -1,38 +1,50 @@
 /**
- * The detectors as a service: a consumer group on the events topic running one `DetectionEngine` per assigned
- * partition. Per batch, in this order:
+ * The detectors as a service: a consumer group on the events topic and the repartition topics of the scopes
+ * the enabled rules declare (`scopes.ts`), running one `DetectionEngine` per scope and assigned partition
+ * (`partition-runner.ts`). Per batch, in this order:
  *
- *   1. parse each record (invalid ones are dead-lettered and counted) and run the rules → alerts;
- *   2. deliver the alerts to every sink and wait until all confirm (retrying, then failing the consumer);
- *   3. checkpoint the engine's changes to the compacted state topic, then the batch's end position;
- *   4. commit the offsets.
+ *   1. parse each record (invalid ones are dead-lettered and counted), run it through the engines whose key
+ *      lands on this partition and re-key it for the others → alerts, re-keyed events;
+ *   2. deliver the alerts to every sink and wait until all confirm (`delivery.ts`, retried by the one policy);
+ *   3. send the re-keyed events to their repartition topics;
+ *   4. checkpoint the engines' changes to the compacted state topic, then the batch's end position;
+ *   5. commit the offsets.
  *
  * A crash between any two steps replays the batch: its alerts get the same deterministic ids (sinks see a
- * repeat, never a loss), and records before the restored `position` are skipped, so rule state is not fed the
- * same event twice. State is per events partition: a rule keyed by something other than the event's partition
- * key (session, else principal, else server) sees only the events of that key on one partition.
+ * repeat, never a loss), records before a restored position are skipped, and re-keyed copies sent twice are
+ * recognised by their origin, so rule state is never fed one event twice. Between batches, partitions idle
+ * for `engine.idlePartitionMs` advance to the newest event time this instance has seen, so timers and eviction
+ * do not wait for traffic that may never come.
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Alert } from '../contracts/alert.ts';
-import type { McpEvent } from '../contracts/mcp-event.ts';
-import { describeIssues, parseMcpEvent } from '../contracts/parse.ts';
 import { McpwatchError, isMcpwatchError } from '../contracts/errors.ts';
 import { deadLetter } from '../transport/dead-letter.ts';
 import { TOPICS } from '../transport/topics.ts';
-import type { Consumer, IncomingRecord, Producer, RecordBatch, TopicPartition, Transport } from '../transport/types.ts';
-import { changeToRecord, positionRecord, restoreEngines } from './checkpoint.ts';
+import type { Consumer, OutgoingRecord, Producer, RecordBatch, TopicPartition, Transport } from '../transport/types.ts';
+import { restoreCheckpoints } from './checkpoint.ts';
 import { engineOptionsOf, type DetectorsConfig } from './config.ts';
-import { DetectionEngine, type EngineCounters } from './engine.ts';
+import { AlertDelivery } from './delivery.ts';
 import { DetectorMetrics } from './metrics.ts';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
+import {
+  BatchWork,
+  ScopeRunner,
+  applyRekeyedBatch,
+  routeEventsBatch,
+  runnerId,
+  type ScopeRoute,
+} from './partition-runner.ts';
+import { REPARTITION_TOPIC_PREFIX, repartitionTopicOf, rulesByScope, scopePartitions } from './scopes.ts';
 import type { AlertSink } from './sinks/types.ts';
+import type { KeyScope } from './types.ts';
 
 export interface DetectorTopics {
   events: string;
   detectorState: string;
   eventsDeadLetter: string;
+  /** Repartition topics are `<prefix>.<scope>.v1`; default `mcpwatch.repartition`, `<events>.repartition` for another events topic. */
+  repartitionPrefix: string;
 }
 
 export interface StartDetectorsOptions {
@@ -48,7 +60,7 @@ export interface StartDetectorsOptions {
   eventPartitions?: number;
   /** Attempts to deliver one batch's alerts before the consumer stops (uncommitted, so nothing is lost). */
   deliveryAttempts?: number;
-  /** Wait before the second delivery attempt, doubled after each failure (ms). */
+  /** Ceiling of the first wait before another delivery attempt (ms), doubled after each failure, jittered. */
   deliveryBackoffMs?: number;
   /** Also export Node.js process metrics (off when several runtimes share a process). */
   processMetrics?: boolean;
@@ -56,25 +68,21 @@ export interface StartDetectorsOptions {
 
 export interface DetectorsRuntime {
   readonly metrics: DetectorMetrics;
-  /** Partitions owned and restored, sorted. */
+  /** Events partitions owned and restored, sorted. */
   assignedPartitions(): number[];
   /** The ops server's address when `config.ops.port` is set. */
   readonly opsAddress: string | undefined;
+  /** Whether the consumer is running: false once it stopped or failed (health is red then). */
+  running(): boolean;
   /** Settles when the consumer stops: resolves after `close()`, rejects with the error that stopped it. */
   readonly done: Promise<void>;
   /** Stops consuming, then closes sinks, producer and ops server. Idempotent. */
   close(): Promise<void>;
 }
 
-interface PartitionRunner {
-  engine: DetectionEngine;
-  /** Records before this offset are already in the restored state (their alerts were delivered). */
-  restoredPosition: bigint;
-  /** Engine counters as last added to the metrics. */
-  counted: EngineCounters;
-}
-
 const DEFAULT_EVENT_PARTITIONS = 8;
+/** Rounds of shedding the oldest state before a full state log stops the consumer after all. */
+const SHED_ROUNDS = 6;
 
 export async function startDetectors(options: StartDetectorsOptions): Promise<DetectorsRuntime> {
   const { transport, config, sinks } = options;
@@ -83,10 +91,25 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     events: options.topics?.events ?? TOPICS.events,
     detectorState: options.topics?.detectorState ?? TOPICS.detectorState,
     eventsDeadLetter: options.topics?.eventsDeadLetter ?? TOPICS.eventsDeadLetter,
+    // Repartition topics belong to their events topic: another events topic gets its own by default.
+    repartitionPrefix:
+      options.topics?.repartitionPrefix ??
+      (options.topics?.events === undefined || options.topics.events === TOPICS.events
+        ? REPARTITION_TOPIC_PREFIX
+        : `${options.topics.events}.repartition`),
   };
-  const deliveryAttempts = options.deliveryAttempts ?? 6;
-  const deliveryBackoffMs = options.deliveryBackoffMs ?? 500;
-  const runners = new Map<number, PartitionRunner>();
+  const routes: ScopeRoute[] = [...rulesByScope(config.rules)].map(([scope, rules]) => ({
+    scope,
+    rules,
+    topic: repartitionTopicOf(topics.repartitionPrefix, scope),
+  }));
+  const scopeOfTopic = new Map(routes.map((route) => [route.topic, route.scope]));
+  const engineOptions = (scope: KeyScope) => ({
+    ...engineOptionsOf(config),
+    rules: routes.find((route) => route.scope === scope)!.rules,
+  });
+  const runners = new Map<string, ScopeRunner>();
+  const owned = new Map<string, TopicPartition>();
   const metrics = new DetectorMetrics(
     {
       stateSize() {
@@ -98,169 +121,234 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     },
     { processMetrics: options.processMetrics ?? false },
   );
+  const delivery = new AlertDelivery(sinks, metrics, log, {
+    attempts: options.deliveryAttempts ?? 6,
+    baseDelayMs: options.deliveryBackoffMs ?? 500,
+    maxDelayMs: 30_000,
+  });
 
-  // Through `then`, so a transport that throws instead of rejecting is caught as well.
-  const eventPartitions = await Promise.resolve(topics.events)
-    .then((topic) => transport.partitionCount(topic))
-    .catch(async () => {
-      // Usually the collector (or the operator) created it; the count is only ours to choose when nobody did.
-      await transport.ensureTopics([
-        { topic: topics.events, partitions: options.eventPartitions ?? DEFAULT_EVENT_PARTITIONS },
-      ]);
-      return transport.partitionCount(topics.events);
-    });
-  await transport.ensureTopics([
-    { topic: topics.detectorState, partitions: eventPartitions, cleanupPolicy: 'compact' },
-    { topic: topics.eventsDeadLetter, partitions: 1 },
-  ]);
-  const statePartitions = await transport.partitionCount(topics.detectorState);
-  if (statePartitions < eventPartitions) {
-    throw new McpwatchError(
-      'CONFIG_INVALID',
-      `State topic ${topics.detectorState} has ${statePartitions} partitions, fewer than the ${eventPartitions} of ` +
-        `${topics.events}: add partitions to it (its partition p holds the state of events partition p)`,
-    );
-  }
-
+  const eventPartitions = await preparedTopics(transport, topics, routes, options.eventPartitions, log);
   const producer: Producer = await transport.producer();
   const consumer: Consumer = await transport.consumer({
     groupId: config.groupId,
-    topics: [topics.events],
+    topics: [topics.events, ...routes.map((route) => route.topic)],
     from: options.from ?? 'earliest',
   });
 
-  async function assign(partitions: TopicPartition[]): Promise<void> {
-    const fresh = new Map<number, DetectionEngine>();
-    for (const { partition } of partitions) fresh.set(partition, new DetectionEngine(engineOptionsOf(config)));
-    const restored = await restoreEngines(transport, topics.detectorState, fresh);
-    for (const [partition, engine] of fresh) {
-      runners.set(partition, {
-        engine,
-        restoredPosition: restored.positions.get(partition) ?? 0n,
-        counted: { ...engine.counters },
-      });
+  /** Batches and idle ticks run one at a time: both change engines and checkpoint them. */
+  let serial: Promise<void> = Promise.resolve();
+  const exclusively = <T>(step: () => Promise<T>): Promise<T> => {
+    const next = serial.then(step);
+    serial = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  };
+
+  async function assign(partitions: readonly TopicPartition[]): Promise<void> {
+    for (const partition of partitions) owned.set(`${partition.topic}/${partition.partition}`, partition);
+    const fresh = new Map<string, ScopeRunner>();
+    for (const { partition } of partitions) {
+      for (const { scope } of routes) {
+        const id = runnerId(scope, partition);
+        if (partition >= scopePartitions(scope, eventPartitions) || runners.has(id) || fresh.has(id)) continue;
+        fresh.set(id, new ScopeRunner(scope, partition, engineOptions(scope)));
+      }
     }
-    metrics.assignedPartitions.set(runners.size);
+    if (fresh.size === 0) return;
+    const statePartitions = [...fresh.values()].map((runner) => (runner.scope === 'global' ? 0 : runner.partition));
+    const restored = await restoreCheckpoints(transport, topics.detectorState, statePartitions, fresh, topics.events);
+    for (const [id, runner] of fresh) {
+      runner.counted = { ...runner.engine.counters };
+      runners.set(id, runner);
+    }
+    metrics.assignedPartitions.set(owned.size);
     log.info(
       {
-        partitions: [...fresh.keys()],
+        partitions: [...new Set(partitions.filter((tp) => tp.topic === topics.events).map((tp) => tp.partition))],
+        engines: [...fresh.keys()],
         stateRecords: restored.records,
-        positions: Object.fromEntries([...restored.positions].map(([p, offset]) => [p, offset.toString()])),
+        otherRecords: restored.foreignRecords,
       },
       'Partitions assigned; state restored.',
     );
   }
 
-  function revoke(partitions: TopicPartition[]): Promise<void> {
+  function revoke(partitions: readonly TopicPartition[]): Promise<void> {
     // Every batch is checkpointed and committed before onBatch resolves: nothing is left to flush.
-    for (const { partition } of partitions) runners.delete(partition);
-    metrics.assignedPartitions.set(runners.size);
-    log.info({ partitions: partitions.map(({ partition }) => partition) }, 'Partitions revoked.');
+    for (const partition of partitions) owned.delete(`${partition.topic}/${partition.partition}`);
+    const stillOwned = new Set([...owned.values()].map(({ partition }) => partition));
+    for (const [id, runner] of runners) if (!stillOwned.has(runner.partition)) runners.delete(id);
+    metrics.assignedPartitions.set(owned.size);
+    log.info(
+      { partitions: partitions.filter((tp) => tp.topic === topics.events).map((tp) => tp.partition) },
+      'Partitions revoked.',
+    );
     return Promise.resolve();
   }
 
-  async function deliver(alerts: Alert[]): Promise<void> {
-    if (alerts.length === 0) return;
-    let pending = [...sinks];
-    for (let attempt = 1; ; attempt += 1) {
-      const results = await Promise.allSettled(pending.map((sink) => sink.deliver(alerts)));
-      const failed = pending.filter((_, index) => results[index]!.status === 'rejected');
-      if (failed.length === 0) return;
-      const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-      for (const sink of failed) metrics.deliveryFailures.inc({ sink: sink.name });
-      const retriable = errors.every((error) => !isMcpwatchError(error) || error.retriable);
-      log.warn(
-        { err: errors[0], sinks: failed.map((sink) => sink.name), attempt, alerts: alerts.length },
-        'Alert delivery failed; offsets stay uncommitted.',
-      );
-      if (!retriable || attempt >= deliveryAttempts) {
-        throw new McpwatchError(
-          'DELIVERY_FAILED',
-          `Sinks ${failed.map((sink) => sink.name).join(', ')} did not confirm ${alerts.length} alerts`,
-          { cause: errors[0], retriable },
+  /** Sends checkpoint records; a state log that is full sheds its oldest keys and takes the send again. */
+  async function checkpoint(records: OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    let pending = records;
+    for (let round = 1; ; round += 1) {
+      try {
+        await producer.send(topics.detectorState, pending);
+        return;
+      } catch (error) {
+        if (!isMcpwatchError(error) || error.code !== 'LIMIT_EXCEEDED') throw error;
+        if (round > SHED_ROUNDS) {
+          // Not even shed state fits (the log holds something else): detection goes on, unsaved until it fits.
+          metrics.checkpointsDropped.inc();
+          log.error({ err: error }, 'State log full after shedding; checkpoint dropped, detection goes on.');
+          return;
+        }
+        const byKey = new Map(pending.map((record) => [record.key, record]));
+        let shed = 0;
+        for (const runner of runners.values()) {
+          shed += runner.engine.shedOldest(Math.min(1, 0.25 * 2 ** (round - 1)));
+          for (const record of runner.takeCheckpoint()) byKey.set(record.key, record);
+        }
+        pending = [...byKey.values()];
+        log.warn({ err: error, shedKeys: shed, round }, 'State log full; oldest state shed, checkpoint sent again.');
+      }
+    }
+  }
+
+  /** Delivery, re-keyed events, checkpoint and positions of one batch's work (steps 2–4). */
+  async function complete(work: BatchWork, positions: OutgoingRecord[]): Promise<void> {
+    for (const runner of work.touched) {
+      for (const ruleError of runner.engine.takeRuleErrors()) {
+        log.error(
+          { err: ruleError.error, ruleId: ruleError.ruleId, eventId: ruleError.eventId },
+          'Rule failed; event skipped by it.',
         );
       }
-      pending = failed; // a sink that confirmed is not asked again for this batch
-      await sleep(deliveryBackoffMs * 2 ** (attempt - 1));
     }
+    await delivery.deliver(work.alerts);
+    for (const [topic, records] of work.forwards) {
+      await producer.send(topic, records);
+      metrics.repartitioned.inc({ scope: scopeOfTopic.get(topic)! }, records.length);
+    }
+    await checkpoint([...work.touched].flatMap((runner) => runner.takeCheckpoint()));
+    await checkpoint(positions);
+    for (const alert of work.alerts) metrics.alerts.inc({ rule: alert.ruleId });
+    for (const runner of work.touched) {
+      metrics.addEngineDelta(runner.counted, runner.engine.counters);
+      runner.counted = { ...runner.engine.counters };
+    }
+    metrics.replayedEventsSkipped.inc(work.skipped);
+    metrics.repartitionDuplicates.inc(work.duplicates);
   }
 
   async function processBatch(batch: RecordBatch): Promise<void> {
     const started = process.hrtime.bigint();
-    let runner = runners.get(batch.partition);
-    if (runner === undefined) {
+    const scope = scopeOfTopic.get(batch.topic);
+    // The engines this batch feeds: all of this partition's for the events topic, its scope's for a repartition topic.
+    const needed = routes.filter(
+      (route) =>
+        (scope === undefined || route.scope === scope) &&
+        batch.partition < scopePartitions(route.scope, eventPartitions),
+    );
+    if (needed.some((route) => !runners.has(runnerId(route.scope, batch.partition)))) {
       // The transport promises onAssigned first; restoring here keeps a batch from ever meeting empty state.
       await assign([{ topic: batch.topic, partition: batch.partition }]);
-      runner = runners.get(batch.partition)!;
     }
-    const { engine } = runner;
-    const alerts: Alert[] = [];
-    let last: IncomingRecord | undefined;
-    for (const record of batch.records) {
-      last = record;
-      if (BigInt(record.offset) < runner.restoredPosition) {
-        metrics.replayedEventsSkipped.inc();
-        continue;
-      }
-      const event = parseRecord(record);
-      if (!event.ok) {
-        await deadLetter(producer, topics.eventsDeadLetter, record, 'detectors', event.reason);
-        metrics.deadLetters.inc();
-        log.warn(
-          { partition: record.partition, offset: record.offset, reason: event.reason },
-          'Record is not a valid event; dead-lettered.',
-        );
-        continue;
-      }
-      alerts.push(...engine.process(event.value));
-    }
-    if (last === undefined) return;
-    for (const ruleError of engine.takeRuleErrors()) {
-      log.error(
-        { err: ruleError.error, ruleId: ruleError.ruleId, eventId: ruleError.eventId },
-        'Rule failed; event skipped by it.',
-      );
-    }
-
-    await deliver(alerts);
+    const ownRunners = new Map(
+      needed.map((route) => [route.scope, runners.get(runnerId(route.scope, batch.partition))!] as const),
+    );
+    const work = new BatchWork();
+    let positions: OutgoingRecord[];
+    const last = batch.records.at(-1)!;
     const nextOffset = (BigInt(last.offset) + 1n).toString();
-    const changes = engine.takeChanges();
-    if (changes.length > 0) {
-      await producer.send(
-        topics.detectorState,
-        changes.map((change) => changeToRecord(batch.partition, change)),
+    if (scope === undefined) {
+      routeEventsBatch(batch.records, batch.partition, eventPartitions, routes, ownRunners, work);
+      positions = [...ownRunners.values()].map((runner) => runner.position(batch.topic, nextOffset));
+    } else {
+      const runner = ownRunners.get(scope)!;
+      applyRekeyedBatch(batch.records, runner, work);
+      positions = [runner.position(batch.topic, nextOffset)];
+    }
+    for (const { record, reason } of work.invalid) {
+      await deadLetter(producer, topics.eventsDeadLetter, record, 'detectors', reason);
+      metrics.deadLetters.inc();
+      log.warn(
+        { topic: record.topic, partition: record.partition, offset: record.offset, reason },
+        'Record is not a valid event; dead-lettered.',
       );
     }
-    await producer.send(topics.detectorState, [positionRecord(batch.partition, nextOffset)]);
+    await complete(work, positions);
     await consumer.commit([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
 
-    for (const alert of alerts) metrics.alerts.inc({ rule: alert.ruleId });
-    metrics.addEngineDelta(runner.counted, engine.counters);
-    runner.counted = { ...engine.counters };
     metrics.consumerLag.set({ partition: String(batch.partition) }, Math.max(0, (Date.now() - last.timestamp) / 1000));
     metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     log.debug(
-      { partition: batch.partition, committed: nextOffset, records: batch.records.length, alerts: alerts.length },
-      'Batch committed.',
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        committed: nextOffset,
+        records: batch.records.length,
+        alerts: work.alerts.length,
+      },
+      scope === undefined ? 'Batch committed.' : 'Re-keyed batch committed.',
     );
   }
 
+  /** Moves engines idle for `idlePartitionMs` to the newest event time seen here (Flink's idle sources). */
+  async function advanceIdle(): Promise<void> {
+    const now = Date.now();
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const runner of runners.values()) newest = Math.max(newest, runner.engine.eventTime);
+    if (!Number.isFinite(newest)) return;
+    const work = new BatchWork();
+    for (const runner of runners.values()) {
+      if (now - runner.lastActive < config.engine.idlePartitionMs || runner.engine.eventTime >= newest) continue;
+      work.alerts.push(...runner.engine.advanceTo(newest));
+      work.touched.add(runner);
+      metrics.idleAdvances.inc();
+    }
+    if (work.touched.size > 0) await complete(work, []);
+  }
+
   let ready = false;
+  let stopped = false;
+  metrics.running.set(1);
   const done = consumer
     .run({
       onAssigned: async (partitions) => {
-        await assign(partitions);
+        await exclusively(() => assign(partitions));
         ready = true;
       },
-      onRevoked: revoke,
-      onBatch: processBatch,
+      onRevoked: (partitions) => exclusively(() => revoke(partitions)),
+      onBatch: (batch) => exclusively(() => processBatch(batch)),
     })
     .catch((error: unknown) => {
       log.error({ err: error }, 'Detectors stopped: consumer failed.');
       throw error;
+    })
+    .finally(() => {
+      stopped = true;
+      metrics.running.set(0);
+      clearInterval(idleTimer);
     });
   // `done` is for the caller; this keeps an unobserved rejection from killing the process before they look.
   done.catch(() => undefined);
+
+  let failedTick = false;
+  const idleTimer = setInterval(
+    () => {
+      if (stopped || failedTick) return;
+      exclusively(advanceIdle).catch((error: unknown) => {
+        // The engines moved, their changes stay pending and go out with the next batch's checkpoint.
+        failedTick = true;
+        log.warn({ err: error }, 'Idle partitions advanced, but delivery or checkpoint failed; retried on traffic.');
+        setTimeout(() => (failedTick = false), config.engine.idlePartitionMs).unref();
+      });
+    },
+    Math.max(100, Math.floor(config.engine.idlePartitionMs / 2)),
+  );
+  idleTimer.unref();
 
   let ops: OpsServer | undefined;
   if (config.ops.port !== undefined) {
@@ -270,6 +358,7 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
       registry: metrics.registry,
       live: () => !stopped,
       ready: async () => {
+        if (stopped) return { ready: false, detail: 'The consumer stopped: detection is not running' };
         if (!ready) return { ready: false, detail: 'No partitions assigned and restored yet' };
         const health = await Promise.all(sinks.map(async (sink) => ({ sink: sink.name, ...(await sink.health()) })));
         const unhealthy = health.filter((entry) => !entry.healthy);
@@ -284,23 +373,22 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     log.info({ address: ops.address }, 'Ops endpoints listening.');
   }
 
-  let stopped = false;
   let closing: Promise<void> | undefined;
-  done.then(
-    () => (stopped = true),
-    () => (stopped = true),
-  );
-
   return {
     metrics,
-    assignedPartitions: () => [...runners.keys()].sort((a, b) => a - b),
+    assignedPartitions: () =>
+      [...owned.values()]
+        .filter((tp) => tp.topic === topics.events)
+        .map((tp) => tp.partition)
+        .sort((a, b) => a - b),
     opsAddress: ops?.address,
+    running: () => !stopped,
     done,
     close() {
       closing ??= (async () => {
+        clearInterval(idleTimer);
         await consumer.close();
         await done.catch(() => undefined);
-        stopped = true;
         const results = await Promise.allSettled([...sinks.map((sink) => sink.close()), producer.close()]);
         await ops?.close();
         for (const result of results) {
@@ -312,15 +400,51 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
   };
 }
 
-type ParsedRecord = { ok: true; value: McpEvent } | { ok: false; reason: string };
-
-function parseRecord(record: IncomingRecord): ParsedRecord {
-  let json: unknown;
-  try {
-    json = JSON.parse(record.value.toString('utf8'));
-  } catch (error) {
-    return { ok: false, reason: `(root): not JSON (${error instanceof Error ? error.message : String(error)})` };
+/**
+ * Creates what is missing: the events topic (only when nobody did: the count is ours to choose then), the
+ * state topic (compacted, one partition per events partition), the dead-letter topic and one repartition
+ * topic per scope, co-partitioned with the events topic. Returns the events topic's partition count.
+ */
+async function preparedTopics(
+  transport: Transport,
+  topics: DetectorTopics,
+  routes: readonly ScopeRoute[],
+  eventPartitionsIfCreated: number | undefined,
+  log: Logger,
+): Promise<number> {
+  // Through `then`, so a transport that throws instead of rejecting is caught as well.
+  const eventPartitions = await Promise.resolve(topics.events)
+    .then((topic) => transport.partitionCount(topic))
+    .catch(async () => {
+      await transport.ensureTopics([
+        { topic: topics.events, partitions: eventPartitionsIfCreated ?? DEFAULT_EVENT_PARTITIONS },
+      ]);
+      return transport.partitionCount(topics.events);
+    });
+  await transport.ensureTopics([
+    { topic: topics.detectorState, partitions: eventPartitions, cleanupPolicy: 'compact' },
+    { topic: topics.eventsDeadLetter, partitions: 1 },
+    ...routes.map((route) => ({ topic: route.topic, partitions: scopePartitions(route.scope, eventPartitions) })),
+  ]);
+  const statePartitions = await transport.partitionCount(topics.detectorState);
+  if (statePartitions < eventPartitions) {
+    throw new McpwatchError(
+      'CONFIG_INVALID',
+      `State topic ${topics.detectorState} has ${statePartitions} partitions, fewer than the ${eventPartitions} of ` +
+        `${topics.events}: add partitions to it (its partition p holds the state of events partition p)`,
+    );
   }
-  const parsed = parseMcpEvent(json);
-  return parsed.ok ? parsed : { ok: false, reason: describeIssues(parsed.issues) };
+  for (const route of routes) {
+    const expected = scopePartitions(route.scope, eventPartitions);
+    const found = await transport.partitionCount(route.topic);
+    if (found !== expected) {
+      throw new McpwatchError(
+        'CONFIG_INVALID',
+        `Repartition topic ${route.topic} has ${found} partitions; it needs ${expected} (co-partitioned with ` +
+          `${topics.events}): recreate it empty with ${expected}`,
+      );
+    }
+  }
+  log.debug({ eventPartitions, scopes: routes.map((route) => route.scope) }, 'Topics ready.');
+  return eventPartitions;
 }

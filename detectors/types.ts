@@ -10,6 +10,12 @@ import type { McpEvent } from '../contracts/mcp-event.ts';
  */
 export interface Rule<State = unknown, Config = unknown> {
   readonly meta: RuleMeta;
+  /**
+   * What every key `keyOf` returns is a function of: the runtime sends all events of one scope key to one
+   * engine (repartitioning through `mcpwatch.repartition.<scope>.v1` when the events' own key differs), so a
+   * rule sees every event of a key in order, on one partition or many. See `scopes.ts`.
+   */
+  readonly scope: KeyScope;
   /** `z.strictObject` with a default for every field, so an empty config section is valid. */
   readonly configSchema: z.ZodType<Config>;
   /**
@@ -22,6 +28,13 @@ export interface Rule<State = unknown, Config = unknown> {
   /** Called when event time (the watermark) passes a timer the rule asked for. */
   onTimer?(state: State, timer: FiredTimer, context: RuleContext<Config>): RuleStep<State>;
 }
+
+/**
+ * The key a rule's state is partitioned by. `session` is the events' own key (session, else principal, else
+ * server), so rules of that scope need no repartitioning for most events; `global` is one partition that sees
+ * every event any of its rules asks for.
+ */
+export type KeyScope = 'session' | 'principal' | 'server' | 'tool' | 'global';
 
 export type Maturity = 'experimental' | 'test' | 'stable';
 

@@ -3,6 +3,7 @@
  * readers for what reached the alerts topic and the JSONL file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { FIXTURE_CONFIGS, FIXTURE_ENVIRONMENT } from '../detectors/rules/fixtures/environment.ts';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Alert } from '../contracts/alert.ts';
@@ -24,6 +25,8 @@ export interface WorkerSetup {
   topics: { events: string; detectorState: string; eventsDeadLetter: string; alerts: string };
   groupId: string;
   alertsFile: string;
+  /** `fixtures`: the whole rule catalog in the fixtures' deployment; default the test rule. */
+  catalog?: 'fixtures';
 }
 
 export class DetectorsWorker {
@@ -41,6 +44,7 @@ export class DetectorsWorker {
         DETECTORS_TEST_TOPICS: JSON.stringify(setup.topics),
         DETECTORS_TEST_GROUP: setup.groupId,
         DETECTORS_TEST_ALERTS_FILE: setup.alertsFile,
+        DETECTORS_TEST_CATALOG: setup.catalog ?? '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -74,7 +78,7 @@ export class DetectorsWorker {
       if (found !== undefined) return found;
       if (this.child.exitCode !== null || this.child.signalCode !== null || Date.now() > deadline) {
         throw new Error(
-          `Worker log line not seen (exit ${String(this.child.exitCode)}).\nstderr: ${this.stderr}\nlog: ${this.lines.map((l) => l.msg).join(' | ')}`,
+          `Worker log line not seen (exit ${String(this.child.exitCode)}).\nstderr: ${this.stderr}\nlog: ${this.lines.map((l) => (l.err === undefined ? l.msg : `${l.msg} (${JSON.stringify(l.err).slice(0, 600)})`)).join(' | ')}`,
         );
       }
       await new Promise<void>((resolve) => {
@@ -165,4 +169,12 @@ export async function waitForAlerts(
     if (new Set(alerts.map((alert) => alert.alertId)).size >= count || Date.now() > deadline) return alerts;
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
+}
+
+/** The rule configs and environment the fixtures are written against, as a detectors configuration. */
+export function fixtureDeployment(): { rules: Record<string, { config: unknown }>; environment: object } {
+  return {
+    rules: Object.fromEntries(Object.entries(FIXTURE_CONFIGS).map(([id, config]) => [id, { config }])),
+    environment: FIXTURE_ENVIRONMENT,
+  };
 }

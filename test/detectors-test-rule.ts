@@ -20,6 +20,7 @@ export const sessionTwoPrincipals: Rule<{ principals: string[] }, { maxPrincipal
     references: [],
   },
   configSchema: z.strictObject({ maxPrincipals: z.int().positive().default(1) }),
+  scope: 'session',
   keyOf: (event) => event.sessionId,
   initialState: () => ({ principals: [] }),
   onEvent(state, event, context) {

@@ -1,6 +1,7 @@
 /**
  * A detectors process for the crash tests: `node --import tsx test/detectors-worker.ts`, configured by
- * environment (KAFKA_BROKERS, DETECTORS_TEST_TOPICS as JSON, DETECTORS_TEST_GROUP, DETECTORS_TEST_ALERTS_FILE).
+ * environment (KAFKA_BROKERS, DETECTORS_TEST_TOPICS as JSON, DETECTORS_TEST_GROUP, DETECTORS_TEST_ALERTS_FILE, and
+ * DETECTORS_TEST_CATALOG=fixtures for the whole rule catalog in the fixtures' deployment instead of the test rule).
  * Logs pino JSON lines (debug and up) on stdout for the test to follow; SIGTERM closes it cleanly.
  */
 import { pino } from 'pino';
@@ -9,6 +10,8 @@ import { startDetectors } from '../detectors/runtime.ts';
 import { createSinks } from '../detectors/sinks/index.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
 import { kafkaBrokers } from './support/kafka.ts';
+import { RULES } from '../detectors/rules/index.ts';
+import { fixtureDeployment } from './detectors-support.ts';
 import { testRules } from './detectors-test-rule.ts';
 
 const topics = JSON.parse(process.env.DETECTORS_TEST_TOPICS ?? '{}') as {
@@ -16,7 +19,9 @@ const topics = JSON.parse(process.env.DETECTORS_TEST_TOPICS ?? '{}') as {
   detectorState: string;
   eventsDeadLetter: string;
   alerts: string;
+  repartitionPrefix?: string;
 };
+const fullCatalog = process.env.DETECTORS_TEST_CATALOG === 'fixtures';
 const log = pino({ name: 'detectors-worker', level: 'debug' });
 const transport = new KafkaTransport(
   {
@@ -31,12 +36,13 @@ const config = parseDetectorsConfig(
   {
     groupId: process.env.DETECTORS_TEST_GROUP,
     engine: { allowedLatenessMs: 0 },
+    ...(fullCatalog ? fixtureDeployment() : {}),
     sinks: [
       { type: 'kafka', topic: topics.alerts },
       { type: 'file', path: process.env.DETECTORS_TEST_ALERTS_FILE },
     ],
   },
-  testRules,
+  fullCatalog ? RULES : testRules,
 );
 const runtime = await startDetectors({
   transport,

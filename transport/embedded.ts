@@ -229,13 +229,13 @@ export class EmbeddedTransport implements Transport {
     const limit = this.options.maxBytesPerTopic;
     if (topic.bytes + bytes > limit) {
       const incomingKeys = new Set(records.flatMap((record) => (record.key === null ? [] : [record.key])));
-      const reclaim = this.#reclaimable(topic, incomingKeys);
-      if (topic.bytes - reclaim.bytes + bytes <= limit) reclaim.apply();
+      // Compaction and retention change nothing a reader can see, so they apply even when the send then fails.
+      this.#reclaimable(topic, incomingKeys).apply();
     }
     if (topic.bytes + bytes > limit) {
       throw new McpwatchError(
         'LIMIT_EXCEEDED',
-        `Embedded topic ${name} is full: ${topic.bytes} bytes held (nothing reclaimable) + ${bytes} bytes sent ` +
+        `Embedded topic ${name} is full: ${topic.bytes} bytes held after compaction + ${bytes} bytes sent ` +
           `> maxBytesPerTopic ${limit}; the send was refused, nothing was appended.`,
         { retriable: true },
       );
@@ -263,9 +263,8 @@ export class EmbeddedTransport implements Transport {
 
   /**
    * What can be freed of what Kafka would eventually delete too: superseded records of a compacted topic
-   * (including those the send at hand supersedes), and records of a delete-policy topic that every group
-   * reading it has committed past. Unconsumed records are never freed. Applied only if the send then fits,
-   * so a refused send changes nothing.
+   * (including those the send at hand supersedes) and their tombstones once read, and records of a
+   * delete-policy topic that every group reading it has committed past. Unconsumed records are never freed.
    */
   #reclaimable(topic: TopicLog, incomingKeys: ReadonlySet<string>): { bytes: number; apply: () => void } {
     const readers = [...this.#groups.values()].filter((group) => group.reads(topic.name));
@@ -276,8 +275,17 @@ export class EmbeddedTransport implements Transport {
       if (topic.compacted) {
         const latest = new Map<string, number>();
         for (const record of log.records) if (record.key !== null) latest.set(record.key, record.offset);
+        // A tombstone (empty value) that is the latest of its key goes too once every reading group is past
+        // it, as Kafka drops tombstones after `delete.retention.ms`: the key then reads as never written.
+        const floor =
+          readers.length === 0
+            ? Infinity
+            : Math.min(...readers.map((group) => group.committedOffset({ topic: topic.name, partition }) ?? 0));
         keep = (record) =>
-          record.key === null || (latest.get(record.key) === record.offset && !incomingKeys.has(record.key));
+          record.key === null ||
+          (latest.get(record.key) === record.offset &&
+            !incomingKeys.has(record.key) &&
+            !(record.value.length === 0 && record.offset < floor));
       } else {
         if (readers.length === 0) continue;
         const floor = Math.min(...readers.map((group) => group.committedOffset({ topic: topic.name, partition }) ?? 0));

@@ -65,6 +65,7 @@ export const callRateAnomaly: Rule<State, Config> = {
     references: [REFERENCES.toolsSecurity, REFERENCES.owaspMcpTop10],
   },
   configSchema: Config,
+  scope: 'server',
   keyOf: (event) => (event.kind === 'call' && event.method === 'tools/call' ? event.server.name : undefined),
   initialState: () => ({ counters: {} }),
   onEvent(state, event, { config, eventTime }) {

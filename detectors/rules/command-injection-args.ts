@@ -86,6 +86,8 @@ export const commandInjectionArgs: Rule<null, Config> = {
     references: [REFERENCES.toolsSecurity, REFERENCES.owaspSsrf, REFERENCES.owaspMcpTop10],
   },
   configSchema: Config,
+  // Keeps no state between events: it runs where the event lands, no repartitioning.
+  scope: 'session',
   keyOf: (event) =>
     event.kind === 'call' && event.arguments !== undefined && event.tool !== undefined ? event.server.name : undefined,
   initialState: () => null,

@@ -39,6 +39,8 @@ export const hiddenUnicode: Rule<null, Config> = {
     references: [REFERENCES.toolsSecurity, REFERENCES.unicodeTags, REFERENCES.trailOfBitsAnsi],
   },
   configSchema: Config,
+  // Keeps no state between events: it runs where the event lands, no repartitioning.
+  scope: 'session',
   keyOf: (event, config) => {
     if (event.kind === 'tool-catalog') return event.server.name;
     if (config.scanCalls && event.kind === 'call' && (event.result !== undefined || event.arguments !== undefined))

@@ -38,6 +38,7 @@ export const insufficientScope: Rule<State, Config> = {
     references: [REFERENCES.accessTokenUsage, REFERENCES.authorization],
   },
   configSchema: Config,
+  scope: 'session',
   keyOf: (event) =>
     event.kind === 'call' && event.scopes !== undefined
       ? (sessionKeyOf(event) ?? `${event.server.name}\u0000${event.principal?.id ?? ''}`)

@@ -37,6 +37,8 @@ export const promptInjectionInToolResult: Rule<null, Config> = {
     references: [REFERENCES.toolResult, REFERENCES.toolsSecurity, REFERENCES.invariantGithub],
   },
   configSchema: Config,
+  // Keeps no state between events: it runs where the event lands, no repartitioning.
+  scope: 'session',
   keyOf: (event) => (event.kind === 'call' && event.result !== undefined ? event.server.name : undefined),
   initialState: () => null,
   onEvent(_state, event, { config }) {

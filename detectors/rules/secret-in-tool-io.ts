@@ -39,6 +39,8 @@ export const secretInToolIo: Rule<null, Config> = {
     references: [REFERENCES.toolsSecurity, REFERENCES.owaspMcpTop10],
   },
   configSchema: Config,
+  // Keeps no state between events: it runs where the event lands, no repartitioning.
+  scope: 'session',
   keyOf: (event) =>
     event.kind === 'call' && (event.arguments !== undefined || event.result !== undefined)
       ? event.server.name

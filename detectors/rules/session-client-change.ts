@@ -39,6 +39,7 @@ export const sessionClientChange: Rule<State, Config> = {
     references: [REFERENCES.sessionHijacking, REFERENCES.sessionManagement],
   },
   configSchema: Config,
+  scope: 'session',
   keyOf: (event) => (event.principal === undefined ? undefined : sessionKeyOf(event)),
   initialState: () => ({}),
   onEvent(state, event, { config }) {

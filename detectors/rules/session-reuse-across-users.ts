@@ -37,6 +37,7 @@ export const sessionReuseAcrossUsers: Rule<State, Config> = {
     references: [REFERENCES.sessionHijacking, REFERENCES.sessionManagement],
   },
   configSchema: Config,
+  scope: 'session',
   keyOf: (event) =>
     event.principal !== undefined || (event.kind === 'session' && event.action === 'principal-mismatch')
       ? sessionKeyOf(event)

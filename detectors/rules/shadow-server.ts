@@ -34,6 +34,7 @@ export const shadowServer: Rule<State | null, Config> = {
     references: [REFERENCES.lifecycle, REFERENCES.owaspMcpTop10],
   },
   configSchema: Config,
+  scope: 'server',
   keyOf: (event) => event.server.name,
   initialState: () => null,
   onEvent(state, event, { config, environment }) {

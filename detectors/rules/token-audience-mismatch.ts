@@ -36,6 +36,8 @@ export const tokenAudienceMismatch: Rule<null, Config> = {
     references: [REFERENCES.tokenAudience, REFERENCES.accessTokenUsage, REFERENCES.confusedDeputy],
   },
   configSchema: Config,
+  // Keeps no state between events: it runs where the event lands, no repartitioning.
+  scope: 'session',
   keyOf: (event) =>
     event.kind === 'auth' && event.outcome === 'accepted' && event.token !== undefined ? event.server.name : undefined,
   initialState: () => null,

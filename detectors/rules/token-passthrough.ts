@@ -43,6 +43,7 @@ export const tokenPassthrough: Rule<State, Config> = {
     references: [REFERENCES.tokenPassthrough, REFERENCES.accessTokenUsage],
   },
   configSchema: Config,
+  scope: 'server',
   keyOf: (event) => {
     if (event.kind === 'outbound-request') return event.server.name;
     if (event.kind === 'auth' && event.token !== undefined) return event.server.name;

@@ -72,6 +72,7 @@ export const toolDefinitionDrift: Rule<State, Config> = {
     references: [REFERENCES.toolsListChanged, REFERENCES.toolsSecurity, REFERENCES.invariantToolPoisoning],
   },
   configSchema: Config,
+  scope: 'server',
   keyOf: (event) => (event.kind === 'tool-catalog' ? event.server.name : undefined),
   initialState: () => ({ tools: {}, sessions: {}, recent: [] }),
   onEvent(state, event, { config, eventTime }) {

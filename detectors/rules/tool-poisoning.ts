@@ -43,6 +43,8 @@ export const toolPoisoning: Rule<null, Config> = {
     references: [REFERENCES.toolsSecurity, REFERENCES.invariantToolPoisoning, REFERENCES.trailOfBitsLineJumping],
   },
   configSchema: Config,
+  // Keeps no state; reads tool catalogs, which are keyed by server: no repartitioning.
+  scope: 'server',
   keyOf: (event) => (event.kind === 'tool-catalog' ? event.server.name : undefined),
   initialState: () => null,
   onEvent(_state, event, { config }) {

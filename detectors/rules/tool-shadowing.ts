@@ -47,6 +47,7 @@ export const toolShadowing: Rule<State, Config> = {
     references: [REFERENCES.toolsSecurity, REFERENCES.invariantWhatsapp, REFERENCES.invariantToolPoisoning],
   },
   configSchema: Config,
+  scope: 'global',
   keyOf: (event) => (event.kind === 'tool-catalog' ? 'deployment' : undefined),
   initialState: () => ({ servers: {} }),
   onEvent(state, event, { config }) {

@@ -111,6 +111,7 @@ export const toxicFlow: Rule<State, Config> = {
     references: [REFERENCES.toolsSecurity, REFERENCES.invariantGithub],
   },
   configSchema: Config,
+  scope: 'session',
   keyOf: (event) =>
     event.kind === 'call' && event.tool !== undefined
       ? (sessionKeyOf(event) ??

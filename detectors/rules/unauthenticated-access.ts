@@ -42,6 +42,7 @@ export const unauthenticatedAccess: Rule<State, Config> = {
     references: [REFERENCES.accessTokenUsage, REFERENCES.authorization],
   },
   configSchema: Config,
+  scope: 'server',
   keyOf: (event) => {
     if (event.kind === 'auth' && event.outcome === 'unverified-bearer') return event.server.name;
     if (event.kind === 'call' && event.transport !== 'stdio') return event.server.name;

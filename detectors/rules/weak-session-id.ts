@@ -35,6 +35,8 @@ export const weakSessionId: Rule<null, Config> = {
     references: [REFERENCES.sessionManagement, REFERENCES.sessionHijacking],
   },
   configSchema: Config,
+  // Keeps no state between events: it runs where the event lands, no repartitioning.
+  scope: 'session',
   keyOf: (event) =>
     event.kind === 'session' && event.action === 'created' && event.idAssessment !== undefined
       ? event.server.name

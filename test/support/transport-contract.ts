@@ -510,5 +510,32 @@ export function describeTransportContract(name: string, makeTransport: () => Tra
       assert.ok(a.records.length > seenBefore);
       await producer.close();
     });
+    test('co-partitions: partition p of every topic the group reads goes to one member', async () => {
+      const [left, right, single] = ['contract-co-a', 'contract-co-b', 'contract-co-one'].map((name) =>
+        uniqueTopic(name),
+      );
+      const groupId = uniqueTopic('group');
+      await transport.ensureTopics([
+        { topic: left!, partitions: 4 },
+        { topic: right!, partitions: 4 },
+        { topic: single!, partitions: 1 },
+      ]);
+      const a = new Observed();
+      const b = new Observed();
+      const topics = [left!, right!, single!];
+      await consume(topics, groupId, a.handlers());
+      await waitFor('the first member to own every partition', () => a.owned.size === 9);
+      await consume(topics, groupId, b.handlers());
+      await waitFor('a stable split', () => a.owned.size > 0 && b.owned.size > 0 && a.owned.size + b.owned.size === 9);
+      for (const observed of [a, b]) {
+        const numbers = (topic: string): number[] =>
+          [...observed.owned]
+            .filter((id) => id.startsWith(`${topic}/`))
+            .map((id) => Number(id.slice(topic.length + 1)))
+            .sort();
+        assert.deepEqual(numbers(left!), numbers(right!), 'the same partition numbers of both topics');
+        assert.equal(numbers(single!).length === 1, numbers(left!).includes(0), 'the one partition with partition 0');
+      }
+    });
   });
 }
