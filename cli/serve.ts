@@ -61,13 +61,15 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   };
 
   try {
-    // Filled in once the detectors run; until then the receiver reports not ready.
-    const detection = { running: (): boolean => false };
+    // Filled in once the detectors run; until then the receiver reports not ready. Once they ran and stopped,
+    // `/healthz` is red too: a serve that no longer detects must not look alive.
+    const detection = { running: (): boolean => false, started: false };
     const collector = await startCollector(
       { host: options.host, port: options.port, topics: { eventPartitions: EMBEDDED_EVENT_PARTITIONS } },
       {
         transport: gatedByDetection(transport, () => detection.running()),
         logger: logger.child({ part: 'collector' }),
+        live: () => !detection.started || detection.running(),
       },
     );
     started.push(collector);
@@ -103,8 +105,9 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     }
 
     detection.running = () => detectors.running();
+    detection.started = true;
     detectors.done.catch(() =>
-      logger.error('Detection stopped: serve reports not ready (/readyz 503) until it is restarted.'),
+      logger.error('Detection stopped: serve reports unhealthy (/healthz and /readyz 503) until it is restarted.'),
     );
 
     return {

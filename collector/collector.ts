@@ -19,6 +19,11 @@ export interface CollectorDependencies {
   /** The event log: Kafka in production, embedded in `mcpwatch serve`. Closed by its owner, not by the collector. */
   transport: Transport;
   logger?: Logger;
+  /**
+   * Whether the process still does its job beyond receiving (`mcpwatch serve`: detection is running); its
+   * `/healthz` answers 503 once this turns false, so a supervisor restarts what stopped detecting.
+   */
+  live?: () => boolean;
 }
 
 export interface RunningCollector {
@@ -32,7 +37,7 @@ const READY_PROBE_MS = 2_000;
 
 export async function startCollector(
   input: CollectorConfigInput,
-  { transport, logger = pino({ name: 'mcpwatch-collector' }) }: CollectorDependencies,
+  { transport, logger = pino({ name: 'mcpwatch-collector' }), live }: CollectorDependencies,
 ): Promise<RunningCollector> {
   const config = parseCollectorConfig(input);
   const tokens = await loadTokens(config.auth);
@@ -73,6 +78,7 @@ export async function startCollector(
     ...(config.allowedHosts === undefined ? {} : { allowedHosts: config.allowedHosts }),
     ...(config.allowedOrigins === undefined ? {} : { allowedOrigins: config.allowedOrigins }),
     ...(config.tls === undefined ? {} : { tls: await loadTls(config.tls) }),
+    ...(live === undefined ? {} : { live }),
     ready: async () => {
       const ready = !closing && (await probe(transport, config.topics.events));
       return ready ? { ready } : { ready, detail: closing ? 'shutting down' : 'event log unreachable' };

@@ -136,7 +136,7 @@ void describe('state flood and detector health', () => {
     }
   });
 
-  void test('serve answers /readyz 503 once its detection stopped', async () => {
+  void test('serve answers /healthz and /readyz 503 once its detection stopped', async () => {
     const refusing: AlertSink = {
       name: 'refusing',
       deliver: () => Promise.reject(new McpwatchError('DELIVERY_FAILED', 'refused for the test', { retriable: false })),
@@ -159,8 +159,10 @@ void describe('state flood and detector health', () => {
       await until(async () => (await fetch(`${serve.otlpUrl}/readyz`)).status === 200, 'serve to be ready');
       const attack = loadEvents(path.join(ATTACK, (await import('node:fs')).readdirSync(ATTACK)[0]!));
       await produceEvents(serve.transport, TOPICS.events, attack);
+      assert.equal((await fetch(`${serve.otlpUrl}/healthz`)).status, 200);
       await assert.rejects(serve.detectors.done);
       assert.equal((await fetch(`${serve.otlpUrl}/readyz`)).status, 503);
+      assert.equal((await fetch(`${serve.otlpUrl}/healthz`)).status, 503);
     } finally {
       await serve.close();
     }
