@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
 import type { Alert } from '../../contracts/alert.ts';
 import type { SinkConfig } from '../config.ts';
+import { TOPICS } from '../../transport/topics.ts';
 import type { Transport } from '../../transport/types.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
 import type { AzureMonitorSinkConfig } from './azure-monitor-config.ts';
@@ -27,9 +28,14 @@ export function createSinks(configs: readonly SinkConfig[], dependencies: SinkDe
         if (dependencies.transport === undefined) {
           throw new McpwatchError('CONFIG_INVALID', `sinks[${index}]: a kafka sink needs a transport (brokers)`);
         }
-        return new KafkaSink(dependencies.transport, config.topic);
+        return new KafkaSink(
+          dependencies.transport,
+          config.topic ?? (config.format === 'ocsf' ? TOPICS.alertsOcsf : TOPICS.alerts),
+          undefined,
+          config.format ?? 'mcpwatch',
+        );
       case 'file':
-        return new FileSink(config.path);
+        return new FileSink(config.path, config.format ?? 'mcpwatch');
       case 'stdout':
         return new StdoutSink(config.format);
       case 'webhook':

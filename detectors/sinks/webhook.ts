@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Alert } from '../../contracts/alert.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
 import type { WebhookSinkConfig } from '../config.ts';
+import { alertRecord } from './format.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 
 /** Statuses worth another attempt: the receiver may accept the same body later. */
@@ -10,7 +11,7 @@ function retriableStatus(status: number): boolean {
 }
 
 /**
- * POSTs alerts as a JSON array; any 2xx confirms. Retries 5xx, 408, 429 and network errors with exponential
+ * POSTs alerts as a JSON array (of mcpwatch alerts or OCSF Detection Findings); any 2xx confirms. Retries 5xx, 408, 429 and network errors with exponential
  * backoff (honouring a numeric `Retry-After`, capped); other 4xx fail at once: the same body would fail again.
  */
 export class WebhookSink implements AlertSink {
@@ -22,7 +23,7 @@ export class WebhookSink implements AlertSink {
 
   async deliver(alerts: readonly Alert[]): Promise<void> {
     if (alerts.length === 0) return;
-    const body = JSON.stringify(alerts);
+    const body = JSON.stringify(alerts.map((alert) => alertRecord(alert, this.config.format ?? 'mcpwatch')));
     const target = new URL(this.config.url);
     const where = `${target.origin}${target.pathname}`; // never log a query string: it may carry a secret
     let failure = '';
