@@ -11,6 +11,7 @@ import { McpwatchError } from '../contracts/errors.ts';
 import { TOPICS } from '../transport/topics.ts';
 import { AzureMonitorSinkConfig } from './sinks/azure-monitor-config.ts';
 import { ALERT_FORMATS } from './sinks/format.ts';
+import { SplunkHecSinkConfig } from './sinks/splunk-hec-config.ts';
 import type { EnabledRule, EngineOptions } from './engine.ts';
 import type { DetectionEnvironment, Rule } from './types.ts';
 
@@ -66,6 +67,7 @@ export const SinkConfig = z.discriminatedUnion('type', [
   StdoutSinkConfig,
   WebhookSinkConfig,
   AzureMonitorSinkConfig,
+  SplunkHecSinkConfig,
 ]);
 
 export const EngineTuning = z.strictObject({

@@ -8,6 +8,7 @@ import { McpwatchError } from '../../contracts/errors.ts';
 import type { AzureMonitorSinkConfig } from './azure-monitor-config.ts';
 import { FileSink } from './file.ts';
 import { KafkaSink } from './kafka.ts';
+import { SplunkHecSink } from './splunk-hec.ts';
 import { StdoutSink } from './stdout.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 import { WebhookSink } from './webhook.ts';
@@ -18,6 +19,8 @@ export interface SinkDependencies {
   logger?: Logger;
   /** For `azure-monitor` sinks: a credential to use instead of the one the configuration implies. */
   azureCredential?: TokenCredential;
+  /** Where `splunk-hec` sinks look up their token variable; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The sinks a configuration asks for, in its order. */
@@ -40,6 +43,8 @@ export function createSinks(configs: readonly SinkConfig[], dependencies: SinkDe
         return new StdoutSink(config.format);
       case 'webhook':
         return new WebhookSink(config);
+      case 'splunk-hec':
+        return new SplunkHecSink(config, dependencies.env === undefined ? {} : { env: dependencies.env });
       case 'azure-monitor':
         return new AzureMonitorSinkLoader(config, {
           ...(dependencies.logger === undefined ? {} : { logger: dependencies.logger }),
@@ -82,4 +87,4 @@ class AzureMonitorSinkLoader implements AlertSink {
   }
 }
 
-export { FileSink, KafkaSink, StdoutSink, WebhookSink };
+export { FileSink, KafkaSink, SplunkHecSink, StdoutSink, WebhookSink };
