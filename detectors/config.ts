@@ -53,12 +53,8 @@ export const WebhookSinkConfig = z.strictObject({
   format: AlertFormat.optional(),
   /** Extra request headers, e.g. an `authorization` the receiver requires. */
   headers: z.record(z.string(), z.string()).default({}),
-  /** Per attempt, in ms. */
+  /** Per request, in ms; 5xx, 408, 429, timeouts and network errors fail retriably and the runtime retries. */
   timeoutMs: z.int().positive().max(300_000).default(10_000),
-  /** Attempts per delivery, the first included; 5xx, 408, 429 and network errors are retried. */
-  maxAttempts: z.int().min(1).max(20).default(5),
-  /** Wait before the second attempt, doubled each time after (ms). */
-  backoffMs: z.int().nonnegative().max(60_000).default(250),
 });
 
 export const SinkConfig = z.discriminatedUnion('type', [
