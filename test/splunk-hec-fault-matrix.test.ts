@@ -20,7 +20,7 @@ import { isMcpwatchError } from '../contracts/errors.ts';
 import { parseDetectorsConfig } from '../detectors/config.ts';
 import { RULES } from '../detectors/rules/index.ts';
 import { createSinks } from '../detectors/sinks/index.ts';
-import { alertFixture, eventually } from '../detectors/sinks/azure-monitor/fixtures.ts';
+import { alertFixture, eventually } from './support/azure-monitor-fixtures.ts';
 import type { SplunkHecSinkConfig } from '../detectors/sinks/splunk-hec-config.ts';
 import { SplunkHecSink } from '../detectors/sinks/splunk-hec.ts';
 import { retryPolicy } from '../transport/retry.ts';

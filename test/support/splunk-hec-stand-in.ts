@@ -17,7 +17,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { generateCertificates } from '../../deploy/azure/logs-ingestion-stand-in.ts';
+import { generateCertificates } from './logs-ingestion-stand-in.ts';
 
 const gunzipAsync = promisify(gunzip);
 
