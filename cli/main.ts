@@ -241,27 +241,40 @@ program
   .description('Run the detectors offline over recorded events (JSON Lines), in event-time order.')
   .argument('<file>', 'events, one McpEvent JSON object per line')
   .option('--alerts-out <file>', 'write alerts as JSON Lines here instead of stdout')
+  .addOption(
+    new Option('--format <format>', 'alerts as mcpwatch JSON or as OCSF 1.8.0 Detection Findings')
+      .choices(['mcpwatch', 'ocsf'])
+      .default('mcpwatch'),
+  )
   .option('--config <file>', 'detectors configuration (JSON or YAML)')
   .option('--strict', 'stop at the first bad line instead of counting it')
-  .action(async (file: string, options: { alertsOut?: string; config?: string; strict?: boolean }) => {
-    const [{ replayFile }, { loadDetectorsConfig }, { RULES }, { FileSink, StdoutSink }] = await Promise.all([
-      import('../detectors/replay.ts'),
-      import('../detectors/config.ts'),
-      import('../detectors/rules/index.ts'),
-      import('../detectors/sinks/index.ts'),
-    ]);
-    const config = await loadDetectorsConfig(RULES, options.config === undefined ? {} : { path: options.config });
-    const sink = options.alertsOut === undefined ? new StdoutSink('json') : new FileSink(options.alertsOut);
-    const report = await replayFile(file, { config, sinks: [sink], strict: options.strict === true });
-    await sink.close();
-    process.stderr.write(
-      `replayed ${report.events} events from ${report.lines} lines: ${report.alerts} alerts` +
-        (report.badLines > 0
-          ? `, ${report.badLines} bad lines (first: line ${report.badLineSamples[0]?.line}: ${report.badLineSamples[0]?.reason})`
-          : '') +
-        '\n',
-    );
-  });
+  .action(
+    async (
+      file: string,
+      options: { alertsOut?: string; format: 'mcpwatch' | 'ocsf'; config?: string; strict?: boolean },
+    ) => {
+      const [{ replayFile }, { loadDetectorsConfig }, { RULES }, { FileSink, StdoutSink }] = await Promise.all([
+        import('../detectors/replay.ts'),
+        import('../detectors/config.ts'),
+        import('../detectors/rules/index.ts'),
+        import('../detectors/sinks/index.ts'),
+      ]);
+      const config = await loadDetectorsConfig(RULES, options.config === undefined ? {} : { path: options.config });
+      const sink =
+        options.alertsOut === undefined
+          ? new StdoutSink(options.format === 'ocsf' ? 'ocsf' : 'json')
+          : new FileSink(options.alertsOut, options.format);
+      const report = await replayFile(file, { config, sinks: [sink], strict: options.strict === true });
+      await sink.close();
+      process.stderr.write(
+        `replayed ${report.events} events from ${report.lines} lines: ${report.alerts} alerts` +
+          (report.badLines > 0
+            ? `, ${report.badLines} bad lines (first: line ${report.badLineSamples[0]?.line}: ${report.badLineSamples[0]?.reason})`
+            : '') +
+          '\n',
+      );
+    },
+  );
 
 program
   .command('demo')

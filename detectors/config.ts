@@ -10,39 +10,51 @@ import { describeIssues, issuesOf } from '../contracts/parse.ts';
 import { McpwatchError } from '../contracts/errors.ts';
 import { TOPICS } from '../transport/topics.ts';
 import { AzureMonitorSinkConfig } from './sinks/azure-monitor-config.ts';
+import { ALERT_FORMATS } from './sinks/format.ts';
+import { SplunkHecSinkConfig } from './sinks/splunk-hec-config.ts';
 import type { EnabledRule, EngineOptions } from './engine.ts';
 import type { DetectionEnvironment, Rule } from './types.ts';
 
-export const KafkaSinkConfig = z.strictObject({
-  type: z.literal('kafka'),
-  /** Topic the alerts are produced to, keyed by alert id. */
-  topic: z.string().min(1).max(249).default(TOPICS.alerts),
-});
+/** `mcpwatch`: the `Alert` contract as JSON; `ocsf`: an OCSF 1.8.0 Detection Finding (class 2004) per alert. */
+export const AlertFormat = z.enum(ALERT_FORMATS);
+
+export const KafkaSinkConfig = z
+  .strictObject({
+    type: z.literal('kafka'),
+    /** Topic the alerts are produced to, keyed by alert id; default `mcp.alerts.v1`, or `mcp.alerts.ocsf.v1` for OCSF. */
+    topic: z.string().min(1).max(249).optional(),
+    /** What each record's value is; `mcpwatch` when absent. */
+    format: AlertFormat.optional(),
+  })
+  .refine((config) => config.format !== 'ocsf' || config.topic !== TOPICS.alerts, {
+    message: `${TOPICS.alerts} carries mcpwatch alerts; OCSF records go to another topic (default ${TOPICS.alertsOcsf})`,
+    path: ['topic'],
+  });
 
 export const FileSinkConfig = z.strictObject({
   type: z.literal('file'),
   /** JSON Lines file the alerts are appended to (fsync'd before delivery is confirmed). */
   path: z.string().min(1),
+  /** What each line is; `mcpwatch` when absent. */
+  format: AlertFormat.optional(),
 });
 
 export const StdoutSinkConfig = z.strictObject({
   type: z.literal('stdout'),
-  /** `text`: one readable line per alert; `json`: the alert as JSON Lines. */
-  format: z.enum(['text', 'json']).default('text'),
+  /** `text`: one readable line per alert; `json`: the alert as JSON Lines; `ocsf`: OCSF Detection Findings as JSON Lines. */
+  format: z.enum(['text', 'json', 'ocsf']).default('text'),
 });
 
 export const WebhookSinkConfig = z.strictObject({
   type: z.literal('webhook'),
   /** Receives a POST with a JSON array of alerts; any 2xx confirms delivery. */
   url: z.url({ protocol: /^https?$/ }),
+  /** What each element of the array is; `mcpwatch` when absent. */
+  format: AlertFormat.optional(),
   /** Extra request headers, e.g. an `authorization` the receiver requires. */
   headers: z.record(z.string(), z.string()).default({}),
-  /** Per attempt, in ms. */
+  /** Per request, in ms; 5xx, 408, 429, timeouts and network errors fail retriably and the runtime retries. */
   timeoutMs: z.int().positive().max(300_000).default(10_000),
-  /** Attempts per delivery, the first included; 5xx, 408, 429 and network errors are retried. */
-  maxAttempts: z.int().min(1).max(20).default(5),
-  /** Wait before the second attempt, doubled each time after (ms). */
-  backoffMs: z.int().nonnegative().max(60_000).default(250),
 });
 
 export const SinkConfig = z.discriminatedUnion('type', [
@@ -51,6 +63,7 @@ export const SinkConfig = z.discriminatedUnion('type', [
   StdoutSinkConfig,
   WebhookSinkConfig,
   AzureMonitorSinkConfig,
+  SplunkHecSinkConfig,
 ]);
 
 export const EngineTuning = z.strictObject({

@@ -154,7 +154,7 @@ void describe('detectors runtime on the embedded transport', () => {
     try {
       const failing = await start(transport, [
         { type: 'file', path: file },
-        { type: 'webhook', url, headers: {}, timeoutMs: 1000, maxAttempts: 1, backoffMs: 1 },
+        { type: 'webhook', url, headers: {}, timeoutMs: 1000 },
       ]);
       await send(transport, [callEvent('e1', 0, 's1', 'alice'), callEvent('e2', 1, 's1', 'bob')]);
       await assert.rejects(failing.done, (error) => isMcpwatchError(error, 'DELIVERY_FAILED'));

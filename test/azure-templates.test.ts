@@ -175,16 +175,33 @@ void test('ARM expressions name only declared parameters and resources the templ
         return ["[resourceId('Microsoft.Insights/dataCollectionRules', parameters('dataCollectionRuleName'))]"];
       }
       const table = /^\[format\('\{0\}\/\{1\}', parameters\('workspaceName'\), '([^']+)'\)\]$/.exec(resource.name);
-      return table === null
-        ? []
-        : [
-            `[resourceId('Microsoft.OperationalInsights/workspaces/tables', parameters('workspaceName'), '${table[1]}')]`,
-          ];
+      return table === null ? [] : [`[resourceId('${resource.type}', parameters('workspaceName'), '${table[1]}')]`];
     }),
   );
   for (const resource of arm.resources) {
     for (const dependency of resource.dependsOn ?? []) assert.ok(deployedIds.has(dependency), dependency);
   }
+});
+
+void test('every ASIM parser in dashboards/parsers is deployed as a workspace function, after what it calls', async () => {
+  const directory = new URL('../dashboards/parsers/', import.meta.url);
+  const names = (await readdir(directory)).filter((name) => name.endsWith('.yaml'));
+  const deployed = resourcesOf('Microsoft.OperationalInsights/workspaces/savedSearches');
+  assert.equal(deployed.length, names.length);
+  for (const name of names) {
+    const parser = parseYaml(await readFile(new URL(name, directory), 'utf8')) as {
+      ParserName: string;
+      ParserQuery: string;
+    };
+    const resource = deployed.find((candidate) => candidate.name.includes(`'${parser.ParserName}'`));
+    assert.ok(resource !== undefined, `${parser.ParserName} is not deployed`);
+    const properties = resource.properties;
+    assert.equal(properties.functionAlias, parser.ParserName);
+    assert.equal(properties.query, parser.ParserQuery);
+    assert.equal(properties.category, 'ASIM');
+  }
+  const asim = deployed.find((resource) => resource.name.includes("'ASimAgentEventMcpwatch'"))!;
+  assert.ok(asim.dependsOn?.some((dependency) => dependency.includes("'vimAgentEventMcpwatch'")));
 });
 
 /** Brackets balanced outside Bicep strings (`'…'` with escapes, `'''…'''` verbatim): catches rendering slips. */

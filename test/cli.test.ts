@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAlert } from '../contracts/parse.ts';
+import { loadOcsfSchema } from './support/ocsf-schema.ts';
 
 const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 const FIXTURE = fileURLToPath(
@@ -74,6 +75,22 @@ describe('mcpwatch CLI', () => {
     const bad = await mcpwatch('replay', FIXTURE, '--config', badConfig);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /CONFIG_INVALID: .*engine\.allowedLatenessMs/);
+  });
+
+  test('replay --format ocsf prints OCSF Detection Findings that validate against the OCSF schema', async () => {
+    const schema = loadOcsfSchema();
+    const run = await mcpwatch('replay', FIXTURE, '--format', 'ocsf');
+    assert.equal(run.code, 0, run.stderr);
+    const records = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { class_uid: number; finding_info: { analytic: { uid: string } } });
+    assert.ok(records.length > 0);
+    for (const record of records) assert.deepEqual(schema.validate(record), []);
+    assert.ok(records.some((record) => record.finding_info.analytic.uid === 'session-reuse-across-users'));
+    const bad = await mcpwatch('replay', FIXTURE, '--format', 'cef');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--format.*mcpwatch, ocsf/);
   });
 
   test('config schema prints JSON Schema with every rule section', async () => {

@@ -26,6 +26,14 @@ function shipped(relative: string): Promise<string> {
   return readFile(path.join(DASHBOARDS, relative), 'utf8');
 }
 
+/** The shipped ASIM parsers, which the hunting queries that follow one agent or tool read through. */
+async function shippedParsers(): Promise<Record<string, string>> {
+  const names = (await readdir(path.join(DASHBOARDS, 'parsers'))).filter((file) => file.endsWith('.yaml'));
+  return Object.fromEntries(
+    await Promise.all(names.map(async (name) => [`parsers/${name}`, await shipped(`parsers/${name}`)] as const)),
+  );
+}
+
 function errors(diagnostics: readonly Diagnostic[]): Diagnostic[] {
   return diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
 }
@@ -48,6 +56,10 @@ void describe('validateDashboards', () => {
     assert.ok(rules.length >= 14, `${rules.length} rules`);
     assert.ok(hunting.length >= 5, `${hunting.length} hunting queries`);
     assert.deepEqual(workbooks.sort(), ['investigation.json', 'overview.json']);
+    assert.deepEqual(Object.keys(await shippedParsers()).sort(), [
+      'parsers/ASimAgentEventMcpwatch.yaml',
+      'parsers/vimAgentEventMcpwatch.yaml',
+    ]);
     assert.equal(shippedTransforms().length, 2);
   });
 
@@ -78,7 +90,7 @@ void describe('validateDashboards', () => {
     const broken = text
       .replace(/^\/\/ Tactics:.*\n/m, '')
       .replace('// Techniques: T1526, T1204', '// Techniques: T1526, Discovery');
-    const root = await dashboardsWith({ 'hunting/rarely-used-tools.kql': broken });
+    const root = await dashboardsWith({ ...(await shippedParsers()), 'hunting/rarely-used-tools.kql': broken });
     const messages = errors(await validateDashboards(root, { transforms: [] })).map((diagnostic) => diagnostic.message);
     assert.deepEqual(messages, ['header comment lacks "// Tactics: ..."', 'Discovery is not an ATT&CK technique id']);
   });
@@ -168,6 +180,7 @@ void describe('validateDashboards', () => {
   void it('compiles data collection rule transforms against their stream and fails a broken one', async () => {
     const [stream] = shippedTransforms();
     const root = await dashboardsWith({
+      ...(await shippedParsers()),
       'hunting/rarely-used-tools.kql': await shipped('hunting/rarely-used-tools.kql'),
     });
     assert.deepEqual(await validateDashboards(root, { transforms: [stream!] }), []);
@@ -177,6 +190,42 @@ void describe('validateDashboards', () => {
     assert.equal(diagnostics[0]!.query, `transformKql of ${stream!.streamName}`);
     assert.equal(diagnostics[0]!.column, 'source | extend TimeGenerated = todatetime('.length + 1);
     assert.match(diagnostics[0]!.message, /TimeGenerate'/);
+  });
+
+  void it('checks the ASIM Agent Event parsers against the schema: columns, types, mandatory fields, filters', async () => {
+    const vim = await shipped('parsers/vimAgentEventMcpwatch.yaml');
+    const asim = await shipped('parsers/ASimAgentEventMcpwatch.yaml');
+    const broken = vim
+      .replace('EventCount = toint(1)', 'EventCount = 1')
+      .replace('          Dvc,\n', '          ServerName,\n')
+      .replace('  - Name: username_has_any\n    Type: dynamic\n    Default: dynamic([])\n', '');
+    assert.notEqual(broken, vim);
+    const root = await dashboardsWith({ 'parsers/vimAgentEventMcpwatch.yaml': broken });
+    const messages = errors(await validateDashboards(root, { transforms: [] })).map((d) => `${d.code} ${d.message}`);
+    assert.deepEqual(messages.sort(), [
+      "KS142 The name 'username_has_any' does not refer to any known column, table, variable or function.",
+      'parser-params lacks the parameter username_has_any',
+    ]);
+    const typed = await dashboardsWith({
+      'parsers/vimAgentEventMcpwatch.yaml': vim
+        .replace('EventCount = toint(1)', 'EventCount = 1')
+        .replace('          Dvc,\n', '          ServerName,\n'),
+    });
+    assert.deepEqual(
+      errors(await validateDashboards(typed, { transforms: [] })).map((d) => `${d.code} ${d.message}`),
+      [
+        'parser-column returns EventCount as long; the schema says int',
+        'parser-column returns ServerName, which is not in the AgentEvent schema',
+        'parser-column lacks the mandatory column Dvc',
+      ],
+    );
+    // The ASim parser calls the vim one: alone, it does not compile.
+    const alone = await dashboardsWith({ 'parsers/ASimAgentEventMcpwatch.yaml': asim });
+    const [missing] = errors(await validateDashboards(alone, { transforms: [] }));
+    assert.match(missing?.code ?? '', /^KS\d+$/);
+    assert.match(missing!.message, /vimAgentEventMcpwatch/);
+    const lines = asim.split('\n');
+    assert.equal(missing!.line, lines.findIndex((line) => line.includes('vimAgentEventMcpwatch(')) + 1);
   });
 
   void it('fails a folder with nothing to check instead of passing it', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { McpwatchError } from '../contracts/errors.ts';
-import { MAX_RETRY_AFTER_MS, retryDelayMs, retryPolicy } from './retry.ts';
+import { MAX_RETRY_AFTER_MS, retryAfterMsOf, retryDelayMs, retryPolicy } from './retry.ts';
 
 const fast = { baseDelayMs: 1, maxDelayMs: 4, random: () => 1 };
 
@@ -60,4 +60,15 @@ test('onRetry sees each failure and the wait before the next attempt', async () 
     { attempt: 1, delayMs: 1 },
     { attempt: 2, delayMs: 2 },
   ]);
+});
+
+test('Retry-After is read as delay-seconds or an HTTP date', () => {
+  const now = Date.UTC(2026, 0, 1);
+  assert.equal(retryAfterMsOf('3', now), 3000);
+  assert.equal(retryAfterMsOf(' 0 ', now), 0);
+  assert.equal(retryAfterMsOf(new Date(now + 10_000).toUTCString(), now), 10_000);
+  assert.equal(retryAfterMsOf(new Date(now - 10_000).toUTCString(), now), 0);
+  assert.equal(retryAfterMsOf('soon', now), undefined);
+  assert.equal(retryAfterMsOf(null, now), undefined);
+  assert.equal(retryAfterMsOf(undefined, now), undefined);
 });

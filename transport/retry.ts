@@ -73,3 +73,15 @@ export function retryPolicy(options: RetryOptions): RetryPolicy {
     },
   };
 }
+
+/**
+ * A `Retry-After` header (RFC 9110 §10.2.3: delay-seconds or an HTTP date) in ms; undefined when absent or not
+ * understood. Capping is `retryDelayMs`'s job.
+ */
+export function retryAfterMsOf(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d{1,10}$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

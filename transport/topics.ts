@@ -2,6 +2,8 @@
 export const TOPICS = {
   events: 'mcp.events.v1',
   alerts: 'mcp.alerts.v1',
+  /** Alerts as OCSF Detection Findings, for a Kafka sink with `format: ocsf`. */
+  alertsOcsf: 'mcp.alerts.ocsf.v1',
   detectorState: 'mcpwatch.detector-state.v1',
   eventsDeadLetter: 'mcp.events.dlq',
   /** Written by a stock OpenTelemetry Collector's Kafka exporter (encoding `otlp_proto`). */

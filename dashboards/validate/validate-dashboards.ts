@@ -7,9 +7,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TABLES } from '../../contracts/log-analytics.ts';
 import { dataFlows, streamDeclarations } from '../data-collection-rule.ts';
+import { checkAsimParser } from './asim-parser.ts';
 import { placeQueryDiagnostic, type Diagnostic } from './diagnostic.ts';
 import { checkHuntingQuery } from './hunting-query.ts';
-import { QueryCompiler, type KustoColumn } from './kusto-service.ts';
+import { QueryCompiler, type KustoColumn, type KustoFunction } from './kusto-service.ts';
 import { checkAnalyticsRule, type AnalyticsRule, type CheckedRule } from './sentinel-rule.ts';
 import { checkWorkbook } from './workbook.ts';
 import { transformDatabase, workspaceDatabase } from './workspace-schema.ts';
@@ -33,6 +34,7 @@ export const CONTENT_DIRECTORIES = {
   rules: 'sentinel/rules',
   hunting: 'hunting',
   workbooks: 'workbooks',
+  parsers: 'parsers',
 } as const;
 
 let workspaceCompiler: QueryCompiler | undefined;
@@ -55,11 +57,12 @@ export function shippedTransforms(): TransformQuery[] {
 }
 
 /**
- * Checks everything under `rootDir` (the `dashboards` folder): analytics rules, hunting queries, workbooks,
- * and the data collection rule transformations. Diagnostics name files as `rootDir`-joined paths.
+ * Checks everything under `rootDir` (the `dashboards` folder): ASIM parsers (which the rest may then call),
+ * analytics rules, hunting queries, workbooks, and the data collection rule transformations. Diagnostics name
+ * files as `rootDir`-joined paths.
  */
 export async function validateDashboards(rootDir: string, options: ValidateOptions = {}): Promise<Diagnostic[]> {
-  const compiler = sharedWorkspaceCompiler();
+  let compiler = sharedWorkspaceCompiler();
   const diagnostics: Diagnostic[] = [];
   const display = (absolute: string): string =>
     path.join(rootDir, path.relative(rootDir, absolute)).split(path.sep).join('/');
@@ -67,7 +70,11 @@ export async function validateDashboards(rootDir: string, options: ValidateOptio
   const ruleFiles = await filesIn(path.join(rootDir, CONTENT_DIRECTORIES.rules), ['.yaml', '.yml']);
   const huntingFiles = await filesIn(path.join(rootDir, CONTENT_DIRECTORIES.hunting), ['.kql']);
   const workbookFiles = await filesIn(path.join(rootDir, CONTENT_DIRECTORIES.workbooks), ['.json']);
-  if (ruleFiles.length + huntingFiles.length + workbookFiles.length === 0) {
+  // Filtering (vim) parsers first: the ASim parsers call them.
+  const parserFiles = (await filesIn(path.join(rootDir, CONTENT_DIRECTORIES.parsers), ['.yaml'])).sort(
+    (a, b) => Number(!path.basename(a).startsWith('vim')) - Number(!path.basename(b).startsWith('vim')),
+  );
+  if (ruleFiles.length + huntingFiles.length + workbookFiles.length + parserFiles.length === 0) {
     diagnostics.push({
       severity: 'error',
       file: rootDir,
@@ -76,8 +83,18 @@ export async function validateDashboards(rootDir: string, options: ValidateOptio
       column: 1,
       within: 'file',
       code: 'no-content',
-      message: `no rules (${CONTENT_DIRECTORIES.rules}/*.yaml), hunting queries or workbooks found: is this the dashboards folder?`,
+      message: `no rules (${CONTENT_DIRECTORIES.rules}/*.yaml), hunting queries, workbooks or parsers found: is this the dashboards folder?`,
     });
+  }
+
+  const parsers: KustoFunction[] = [];
+  for (const absolute of parserFiles) {
+    const checked = checkAsimParser(display(absolute), await readFile(absolute, 'utf8'), compiler);
+    diagnostics.push(...checked.diagnostics);
+    if (checked.function !== undefined) {
+      parsers.push(checked.function);
+      compiler = compilerWithParsers(parsers);
+    }
   }
 
   const rules: { file: string; rule: AnalyticsRule; positions: CheckedRule['positions'] }[] = [];
@@ -99,6 +116,12 @@ export async function validateDashboards(rootDir: string, options: ValidateOptio
     diagnostics.push(...checkTransform(transform));
   }
   return diagnostics;
+}
+
+/** The workspace with the given parsers as functions, as Sentinel has them once the templates deploy them. */
+function compilerWithParsers(parsers: readonly KustoFunction[]): QueryCompiler {
+  const database = workspaceDatabase();
+  return new QueryCompiler({ ...database, functions: [...database.functions, ...parsers] });
 }
 
 function checkTransform(transform: TransformQuery): Diagnostic[] {

@@ -2,8 +2,8 @@
  * Generates the Azure deployment of mcpwatch from the contracts, as Bicep (for people) and ARM JSON (for
  * `az deployment group create`), into `deploy/azure/generated/`: the custom tables, the data collection rule
  * (kind Direct) with its stream declarations, data flows and transformation, the Monitoring Metrics Publisher
- * role assignment for the identity mcpwatch runs as, and the Sentinel analytics rules (and workbooks) from
- * `dashboards/`. One model renders to both languages, so they cannot disagree.
+ * role assignment for the identity mcpwatch runs as, and the Sentinel analytics rules, workbooks and ASIM parsers
+ * (as workspace functions) from `dashboards/`. One model renders to both languages, so they cannot disagree.
  *
  * Run `npx tsx deploy/azure/generate.ts` after changing a contract, a rule or a workbook; the templates test
  * fails while the committed files are stale.
@@ -14,6 +14,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { EVENTS_TABLE, TABLES, type LogAnalyticsType, type TableSchema } from '../../contracts/log-analytics.ts';
+import { AsimParser, parameterList } from '../../dashboards/validate/asim-parser.ts';
 import { parentTechnique } from '../../dashboards/validate/attack.ts';
 import { AnalyticsRule, durationMinutes, isoDuration } from '../../dashboards/validate/sentinel-rule.ts';
 import {
@@ -33,6 +34,7 @@ export const API_VERSIONS = {
   roleAssignments: '2022-04-01',
   alertRules: '2023-02-01',
   workbooks: '2023-06-01',
+  savedSearches: '2020-08-01',
 } as const;
 
 /** Built-in role that may send data to a data collection rule. */
@@ -112,7 +114,7 @@ const PARAMETERS: Record<string, ParameterModel> = {
   },
   deploySentinelContent: {
     type: 'bool',
-    description: 'Deploy the mcpwatch analytics rules and workbooks into the Sentinel workspace.',
+    description: 'Deploy the mcpwatch analytics rules, workbooks and ASIM parsers into the Sentinel workspace.',
     defaultValue: true,
   },
 };
@@ -309,6 +311,44 @@ export function workbookResource(file: string, text: string): ResourceModel {
   };
 }
 
+/**
+ * An ASIM parser from `dashboards/parsers/<ParserName>.yaml` as a workspace function (saved search with a
+ * function alias), so that `vimAgentEventMcpwatch(...)` works in any query of the workspace. `ASim` parsers call
+ * their `vim` parser, which must exist first.
+ */
+export function parserResource(file: string, text: string, tables: readonly TableSchema[]): ResourceModel {
+  const parsed = AsimParser.safeParse(parseYaml(text));
+  if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  const parser = parsed.data;
+  const name = parser.ParserName;
+  const called = name.startsWith('ASim') ? `vim${name.slice('ASim'.length)}` : undefined;
+  return {
+    symbol: symbolOf('parser', name),
+    type: 'Microsoft.OperationalInsights/workspaces/savedSearches',
+    apiVersion: API_VERSIONS.savedSearches,
+    condition: parameter('deploySentinelContent'),
+    name,
+    armName: new Expr(`format('{0}/{1}', parameters('workspaceName'), '${name}')`, ''),
+    armId: `resourceId('Microsoft.OperationalInsights/workspaces/savedSearches', parameters('workspaceName'), '${name}')`,
+    parent: 'workspace',
+    dependsOn: [
+      ...tables.map((table) => tableResource(table).symbol),
+      ...(called === undefined ? [] : [symbolOf('parser', called)]),
+    ],
+    body: {
+      properties: {
+        etag: '*',
+        displayName: parser.Parser.Title,
+        category: 'ASIM',
+        functionAlias: name,
+        functionParameters: parameterList(parser).slice(1, -1),
+        query: parser.ParserQuery,
+        version: 2,
+      },
+    },
+  };
+}
+
 function contentFiles(directory: string, extensions: readonly string[]): { file: string; text: string }[] {
   let names: string[];
   try {
@@ -336,6 +376,10 @@ export function deploymentModel(tables: readonly TableSchema[] = TABLES): Deploy
     alertRuleResource(file, text, tables),
   );
   const workbooks = contentFiles('workbooks', ['.json']).map(({ file, text }) => workbookResource(file, text));
+  // Filtering parsers first: the ASim parsers depend on them.
+  const parsers = contentFiles('parsers', ['.yaml'])
+    .sort((a, b) => Number(!basename(a.file).startsWith('vim')) - Number(!basename(b.file).startsWith('vim')))
+    .map(({ file, text }) => parserResource(file, text, tables));
   const reference = `reference(${DCR_ID}, '${API_VERSIONS.dataCollectionRules}')`;
   const events = tables.find((table) => table.streamName === EVENTS_TABLE.streamName);
   return {
@@ -349,6 +393,7 @@ export function deploymentModel(tables: readonly TableSchema[] = TABLES): Deploy
       roleAssignmentResource(),
       ...rules,
       ...workbooks,
+      ...parsers,
     ],
     outputs: {
       logsIngestionEndpoint: {

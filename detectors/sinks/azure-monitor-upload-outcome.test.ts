@@ -4,13 +4,7 @@ import { LogsIngestionClient } from '@azure/monitor-ingestion';
 import { startLogsIngestionStandIn, type LogsIngestionStandIn } from '../../test/support/logs-ingestion-stand-in.ts';
 import { alertFixture, standInCredential } from '../../test/support/azure-monitor-fixtures.ts';
 import { ALERTS_TABLE, toRow } from '../../contracts/log-analytics.ts';
-import {
-  classifyUploadError,
-  MAX_RETRY_AFTER_MS,
-  retryAfterOf,
-  retryDelayMs,
-  type UploadFailure,
-} from './azure-monitor/upload-outcome.ts';
+import { classifyUploadError, retryAfterOf, type UploadFailure } from './azure-monitor/upload-outcome.ts';
 
 let standIn: LogsIngestionStandIn;
 let client: LogsIngestionClient;
@@ -65,32 +59,4 @@ void test('reads Retry-After as seconds, HTTP date, or the Azure millisecond hea
   assert.ok(fromDate > 8_000 && fromDate <= 10_000, `got ${fromDate}`);
   assert.equal(retryAfterOf(headers({ 'retry-after': 'soon' })), undefined);
   assert.equal(retryAfterOf(headers({})), undefined);
-});
-
-void test('backs off exponentially with full jitter, Retry-After as a floor', () => {
-  const policy = { baseDelayMs: 100, maxDelayMs: 1_000 };
-  assert.equal(
-    retryDelayMs(policy, 0, undefined, () => 1),
-    100,
-  );
-  assert.equal(
-    retryDelayMs(policy, 3, undefined, () => 1),
-    800,
-  );
-  assert.equal(
-    retryDelayMs(policy, 10, undefined, () => 1),
-    1_000,
-  );
-  assert.equal(
-    retryDelayMs(policy, 10, undefined, () => 0),
-    0,
-  );
-  assert.equal(
-    retryDelayMs(policy, 0, 5_000, () => 0.5),
-    5_000,
-  );
-  assert.equal(
-    retryDelayMs(policy, 0, 10 * MAX_RETRY_AFTER_MS, () => 0.5),
-    MAX_RETRY_AFTER_MS,
-  );
 });

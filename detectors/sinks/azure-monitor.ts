@@ -4,7 +4,7 @@
  *
  * `deliver` resolves once the rows are fsynced in an on-disk spool; a single flusher then uploads them in
  * batches below the 1 MB request limit, one `upload()` = one request with a clear outcome (the SDK's own retries
- * are off, this sink owns them): 408/429/5xx/network errors retry with backoff, jitter and `Retry-After`; 413
+ * are off, this sink owns them): 408/429/5xx/network errors retry with the one backoff of `transport/retry.ts` (jitter, `Retry-After` as a floor); 413
  * splits the batch; 400 bisects it down to the row the service refuses, which is dead-lettered; 401/403/404
  * stop sending, keep everything and turn `health()` unhealthy. Rows leave the spool only when the service
  * answered 204 or the row was dead-lettered, so delivery is at least once and repeats share their `AlertId`.
@@ -26,7 +26,8 @@ import {
   type ResolvedAzureMonitorSinkConfig as ResolvedConfig,
 } from './azure-monitor-config.ts';
 import { Spool, type SpooledRow } from './azure-monitor/spool.ts';
-import { classifyUploadError, retryDelayMs, type UploadFailure } from './azure-monitor/upload-outcome.ts';
+import { retryDelayMs } from '../../transport/retry.ts';
+import { classifyUploadError, type UploadFailure } from './azure-monitor/upload-outcome.ts';
 
 export interface AzureMonitorSinkDependencies {
   /** Overrides the credential the config implies (tests, or an application that already holds one). */
@@ -287,8 +288,8 @@ export class AzureMonitorSink implements AlertSink {
       }
       switch (failure.kind) {
         case 'retry': {
-          const delay = retryDelayMs(this.config.retry, attempt, failure.retryAfterMs);
           attempt += 1;
+          const delay = retryDelayMs(this.config.retry, attempt, failure.retryAfterMs);
           this.counters.retries += 1;
           this.log.warn(
             { detail: failure.detail, rows: batch.length, delayMs: Math.round(delay) },

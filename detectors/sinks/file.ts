@@ -2,9 +2,13 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Alert } from '../../contracts/alert.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
+import { alertRecord, type AlertFormat } from './format.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 
-/** Appends alerts as JSON Lines and resolves only after `fsync`, so a confirmed alert survives a power cut. */
+/**
+ * Appends alerts as JSON Lines (mcpwatch alerts or OCSF Detection Findings) and resolves only after `fsync`, so a
+ * confirmed alert survives a power cut.
+ */
 export class FileSink implements AlertSink {
   readonly name = 'file';
   private handle: FileHandle | undefined;
@@ -13,7 +17,10 @@ export class FileSink implements AlertSink {
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    readonly format: AlertFormat = 'mcpwatch',
+  ) {}
 
   deliver(alerts: readonly Alert[]): Promise<void> {
     if (this.closed) return Promise.reject(new McpwatchError('CLOSED', `File sink ${this.path} is closed`));
@@ -24,7 +31,7 @@ export class FileSink implements AlertSink {
 
   private async append(alerts: readonly Alert[]): Promise<void> {
     if (alerts.length === 0) return;
-    const text = alerts.map((alert) => JSON.stringify(alert) + '\n').join('');
+    const text = alerts.map((alert) => JSON.stringify(alertRecord(alert, this.format)) + '\n').join('');
     try {
       if (this.handle === undefined) {
         await mkdir(dirname(this.path), { recursive: true });

@@ -2,11 +2,13 @@ import type { TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
 import type { Alert } from '../../contracts/alert.ts';
 import type { SinkConfig } from '../config.ts';
+import { TOPICS } from '../../transport/topics.ts';
 import type { Transport } from '../../transport/types.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
 import type { AzureMonitorSinkConfig } from './azure-monitor-config.ts';
 import { FileSink } from './file.ts';
 import { KafkaSink } from './kafka.ts';
+import { SplunkHecSink } from './splunk-hec.ts';
 import { StdoutSink } from './stdout.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 import { WebhookSink } from './webhook.ts';
@@ -17,6 +19,8 @@ export interface SinkDependencies {
   logger?: Logger;
   /** For `azure-monitor` sinks: a credential to use instead of the one the configuration implies. */
   azureCredential?: TokenCredential;
+  /** Where `splunk-hec` sinks look up their token variable; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The sinks a configuration asks for, in its order. */
@@ -27,13 +31,20 @@ export function createSinks(configs: readonly SinkConfig[], dependencies: SinkDe
         if (dependencies.transport === undefined) {
           throw new McpwatchError('CONFIG_INVALID', `sinks[${index}]: a kafka sink needs a transport (brokers)`);
         }
-        return new KafkaSink(dependencies.transport, config.topic);
+        return new KafkaSink(
+          dependencies.transport,
+          config.topic ?? (config.format === 'ocsf' ? TOPICS.alertsOcsf : TOPICS.alerts),
+          undefined,
+          config.format ?? 'mcpwatch',
+        );
       case 'file':
-        return new FileSink(config.path);
+        return new FileSink(config.path, config.format ?? 'mcpwatch');
       case 'stdout':
         return new StdoutSink(config.format);
       case 'webhook':
         return new WebhookSink(config);
+      case 'splunk-hec':
+        return new SplunkHecSink(config, dependencies.env === undefined ? {} : { env: dependencies.env });
       case 'azure-monitor':
         return new AzureMonitorSinkLoader(config, {
           ...(dependencies.logger === undefined ? {} : { logger: dependencies.logger }),
@@ -76,4 +87,4 @@ class AzureMonitorSinkLoader implements AlertSink {
   }
 }
 
-export { FileSink, KafkaSink, StdoutSink, WebhookSink };
+export { FileSink, KafkaSink, SplunkHecSink, StdoutSink, WebhookSink };

@@ -2,9 +2,13 @@ import type { Alert } from '../../contracts/alert.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
 import { TOPICS } from '../../transport/topics.ts';
 import type { Producer, Transport } from '../../transport/types.ts';
+import { alertRecord, type AlertFormat } from './format.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 
-/** Produces alerts to `mcp.alerts.v1` keyed by alert id (so compaction or consumers can drop repeats). */
+/**
+ * Produces alerts to `mcp.alerts.v1` (or, as OCSF Detection Findings, to `mcp.alerts.ocsf.v1`) keyed by alert id,
+ * so compaction or consumers can drop repeats.
+ */
 export class KafkaSink implements AlertSink {
   readonly name = 'kafka';
   private producer: Promise<Producer> | undefined;
@@ -15,6 +19,7 @@ export class KafkaSink implements AlertSink {
     readonly topic: string = TOPICS.alerts,
     /** Partitions when the sink has to create the topic. */
     private readonly partitions = 3,
+    readonly format: AlertFormat = 'mcpwatch',
   ) {}
 
   async deliver(alerts: readonly Alert[]): Promise<void> {
@@ -24,7 +29,7 @@ export class KafkaSink implements AlertSink {
       const producer = await this.producer;
       await producer.send(
         this.topic,
-        alerts.map((alert) => ({ key: alert.alertId, value: JSON.stringify(alert) })),
+        alerts.map((alert) => ({ key: alert.alertId, value: JSON.stringify(alertRecord(alert, this.format)) })),
       );
       this.lastError = undefined;
     } catch (error) {

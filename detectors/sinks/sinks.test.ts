@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import type { Alert } from '../../contracts/alert.ts';
 import { isMcpwatchError } from '../../contracts/errors.ts';
+import { retryPolicy } from '../../transport/retry.ts';
 import { FileSink } from './file.ts';
 import { StdoutSink, formatAlertLine } from './stdout.ts';
 import { WebhookSink } from './webhook.ts';
@@ -35,7 +36,10 @@ const a1 = alert('0'.repeat(32), 's1');
 const a2 = alert('1'.repeat(32), 's2');
 
 /** A real HTTP receiver on loopback answering with the statuses given, in order (the last one repeats). */
-async function receiver(statuses: number[]): Promise<{ url: string; bodies: unknown[]; close(): Promise<void> }> {
+async function receiver(
+  statuses: number[],
+  headers: Record<string, string> = {},
+): Promise<{ url: string; bodies: unknown[]; close(): Promise<void> }> {
   const bodies: unknown[] = [];
   let calls = 0;
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -45,7 +49,7 @@ async function receiver(statuses: number[]): Promise<{ url: string; bodies: unkn
       bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       const status = statuses[Math.min(calls, statuses.length - 1)]!;
       calls += 1;
-      response.writeHead(status).end();
+      response.writeHead(status, status >= 500 ? headers : {}).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -109,17 +113,17 @@ void describe('alert sinks', () => {
     assert.equal(formatAlertLine({ ...a1, count: 4 }).includes('(×4)'), true);
   });
 
-  void test('webhook: retries 503 then confirms on 2xx with the alerts as a JSON array', async () => {
-    const server = await receiver([503, 503, 204]);
+  void test('webhook: one attempt per delivery; 503 rejects retriably with Retry-After, the retry policy resends', async () => {
+    const server = await receiver([503, 503, 204], { 'retry-after': '0' });
     try {
-      const sink = new WebhookSink({
-        url: server.url,
-        headers: { authorization: 'Bearer t' },
-        timeoutMs: 2000,
-        maxAttempts: 5,
-        backoffMs: 10,
-      });
-      await sink.deliver([a1, a2]);
+      const sink = new WebhookSink({ url: server.url, headers: { authorization: 'Bearer t' }, timeoutMs: 2000 });
+      await assert.rejects(
+        sink.deliver([a1, a2]),
+        (error) => isMcpwatchError(error, 'DELIVERY_FAILED') && error.retriable && error.retryAfterMs === 0,
+      );
+      assert.equal(server.bodies.length, 1, 'the sink does not retry by itself');
+      assert.equal((await sink.health()).healthy, false);
+      await retryPolicy({ attempts: 5, baseDelayMs: 1, maxDelayMs: 5 }).execute(() => sink.deliver([a1, a2]));
       assert.equal(server.bodies.length, 3);
       assert.deepEqual(server.bodies[2], [a1, a2]);
       assert.deepEqual(await sink.health(), { healthy: true });
@@ -128,22 +132,23 @@ void describe('alert sinks', () => {
     }
   });
 
-  void test('webhook: a 4xx is not retried; exhausted retries are retriable; no secret in the message', async () => {
+  void test('webhook: a 4xx is final, an unreachable receiver retriable; no secret in the message', async () => {
     const refusing = await receiver([400]);
-    const failing = await receiver([500]);
     try {
-      const options = { headers: {}, timeoutMs: 2000, maxAttempts: 3, backoffMs: 1 };
+      const options = { headers: {}, timeoutMs: 2000 };
       await assert.rejects(
         new WebhookSink({ ...options, url: refusing.url }).deliver([a1]),
         (error) => isMcpwatchError(error, 'DELIVERY_FAILED') && !error.retriable && !error.message.includes('secret'),
       );
       assert.equal(refusing.bodies.length, 1);
-      const sink = new WebhookSink({ ...options, url: failing.url });
-      await assert.rejects(sink.deliver([a1]), (error) => isMcpwatchError(error, 'DELIVERY_FAILED') && error.retriable);
-      assert.equal(failing.bodies.length, 3);
+      const sink = new WebhookSink({ ...options, url: 'http://127.0.0.1:1/alerts?token=secret' });
+      await assert.rejects(
+        sink.deliver([a1]),
+        (error) => isMcpwatchError(error, 'DELIVERY_FAILED') && error.retriable && !error.message.includes('secret'),
+      );
       assert.equal((await sink.health()).healthy, false);
     } finally {
-      await Promise.all([refusing.close(), failing.close()]);
+      await refusing.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Alert } from '../../contracts/alert.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
+import { alertRecord } from './format.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 
 /** Evidence is cut to this many characters in the readable view; the full alert is in the JSON sinks. */
@@ -31,19 +32,25 @@ function escapeControl(text: string): string {
   return text.replace(CONTROL_CHARACTERS, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Writes alerts to a stream (stdout by default) as readable lines or JSON Lines; confirmed once written. */
+/**
+ * Writes alerts to a stream (stdout by default) as readable lines, JSON Lines, or OCSF Detection Findings as JSON
+ * Lines; confirmed once written.
+ */
 export class StdoutSink implements AlertSink {
   readonly name = 'stdout';
 
   constructor(
-    private readonly format: 'text' | 'json' = 'text',
+    private readonly format: 'text' | 'json' | 'ocsf' = 'text',
     private readonly out: Writable = process.stdout,
   ) {}
 
   deliver(alerts: readonly Alert[]): Promise<void> {
     if (alerts.length === 0) return Promise.resolve();
     const text = alerts.map(
-      (alert) => (this.format === 'json' ? JSON.stringify(alert) : formatAlertLine(alert)) + '\n',
+      (alert) =>
+        (this.format === 'text'
+          ? formatAlertLine(alert)
+          : JSON.stringify(alertRecord(alert, this.format === 'ocsf' ? 'ocsf' : 'mcpwatch'))) + '\n',
     );
     return new Promise((resolve, reject) => {
       this.out.write(text.join(''), (error) => {

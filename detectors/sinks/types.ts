@@ -13,7 +13,7 @@ export interface SinkHealth {
  * (alert ids are deterministic); losing one is not.
  */
 export interface AlertSink {
-  /** Names the protocol: `kafka`, `file`, `stdout`, `webhook`, `azure-monitor`. */
+  /** Names the protocol: `kafka`, `file`, `stdout`, `webhook`, `azure-monitor`, `splunk-hec`. */
   readonly name: string;
   deliver(alerts: readonly Alert[]): Promise<void>;
   health(): Promise<SinkHealth>;

@@ -1,7 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Alert } from '../../contracts/alert.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
+import { retryAfterMsOf } from '../../transport/retry.ts';
 import type { WebhookSinkConfig } from '../config.ts';
+import { alertRecord } from './format.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 
 /** Statuses worth another attempt: the receiver may accept the same body later. */
@@ -10,8 +11,9 @@ function retriableStatus(status: number): boolean {
 }
 
 /**
- * POSTs alerts as a JSON array; any 2xx confirms. Retries 5xx, 408, 429 and network errors with exponential
- * backoff (honouring a numeric `Retry-After`, capped); other 4xx fail at once: the same body would fail again.
+ * POSTs alerts as a JSON array (of mcpwatch alerts or OCSF Detection Findings); any 2xx confirms. One attempt per
+ * `deliver`: 5xx, 408, 429 and network errors reject retriably (with the receiver's `Retry-After`) and the
+ * runtime's retry policy sends the batch again; other 4xx reject for good, since the same body would fail again.
  */
 export class WebhookSink implements AlertSink {
   readonly name = 'webhook';
@@ -22,45 +24,38 @@ export class WebhookSink implements AlertSink {
 
   async deliver(alerts: readonly Alert[]): Promise<void> {
     if (alerts.length === 0) return;
-    const body = JSON.stringify(alerts);
+    const body = JSON.stringify(alerts.map((alert) => alertRecord(alert, this.config.format ?? 'mcpwatch')));
     const target = new URL(this.config.url);
     const where = `${target.origin}${target.pathname}`; // never log a query string: it may carry a secret
-    let failure = '';
-    for (let attempt = 1; attempt <= this.config.maxAttempts; attempt += 1) {
-      let retryAfterMs: number | undefined;
-      try {
-        const response = await fetch(this.config.url, {
-          method: 'POST',
-          headers: { ...this.config.headers, 'content-type': 'application/json' },
-          body,
-          signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.timeoutMs)]),
-        });
-        await response.body?.cancel();
-        if (response.ok) {
-          this.lastFailure = undefined;
-          return;
-        }
-        failure = `HTTP ${response.status}`;
-        if (!retriableStatus(response.status)) {
-          this.lastFailure = failure;
-          throw new McpwatchError('DELIVERY_FAILED', `Webhook ${where} refused ${alerts.length} alerts: ${failure}`, {
-            retriable: false,
-          });
-        }
-        const retryAfter = Number(response.headers.get('retry-after'));
-        if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = Math.min(retryAfter * 1000, 60_000);
-      } catch (error) {
-        if (error instanceof McpwatchError) throw error;
-        if (this.abort.signal.aborted) throw new McpwatchError('CLOSED', `Webhook sink ${where} is closed`);
-        failure = error instanceof Error ? error.message : String(error);
-      }
-      if (attempt < this.config.maxAttempts) await sleep(retryAfterMs ?? this.config.backoffMs * 2 ** (attempt - 1));
+    let response: Response;
+    try {
+      response = await fetch(this.config.url, {
+        method: 'POST',
+        headers: { ...this.config.headers, 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.timeoutMs)]),
+      });
+      await response.body?.cancel();
+    } catch (error) {
+      if (this.abort.signal.aborted) throw new McpwatchError('CLOSED', `Webhook sink ${where} is closed`);
+      this.lastFailure = error instanceof Error ? error.message : String(error);
+      throw new McpwatchError(
+        'DELIVERY_FAILED',
+        `Webhook ${where} did not confirm ${alerts.length} alerts: ${this.lastFailure}`,
+        { cause: error, retriable: true },
+      );
     }
-    this.lastFailure = failure;
+    if (response.ok) {
+      this.lastFailure = undefined;
+      return;
+    }
+    this.lastFailure = `HTTP ${response.status}`;
+    const retriable = retriableStatus(response.status);
+    const retryAfterMs = retriable ? retryAfterMsOf(response.headers.get('retry-after')) : undefined;
     throw new McpwatchError(
       'DELIVERY_FAILED',
-      `Webhook ${where} did not confirm ${alerts.length} alerts after ${this.config.maxAttempts} attempts: ${failure}`,
-      { retriable: true },
+      `Webhook ${where} ${retriable ? 'did not take' : 'refused'} ${alerts.length} alerts: ${this.lastFailure}`,
+      { retriable, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
     );
   }
 

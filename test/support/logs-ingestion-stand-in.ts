@@ -272,7 +272,7 @@ function hasType(value: unknown, type: LogAnalyticsType): boolean {
 }
 
 /** A throwaway CA and a leaf for 127.0.0.1, made with the `openssl` CLI in a private temporary directory. */
-async function generateCertificates(): Promise<{ caPem: string; keyPem: string; certPem: string }> {
+export async function generateCertificates(): Promise<{ caPem: string; keyPem: string; certPem: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'mcpwatch-stand-in-'));
   const file = (name: string): string => join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];

@@ -24,7 +24,7 @@ param ingestionPrincipalType string = 'ServicePrincipal'
 @description('Also transform the audit events into ASimAuthenticationEventLogs and ASimAuditEventLogs, for ASIM content (ingested twice).')
 param sendEventsToAsim bool = false
 
-@description('Deploy the mcpwatch analytics rules and workbooks into the Sentinel workspace.')
+@description('Deploy the mcpwatch analytics rules, workbooks and ASIM parsers into the Sentinel workspace.')
 param deploySentinelContent bool = true
 
 var customTableDataFlows = [
@@ -2612,6 +2612,176 @@ resource workbookOverview 'Microsoft.Insights/workbooks@2023-06-01' = if (deploy
     serializedData: '{"version":"Notebook/1.0","items":[{"type":1,"content":{"json":"# MCPWatch overview\\nSecurity telemetry from instrumented Model Context Protocol servers: mcpwatch alerts, who calls which tools, token and session hygiene, tool catalog changes and tool health. Pick a time range and servers; open the **MCPWatch investigation** workbook to follow one principal."},"name":"title"},{"type":9,"content":{"version":"KqlParameterItem/1.0","parameters":[{"id":"e83a2de3-d045-5ec7-aab9-aa142ef6d44b","version":"KqlParameterItem/1.0","name":"TimeRange","label":"Time range","type":4,"isRequired":true,"value":{"durationMs":86400000},"typeSettings":{"selectableValues":[{"durationMs":3600000},{"durationMs":14400000},{"durationMs":86400000},{"durationMs":259200000},{"durationMs":604800000},{"durationMs":1209600000}],"allowCustom":true}},{"id":"869d4112-086d-5493-865f-4650c3fdbf7f","version":"KqlParameterItem/1.0","name":"Servers","label":"MCP servers","type":2,"query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| distinct ServerName\\n| order by ServerName asc","multiSelect":true,"quote":"\'","delimiter":",","isRequired":true,"typeSettings":{"additionalResourceOptions":["value::all"],"selectAllValue":"*","showDefault":false},"defaultValue":"value::all","value":["value::all"],"timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces"}],"style":"pills","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces"},"name":"parameters"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Alerts","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| summarize Alerts = count() by Severity\\n| extend Order = case(Severity == \\"critical\\", 0, Severity == \\"high\\", 1, Severity == \\"medium\\", 2, Severity == \\"low\\", 3, 4)\\n| order by Order asc\\n| project Severity, Alerts","size":0,"title":"Alerts by severity","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"tiles","tileSettings":{"titleContent":{"columnMatch":"Severity"},"leftContent":{"columnMatch":"Alerts","formatter":12},"showBorder":true}},"name":"alerts-by-severity"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| summarize Alerts = count() by bin(TimeGenerated, {TimeRange:grain}), RuleId","size":0,"title":"Alerts over time by rule","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"timechart"},"name":"alerts-over-time-by-rule","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| summarize Alerts = count() by bin(TimeGenerated, {TimeRange:grain}), Severity","size":0,"title":"Alerts over time by severity","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"barchart"},"name":"alerts-over-time-by-severity","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| project TimeGenerated, Severity, RuleId, Title, EntitiesUser, EntitiesServer, EntitiesTool, EntitiesSession, EntitiesIp, Count, AlertId\\n| order by TimeGenerated desc\\n| take 200","size":0,"title":"Latest alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"recent-alerts"}]},"name":"group-alerts"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Top principals, servers and tools","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| where isnotempty(EntitiesUser)\\n| summarize Alerts = count(), Rules = make_set(RuleId, 10), HighestSeverity = max(case(Severity == \\"critical\\", 4, Severity == \\"high\\", 3, Severity == \\"medium\\", 2, Severity == \\"low\\", 1, 0)) by Principal = EntitiesUser\\n| top 20 by Alerts desc","size":0,"title":"Principals with the most alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"top-principals","customWidth":"33"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| summarize Events = count(), Calls = countif(Kind == \\"call\\"), Principals = dcount(PrincipalId), Sessions = dcount(SessionId) by ServerName\\n| join kind=leftouter (\\n    MCPWatchAlerts_CL\\n    | where TimeGenerated {TimeRange}\\n    | where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n    | summarize arg_max(TimeGenerated, *) by AlertId\\n    | summarize Alerts = count() by ServerName = EntitiesServer\\n  ) on ServerName\\n| project ServerName, Calls, Events, Principals, Sessions, Alerts = coalesce(Alerts, 0)\\n| top 20 by Calls desc","size":0,"title":"Servers by calls and alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"top-servers","customWidth":"33"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"call\\" and isnotempty(Tool)\\n| summarize Calls = count(), Principals = dcount(PrincipalId) by ServerName, Tool\\n| top 20 by Calls desc","size":0,"title":"Most called tools","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"top-tools","customWidth":"33"}]},"name":"group-who-and-what"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Sessions and tokens","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where isnotempty(SessionId) and isnotempty(PrincipalId)\\n| summarize Principals = make_set(PrincipalId, 10), PrincipalCount = dcount(PrincipalId), Addresses = make_set(ClientAddress, 10), Started = min(TimeGenerated), LastSeen = max(TimeGenerated), Events = count() by SessionId, ServerName\\n| where PrincipalCount > 1\\n| order by PrincipalCount desc, LastSeen desc","size":0,"title":"Sessions with several principals","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"sessions-several-principals","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"auth\\" and AudienceMatchesServer == false\\n| summarize Events = count(), Principals = dcount(PrincipalId), Audiences = make_set(TokenAudience, 10), Outcomes = make_set(Outcome, 3), LastSeen = max(TimeGenerated) by ServerName, ServerResource, TokenIssuer\\n| order by Events desc","size":0,"title":"Tokens whose audience does not name the server","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"audience-mismatches","customWidth":"50"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"auth\\"\\n| summarize Events = count() by bin(TimeGenerated, {TimeRange:grain}), Outcome","size":0,"title":"Authentication outcomes over time","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"timechart"},"name":"auth-outcomes"}]},"name":"group-sessions-and-tokens"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Tool catalog drift","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"tool-catalog\\"\\n| summarize FirstServed = min(TimeGenerated), LastServed = max(TimeGenerated), Tools = take_any(array_length(Tools)), ServerVersion = take_any(ServerVersion) by ServerName, ListHash\\n| order by ServerName asc, FirstServed asc\\n| extend Change = row_number(1, prev(ServerName) != ServerName)\\n| project FirstServed, LastServed, ServerName, Catalog = strcat(\\"v\\", Change), ListHash, Tools, ServerVersion","size":0,"title":"Tool catalog versions per server","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table"},"name":"tool-drift-timeline","customWidth":"60"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchAlerts_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or EntitiesServer in ({Servers}))\\n| summarize arg_max(TimeGenerated, *) by AlertId\\n| where RuleId in (\\"tool-definition-drift\\", \\"tool-poisoning\\", \\"tool-shadowing\\", \\"hidden-unicode\\")\\n| summarize Alerts = count() by bin(TimeGenerated, {TimeRange:grain}), RuleId","size":0,"title":"Tool definition drift, poisoning and shadowing alerts","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"barchart"},"name":"tool-drift-alerts","customWidth":"40"}]},"name":"group-tool-catalog"},{"type":12,"content":{"version":"NotebookGroup/1.0","groupType":"editable","title":"Call volume, latency and errors per tool","expandable":true,"expanded":true,"items":[{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"call\\"\\n| summarize Calls = count() by bin(TimeGenerated, {TimeRange:grain}), Tool = coalesce(Tool, Method)","size":0,"title":"Tool calls over time","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"timechart"},"name":"call-volume"},{"type":3,"content":{"version":"KqlItem/1.0","query":"MCPWatchEvents_CL\\n| where TimeGenerated {TimeRange}\\n| where (\'*\' in ({Servers}) or ServerName in ({Servers}))\\n| where Kind == \\"call\\"\\n| summarize Calls = count(), P50Ms = percentile(DurationMs, 50), P95Ms = percentile(DurationMs, 95), P99Ms = percentile(DurationMs, 99), Errors = countif(Outcome == \\"error\\"), ToolErrors = countif(Outcome == \\"tool-error\\") by ServerName, Tool = coalesce(Tool, Method)\\n| extend ErrorRate = round(todouble(Errors + ToolErrors) / Calls, 3)\\n| order by Calls desc","size":0,"title":"Latency and errors per tool","timeContextFromParameter":"TimeRange","queryType":0,"resourceType":"microsoft.operationalinsights/workspaces","visualization":"table","gridSettings":{"formatters":[{"columnMatch":"P95Ms","formatter":8,"formatOptions":{"palette":"greenRed"}},{"columnMatch":"ErrorRate","formatter":8,"formatOptions":{"palette":"greenRed","min":0,"max":1}}]}},"name":"latency-errors"}]},"name":"group-tool-health"}],"fallbackResourceIds":[],"fromTemplateId":"sentinel-MCPWatchOverview","$schema":"https://github.com/Microsoft/Application-Insights-Workbooks/blob/master/schema/workbook.json"}'
     sourceId: workspace.id
   }
+}
+
+resource parserVimAgentEventMcpwatch 'Microsoft.OperationalInsights/workspaces/savedSearches@2020-08-01' = if (deploySentinelContent) {
+  parent: workspace
+  name: 'vimAgentEventMcpwatch'
+  properties: {
+    etag: '*'
+    displayName: 'Agent Event ASIM filtering parser for mcpwatch'
+    category: 'ASIM'
+    functionAlias: 'vimAgentEventMcpwatch'
+    functionParameters: 'starttime:datetime=datetime(null), endtime:datetime=datetime(null), agentid_has_any:dynamic=dynamic([]), agentname_has_any:dynamic=dynamic([]), username_has_any:dynamic=dynamic([]), disabled:bool=false, pack:bool=false'
+    query: '''
+let Parser = (
+    starttime: datetime=datetime(null),
+    endtime: datetime=datetime(null),
+    agentid_has_any: dynamic=dynamic([]),
+    agentname_has_any: dynamic=dynamic([]),
+    username_has_any: dynamic=dynamic([]),
+    disabled: bool=false,
+    pack: bool=false
+)
+{
+    MCPWatchEvents_CL
+    | where not(disabled)
+    | where (isnull(starttime) or TimeGenerated >= starttime) and (isnull(endtime) or TimeGenerated <= endtime)
+    | extend
+        SrcAgentId = ClientName,
+        SrcAgentName = ClientName,
+        TargetAgentId = coalesce(ServerInstanceId, ServerName),
+        TargetAgentName = ServerName,
+        ActorUsername = PrincipalId
+    | where array_length(agentid_has_any) == 0 or SrcAgentId has_any (agentid_has_any) or TargetAgentId has_any (agentid_has_any)
+    | where array_length(agentname_has_any) == 0 or SrcAgentName has_any (agentname_has_any) or TargetAgentName has_any (agentname_has_any)
+    | where array_length(username_has_any) == 0 or ActorUsername has_any (username_has_any)
+    | extend
+        EventUid = EventId,
+        EventOriginalUid = EventId,
+        EventSchema = 'AgentEvent',
+        EventSchemaVersion = '1.0.0',
+        EventCount = toint(1),
+        EventVendor = 'mcpwatch',
+        EventProduct = 'mcpwatch',
+        // The event time is when the MCP server finished the request; a call started its duration earlier.
+        EventEndTime = TimeGenerated,
+        EventStartTime = iff(isnull(DurationMs), TimeGenerated, TimeGenerated - DurationMs * 1ms),
+        EventType = case(
+            Method == 'tools/call', 'ToolCall',
+            Kind == 'tool-catalog' or Method == 'tools/list', 'ToolList',
+            Kind == 'auth', 'Authentication',
+            Kind == 'session', 'Session',
+            Kind == 'outbound-request', 'OutboundRequest',
+            'AgentRequest'),
+        EventOriginalType = coalesce(Method, Kind),
+        EventResult = case(
+            Outcome in ('ok', 'accepted'), 'Success',
+            Outcome in ('error', 'tool-error', 'rejected'), 'Failure',
+            'NA'),
+        EventResultDetails = coalesce(ErrorType, Reason),
+        EventOriginalErrorType = ErrorType,
+        EventErrorDetails = Reason,
+        EventSessionId = SessionId,
+        EventRequestId = RequestId,
+        EventOriginalRequestDetails = Arguments,
+        EventOriginalResultDetails = Result,
+        ToolName = Tool,
+        ToolOriginalType = iff(isnotempty(Tool), 'MCP tool', ''),
+        SrcAgentOriginalType = 'MCP client',
+        TargetAgentOriginalType = 'MCP server',
+        SrcIpAddr = ClientAddress,
+        ActorUserId = PrincipalId,
+        ActorUserIdType = 'Other',
+        ActorUsernameType = 'Simple',
+        ActingAppName = ClientName,
+        ActingAppType = 'Other',
+        Dvc = coalesce(ServerHost, ServerName)
+    | extend AdditionalFields = iff(
+        pack,
+        bag_pack(
+            'Transport', Transport,
+            'ProtocolVersion', ProtocolVersion,
+            'ServerVersion', ServerVersion,
+            'ClientVersion', ClientVersion,
+            'ResourceUri', ResourceUri,
+            'Prompt', Prompt,
+            'DurationMs', DurationMs,
+            'Authenticated', Authenticated,
+            'TokenFingerprint', TokenFingerprint,
+            'Scopes', Scopes,
+            'TraceId', TraceId,
+            'SpanId', SpanId
+        ),
+        dynamic({})
+    )
+    | project
+        TimeGenerated,
+        Type,
+        EventUid,
+        EventOriginalUid,
+        EventSchema,
+        EventSchemaVersion,
+        EventStartTime,
+        EventEndTime,
+        EventCount,
+        EventVendor,
+        EventProduct,
+        EventType,
+        EventOriginalType,
+        EventResult,
+        EventResultDetails,
+        EventOriginalErrorType,
+        EventErrorDetails,
+        EventSessionId,
+        EventRequestId,
+        EventOriginalRequestDetails,
+        EventOriginalResultDetails,
+        ToolName,
+        ToolOriginalType,
+        SrcAgentId,
+        SrcAgentName,
+        SrcAgentOriginalType,
+        SrcIpAddr,
+        TargetAgentId,
+        TargetAgentName,
+        TargetAgentOriginalType,
+        ActorUserId,
+        ActorUserIdType,
+        ActorUsername,
+        ActorUsernameType,
+        ActingAppName,
+        ActingAppType,
+        Dvc,
+        AdditionalFields
+};
+Parser(
+    starttime = starttime,
+    endtime = endtime,
+    agentid_has_any = agentid_has_any,
+    agentname_has_any = agentname_has_any,
+    username_has_any = username_has_any,
+    disabled = disabled,
+    pack = pack
+)
+'''
+    version: 2
+  }
+  dependsOn: [
+    tableMCPWatchAlerts
+    tableMCPWatchEvents
+  ]
+}
+
+resource parserASimAgentEventMcpwatch 'Microsoft.OperationalInsights/workspaces/savedSearches@2020-08-01' = if (deploySentinelContent) {
+  parent: workspace
+  name: 'ASimAgentEventMcpwatch'
+  properties: {
+    etag: '*'
+    displayName: 'Agent Event ASIM parser for mcpwatch'
+    category: 'ASIM'
+    functionAlias: 'ASimAgentEventMcpwatch'
+    functionParameters: 'disabled:bool=false, pack:bool=false'
+    query: '''
+vimAgentEventMcpwatch(disabled = disabled, pack = pack)
+'''
+    version: 2
+  }
+  dependsOn: [
+    tableMCPWatchAlerts
+    tableMCPWatchEvents
+    parserVimAgentEventMcpwatch
+  ]
 }
 
 output logsIngestionEndpoint string = dataCollectionRule.properties.endpoints.logsIngestion

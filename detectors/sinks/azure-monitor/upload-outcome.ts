@@ -1,7 +1,9 @@
 /**
- * What one Logs Ingestion request's failure means for the rows in it, and how long to wait before trying again.
+ * What one Logs Ingestion request's failure means for the rows in it, and how long the service asked to wait.
+ * The waiting itself is `transport/retry.ts`'s.
  */
 import { isAggregateLogsUploadError } from '@azure/monitor-ingestion';
+import { retryAfterMsOf } from '../../../transport/retry.ts';
 
 export type UploadFailure =
   /** 408, 429, 5xx, a network error or a token that could not be had: the same rows may go through later. */
@@ -35,36 +37,12 @@ export function classifyUploadError(error: unknown): UploadFailure {
   return { kind: 'stop', status, detail };
 }
 
-/** `retry-after-ms`, `x-ms-retry-after-ms`, then `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3). */
+/** `retry-after-ms`, `x-ms-retry-after-ms`, then `Retry-After` as seconds or an HTTP date. */
 export function retryAfterOf(headers: { get(name: string): string | undefined } | undefined): number | undefined {
   if (headers === undefined) return undefined;
   for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
     const value = Number(headers.get(name));
     if (headers.get(name) !== undefined && Number.isFinite(value) && value >= 0) return value;
   }
-  const retryAfter = headers.get('retry-after');
-  if (retryAfter === undefined) return undefined;
-  if (/^\d+$/.test(retryAfter.trim())) return Number(retryAfter) * 1000;
-  const date = Date.parse(retryAfter);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-export interface BackoffPolicy {
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-/** A `Retry-After` beyond this is taken as this, so one bad header cannot park the sink for hours. */
-export const MAX_RETRY_AFTER_MS = 600_000;
-
-/** Exponential backoff with full jitter; a server's `Retry-After` is a floor. */
-export function retryDelayMs(
-  policy: BackoffPolicy,
-  attempt: number,
-  retryAfterMs: number | undefined,
-  random = Math.random,
-): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt, 30));
-  const jittered = ceiling * random();
-  return Math.max(jittered, Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
+  return retryAfterMsOf(headers.get('retry-after'));
 }

@@ -1,0 +1,290 @@
+/**
+ * The Splunk HTTP Event Collector sink: alerts (mcpwatch JSON or OCSF Detection Findings) as HEC events, with
+ * indexer acknowledgement, so `deliver` resolves only once Splunk says every event is indexed.
+ *
+ * One `deliver` = the alerts cut into requests below `maxBatchBytes` (gzip), each `POST /services/collector/event`
+ * on this sink's request channel answering an `ackId`, then `POST /services/collector/ack` until every ack id is
+ * true. It never retries by itself (the runtime's retry policy does, with the whole delivery, so repeats share
+ * their alert id): 408, 429, 5xx, connection failures and acks still missing after `ackTimeoutMs` reject
+ * retriably with the server's `Retry-After`; 400, 401, 403, 404, 413 and a token without acknowledgement enabled
+ * reject for good, since sending the same request again would fail the same way.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { Alert } from '../../contracts/alert.ts';
+import { McpwatchError } from '../../contracts/errors.ts';
+import { retryAfterMsOf } from '../../transport/retry.ts';
+import { alertRecord } from './format.ts';
+import {
+  parseSplunkHecSinkConfig,
+  type ResolvedSplunkHecSinkConfig,
+  type SplunkHecSinkConfig,
+} from './splunk-hec-config.ts';
+import type { AlertSink, SinkHealth } from './types.ts';
+
+const gzipAsync = promisify(gzip);
+
+/** HEC answers are small JSON objects; anything longer is cut before parsing. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+export interface SplunkHecSinkDependencies {
+  /** Where `tokenEnv` is looked up; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface SplunkHecSinkStats {
+  /** Event requests sent, failed ones included. */
+  requests: number;
+  ackQueries: number;
+  /** Alerts Splunk acknowledged as indexed (repeats included). */
+  acknowledged: number;
+}
+
+interface Answer {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** Statuses worth another attempt: the collector may take the same request later. */
+function retriableStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+export class SplunkHecSink implements AlertSink {
+  readonly name = 'splunk-hec';
+  readonly channel: string;
+  private readonly config: ResolvedSplunkHecSinkConfig;
+  private readonly token: string;
+  private readonly where: string;
+  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly abort = new AbortController();
+  private ca: Promise<string | undefined> | undefined;
+  private lastFailure: string | undefined;
+  private readonly counters: SplunkHecSinkStats = { requests: 0, ackQueries: 0, acknowledged: 0 };
+
+  /** Validates the config (a bad one, or no token, throws `CONFIG_INVALID` here). */
+  constructor(config: SplunkHecSinkConfig, dependencies: SplunkHecSinkDependencies = {}) {
+    this.config = parseSplunkHecSinkConfig(config);
+    const token = this.config.token ?? (dependencies.env ?? process.env)[this.config.tokenEnv];
+    if (token === undefined || token === '') {
+      throw new McpwatchError(
+        'CONFIG_INVALID',
+        `splunk-hec sink: no token (set ${this.config.tokenEnv}, or token in the sink configuration)`,
+      );
+    }
+    this.token = token;
+    this.channel = this.config.channel ?? randomUUID();
+    const url = new URL(this.config.url);
+    this.where = `${url.origin}${url.pathname.replace(/\/$/, '')}`; // never a query string or userinfo
+    this.agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  }
+
+  async deliver(alerts: readonly Alert[]): Promise<void> {
+    if (this.abort.signal.aborted) throw new McpwatchError('CLOSED', `Splunk HEC sink ${this.where} is closed`);
+    if (alerts.length === 0) return;
+    try {
+      const ackIds: number[] = [];
+      for (const body of this.bodies(alerts)) ackIds.push(await this.sendEvents(body));
+      await this.awaitAcks(ackIds);
+      this.counters.acknowledged += alerts.length;
+      this.lastFailure = undefined;
+    } catch (error) {
+      if (this.abort.signal.aborted) throw new McpwatchError('CLOSED', `Splunk HEC sink ${this.where} is closed`);
+      this.lastFailure = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+  }
+
+  health(): Promise<SinkHealth> {
+    return Promise.resolve(
+      this.lastFailure === undefined
+        ? { healthy: true }
+        : { healthy: false, detail: `Last delivery failed: ${this.lastFailure}` },
+    );
+  }
+
+  stats(): SplunkHecSinkStats {
+    return { ...this.counters };
+  }
+
+  close(): Promise<void> {
+    this.abort.abort();
+    this.agent.destroy();
+    return Promise.resolve();
+  }
+
+  /** HEC events, concatenated, in requests below `maxBatchBytes`; an event larger than that goes alone. */
+  private bodies(alerts: readonly Alert[]): string[] {
+    const sourcetype = this.config.sourcetype ?? (this.config.format === 'ocsf' ? 'mcpwatch:ocsf' : 'mcpwatch:alert');
+    const bodies: string[] = [];
+    let current: string[] = [];
+    let bytes = 0;
+    for (const alert of alerts) {
+      const line =
+        JSON.stringify({
+          time: Date.parse(alert.time) / 1000,
+          ...(this.config.host === undefined ? {} : { host: this.config.host }),
+          source: this.config.source,
+          sourcetype,
+          ...(this.config.index === undefined ? {} : { index: this.config.index }),
+          event: alertRecord(alert, this.config.format),
+        }) + '\n';
+      const size = Buffer.byteLength(line);
+      if (current.length > 0 && bytes + size > this.config.maxBatchBytes) {
+        bodies.push(current.join(''));
+        current = [];
+        bytes = 0;
+      }
+      current.push(line);
+      bytes += size;
+    }
+    if (current.length > 0) bodies.push(current.join(''));
+    return bodies;
+  }
+
+  /** One events request; its ack id. */
+  private async sendEvents(text: string): Promise<number> {
+    this.counters.requests += 1;
+    const body = this.config.gzip ? await gzipAsync(text) : Buffer.from(text);
+    const answer = await this.post('/services/collector/event', body, this.config.gzip);
+    if (answer.status >= 200 && answer.status < 300) {
+      const ackId = (parseAnswer(answer.body) as { ackId?: unknown } | undefined)?.ackId;
+      if (typeof ackId !== 'number') {
+        throw new McpwatchError(
+          'DELIVERY_FAILED',
+          `Splunk HEC ${this.where} answered without an ackId: enable indexer acknowledgement on the token`,
+          { retriable: false },
+        );
+      }
+      return ackId;
+    }
+    throw this.refused('refused the events', answer);
+  }
+
+  /** Polls the ack endpoint until every id is acknowledged, or fails retriably after `ackTimeoutMs`. */
+  private async awaitAcks(ackIds: readonly number[]): Promise<void> {
+    const pending = new Set(ackIds);
+    const deadline = Date.now() + this.config.ackTimeoutMs;
+    let lastProblem = 'not yet indexed';
+    while (true) {
+      this.counters.ackQueries += 1;
+      let answer: Answer | undefined;
+      try {
+        answer = await this.post('/services/collector/ack', Buffer.from(JSON.stringify({ acks: [...pending] })), false);
+      } catch (error) {
+        // The events are in; only the question failed. Ask again until the deadline.
+        lastProblem = error instanceof Error ? error.message : String(error);
+      }
+      if (answer !== undefined) {
+        if (answer.status >= 200 && answer.status < 300) {
+          const acks = (parseAnswer(answer.body) as { acks?: Record<string, unknown> } | undefined)?.acks ?? {};
+          for (const id of [...pending]) if (acks[String(id)] === true) pending.delete(id);
+          if (pending.size === 0) return;
+          lastProblem = 'not yet indexed';
+        } else if (retriableStatus(answer.status)) {
+          lastProblem = `ack query answered HTTP ${answer.status}`;
+        } else {
+          throw this.refused('refused the acknowledgement query', answer);
+        }
+      }
+      if (Date.now() >= deadline) {
+        throw new McpwatchError(
+          'DELIVERY_FAILED',
+          `Splunk HEC ${this.where} did not acknowledge ${pending.size} of ${ackIds.length} requests within ${this.config.ackTimeoutMs} ms (${lastProblem}); they are sent again`,
+          { retriable: true },
+        );
+      }
+      await sleep(Math.min(this.config.ackPollMs, Math.max(0, deadline - Date.now())), undefined, {
+        signal: this.abort.signal,
+      });
+    }
+  }
+
+  private refused(what: string, answer: Answer): McpwatchError {
+    const hec = parseAnswer(answer.body) as { text?: unknown; code?: unknown } | undefined;
+    const detail = typeof hec?.text === 'string' ? ` (${hec.text.slice(0, 200)}, code ${String(hec.code)})` : '';
+    const retriable = retriableStatus(answer.status);
+    const retryAfterMs = retriable ? retryAfterMsOf(headerValue(answer.headers['retry-after'])) : undefined;
+    return new McpwatchError('DELIVERY_FAILED', `Splunk HEC ${this.where} ${what}: HTTP ${answer.status}${detail}`, {
+      retriable,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+  }
+
+  private async post(path: string, body: Buffer, gzipped: boolean): Promise<Answer> {
+    this.ca ??= this.config.caFile === undefined ? Promise.resolve(undefined) : readFile(this.config.caFile, 'utf8');
+    let ca: string | undefined;
+    try {
+      ca = await this.ca;
+    } catch (error) {
+      this.ca = undefined;
+      throw new McpwatchError('DELIVERY_FAILED', `Cannot read caFile ${this.config.caFile}`, {
+        cause: error,
+        retriable: true,
+      });
+    }
+    const url = new URL(this.config.url.replace(/\/$/, '') + path);
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<Answer>((resolve, reject) => {
+      const outgoing = request(
+        url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          ...(ca === undefined ? {} : { ca }),
+          headers: {
+            authorization: `Splunk ${this.token}`,
+            'x-splunk-request-channel': this.channel,
+            'content-type': 'application/json',
+            'content-length': body.length,
+            ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+          },
+          signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.requestTimeoutMs)]),
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size <= MAX_ANSWER_BYTES) chunks.push(chunk);
+          });
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              headers: response.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+          response.on('error', (error) => reject(this.unreachable(path, error)));
+        },
+      );
+      outgoing.on('error', (error) => reject(this.unreachable(path, error)));
+      outgoing.end(body);
+    });
+  }
+
+  private unreachable(path: string, error: Error): McpwatchError {
+    return new McpwatchError('DELIVERY_FAILED', `Splunk HEC ${this.where}${path} failed: ${error.message}`, {
+      cause: error,
+      retriable: true,
+    });
+  }
+}
+
+function parseAnswer(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
