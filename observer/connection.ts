@@ -22,6 +22,8 @@ export class Connection {
   sessionId: string | undefined;
   readonly client: ClientIdentity = {};
   boundPrincipal: Principal | undefined;
+  /** The attachment's principal for the whole connection, when a request names none. */
+  readonly principal: Principal | undefined;
 
   constructor(
     context: ConnectionContext,
@@ -30,6 +32,7 @@ export class Connection {
     this.kind = context.transport;
     this.server = context.server ?? { name: 'unknown' };
     this.instructions = context.instructions;
+    this.principal = context.principal;
   }
 
   /** `network.transport` of the semantic conventions. */
@@ -43,6 +46,7 @@ export class Connection {
     inbound: InboundContext | undefined,
     at?: { time: string; span?: SpanContext },
   ) {
+    principal ??= this.principal;
     const client: ClientIdentity = { ...this.client };
     const address = inbound?.clientAddress ?? client.address;
     if (address !== undefined) client.address = address;

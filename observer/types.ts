@@ -47,6 +47,8 @@ export interface ConnectionContext {
   instructions?: unknown;
   /** The `tools` array the server serves now, asked when it announces a list change (the message carries none). */
   readToolList?: (sessionId: string | undefined) => Promise<unknown>;
+  /** Who the attachment knows is on the other end when no request says otherwise (the gateway: the local OS user on stdio). */
+  principal?: Principal;
 }
 
 /** The MCP request being handled, for hooks deeper in the stack (outbound HTTP). */
