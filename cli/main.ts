@@ -294,7 +294,9 @@ proxy
   .option('--pins <file>', 'pin file (default: per server under ~/.mcpwatch/pins, or MCPWATCH_PIN_DIR)')
   .action(async (server: string, tool: string | undefined, options: { pins?: string }) => {
     const { approve } = await import('../proxy/command.ts');
-    process.stdout.write((await approve(server, tool, options.pins)) + '\n');
+    // `--pins` after `approve` may be taken by `proxy`, which has the same option.
+    const pins = options.pins ?? proxy.opts<{ pins?: string }>().pins;
+    process.stdout.write((await approve(server, tool, pins)) + '\n');
   });
 
 program

@@ -200,7 +200,7 @@ export async function approve(server: string, tool: string | undefined, pinsPath
     const what = tool === undefined ? 'no tool' : `tool ${JSON.stringify(tool)}`;
     throw new McpwatchError(
       'INPUT_INVALID',
-      `${what} of server ${JSON.stringify(server)} awaits approval (pin file ${store.path})`,
+      `nothing to approve: ${what} of server ${JSON.stringify(server)} is withheld (pin file ${store.path})`,
     );
   }
   await store.write(pins);
