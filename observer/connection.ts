@@ -24,6 +24,8 @@ export class Connection {
   boundPrincipal: Principal | undefined;
   /** The attachment's principal for the whole connection, when a request names none. */
   readonly principal: Principal | undefined;
+  /** `server.name` came from the attachment's configuration and is kept over `serverInfo.name`. */
+  readonly serverNameFixed: boolean;
 
   constructor(
     context: ConnectionContext,
@@ -33,6 +35,7 @@ export class Connection {
     this.server = context.server ?? { name: 'unknown' };
     this.instructions = context.instructions;
     this.principal = context.principal;
+    this.serverNameFixed = context.serverNameFixed === true;
   }
 
   /** `network.transport` of the semantic conventions. */

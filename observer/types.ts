@@ -44,6 +44,8 @@ export interface ConnectionContext {
   transport: McpTransport;
   /** Identity until the server's own `initialize` result names it. */
   server?: ServerRef;
+  /** `server.name` holds even when the `initialize` result names another (the gateway's `--name`: an unowned server's self-description is not trusted). */
+  serverNameFixed?: boolean;
   instructions?: unknown;
   /** The `tools` array the server serves now, asked when it announces a list change (the message carries none). */
   readToolList?: (sessionId: string | undefined) => Promise<unknown>;

@@ -24,6 +24,8 @@ export interface HttpProxyOptions {
   port: number;
   /** The gateway's name for the server (`--name` or derived from the URL). */
   name: string;
+  /** The name was given (`--name`): it holds over the name the server gives itself. */
+  nameFixed?: boolean;
   telemetry: Telemetry;
   logger: Logger;
   maxObservedBytes: number;
@@ -105,7 +107,10 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
   const allowedOrigins = new Set<string>(options.allowedOrigins ?? []);
 
   const newObserver = (): ConnectionObserver =>
-    new ConnectionObserver({ transport: 'streamable-http', server: { name: options.name } }, telemetry);
+    new ConnectionObserver(
+      { transport: 'streamable-http', server: { name: options.name }, serverNameFixed: options.nameFixed === true },
+      telemetry,
+    );
 
   const sessionObserver = (sessionId: string): ConnectionObserver | undefined => {
     let observer = sessions.get(sessionId);

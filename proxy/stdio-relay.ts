@@ -16,6 +16,8 @@ export interface StdioProxyOptions {
   args: readonly string[];
   /** The gateway's name for the server (`--name` or derived). */
   name: string;
+  /** The name was given (`--name`): it holds over the name the server gives itself. */
+  nameFixed?: boolean;
   telemetry: Telemetry;
   logger: Logger;
   /** Longest message the observer is handed, in bytes; longer ones are relayed and counted, not observed. */
@@ -51,6 +53,7 @@ export function runStdioProxy(options: StdioProxyOptions): Promise<StdioProxyExi
     {
       transport: 'stdio',
       server: { name: options.name },
+      serverNameFixed: options.nameFixed === true,
       principal: localPrincipal(telemetry.keyring, telemetry.config.MCPWATCH_REAL_IDS),
     },
     telemetry,

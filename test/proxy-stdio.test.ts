@@ -141,7 +141,8 @@ describe('mcpwatch proxy over stdio', () => {
       `transcripts differ:\n${direct.toString('utf8')}\n---\n${proxied.toString('utf8')}`,
     );
 
-    const server = 'secure-filesystem-server';
+    // Named on the command line: that name holds over the one the server gives itself.
+    const server = 'files';
     await waitFor('the catalog event', () => ofServer(server, 'tool-catalog')[0]);
     const read = await waitFor('the read_text_file calls', () => {
       const found = ofServer(server, 'call').filter(
