@@ -298,7 +298,7 @@ describe('mcpwatch proxy --upstream against a hand-written upstream', () => {
         };
         const call = await post(proxy.url, rpc(2, 'tools/call', { name: 'lookup', arguments: { word: 'x' } }), headers);
         assert.equal(call.headers.get('content-type'), 'text/event-stream');
-        const reader = call.body!.getReader();
+        const reader = (call.body as ReadableStream<Uint8Array>).getReader();
         let text = '';
         // The first event must arrive while the upstream still holds the stream open: nothing is buffered.
         while (!text.includes('notifications/progress')) text += new TextDecoder().decode((await reader.read()).value);
