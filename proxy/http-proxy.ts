@@ -264,6 +264,8 @@ class Exchange {
   #ephemeral = false;
   #listRequest: unknown;
   #observing: Promise<unknown> = Promise.resolve();
+  /** Observations waiting on the chain; at 0 (and no inbound pending) an outbound one runs at once. */
+  #queued = 0;
   readonly #sessionKnown: Promise<string | undefined>;
   #resolveSession: (sessionId: string | undefined) => void = () => undefined;
 
@@ -339,8 +341,10 @@ class Exchange {
         ? this.#sessionKnown
         : Promise.resolve(this.#ctx.requestSession);
     if (!initialize || this.#ctx.requestSession !== undefined) this.#resolveSession(this.#ctx.requestSession);
+    this.#queued++;
     this.#observing = Promise.all([sessionId, this.#ctx.verify(this.#req.headers)]).then(([session, authInfo]) =>
       guard('inbound observation', () => {
+        this.#queued--;
         this.#observer = session === undefined ? undefined : this.#ctx.sessionObserver(session);
         if (this.#observer === undefined) {
           this.#observer = this.#ctx.newObserver();
@@ -356,12 +360,17 @@ class Exchange {
   }
 
   #observeOutbound(text: string): void {
-    this.#observing = this.#observing.then(() =>
-      guard('outbound observation', () => {
-        if (this.#observer === undefined) return;
-        observeText(this.#observer, this.#ctx.options.telemetry, this.#ctx.counters, 'outbound', text);
-      }),
-    );
+    const observe = (): void => {
+      if (this.#observer === undefined) return;
+      observeText(this.#observer, this.#ctx.options.telemetry, this.#ctx.counters, 'outbound', text);
+    };
+    // The common case (a GET stream, or a response after its request was observed): no promise per message.
+    if (this.#queued === 0) return observe();
+    this.#queued++;
+    this.#observing = this.#observing.then(() => {
+      this.#queued--;
+      guard('outbound observation', observe);
+    });
   }
 
   #finish(): void {
