@@ -31,17 +31,21 @@ import type { WatchedServe } from './support/proxy.ts';
 const fixtureDir = fileURLToPath(new URL('fixtures/java-mcp-server/', import.meta.url));
 const SERVER = 'java-poisoned';
 
-/** The fixture's runtime classpath from Maven (offline first), cached under the pom's hash like the Kafka recipe. */
+/**
+ * The fixture's runtime classpath from Maven (offline first) plus the server compiled once with javac, cached
+ * under the hash of the pom and the source like the Kafka recipe's classpath: a JVM then starts in a second.
+ */
 async function javaClasspath(): Promise<string> {
   const pom = await readFile(join(fixtureDir, 'pom.xml'));
+  const source = await readFile(join(fixtureDir, 'PoisonedServer.java'));
+  const hash = createHash('sha256').update(pom).update(source).digest('hex').slice(0, 16);
   const cacheDir = join(root, 'test-artifacts');
-  const cacheFile = join(
-    cacheDir,
-    `java-mcp-server-classpath-${createHash('sha256').update(pom).digest('hex').slice(0, 16)}.txt`,
-  );
-  if (existsSync(cacheFile)) {
+  const cacheFile = join(cacheDir, `java-mcp-server-classpath-${hash}.txt`);
+  const classes = join(cacheDir, `java-mcp-server-classes-${hash}`);
+  if (existsSync(cacheFile) && existsSync(join(classes, 'PoisonedServer.class'))) {
     const cached = (await readFile(cacheFile, 'utf8')).trim();
-    if (cached !== '' && cached.split(delimiter).every((jar) => existsSync(jar))) return cached;
+    if (cached !== '' && cached.split(delimiter).every((jar) => existsSync(jar)))
+      return `${cached}${delimiter}${classes}`;
   }
   await mkdir(cacheDir, { recursive: true });
   const resolving = `${cacheFile}.${randomUUID().slice(0, 8)}.tmp`;
@@ -53,13 +57,24 @@ async function javaClasspath(): Promise<string> {
     '-Dmdep.includeScope=runtime',
   ];
   try {
-    await promisify(execFile)('mvn', ['-o', ...args], { cwd: fixtureDir, timeout: 120_000 });
+    await promisify(execFile)('mvn', ['-o', ...args], { cwd: fixtureDir, timeout: 300_000 });
   } catch {
     // Not in the local repository yet: let Maven fetch it.
-    await promisify(execFile)('mvn', args, { cwd: fixtureDir, timeout: 300_000 });
+    await promisify(execFile)('mvn', args, { cwd: fixtureDir, timeout: 600_000 });
   }
+  const classpath = (await readFile(resolving, 'utf8')).trim();
+  const compiling = `${classes}.${randomUUID().slice(0, 8)}.tmp`;
+  await promisify(execFile)(
+    'javac',
+    ['-nowarn', '-d', compiling, '-cp', classpath, join(fixtureDir, 'PoisonedServer.java')],
+    {
+      timeout: 300_000,
+    },
+  );
+  await rm(classes, { recursive: true, force: true });
+  await rename(compiling, classes);
   await rename(resolving, cacheFile);
-  return (await readFile(cacheFile, 'utf8')).trim();
+  return `${classpath}${delimiter}${classes}`;
 }
 
 let watched: WatchedServe;
@@ -77,7 +92,9 @@ after(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-const javaServer = (): string[] => ['java', '-cp', classpath, join(fixtureDir, 'PoisonedServer.java')];
+const javaServer = (): string[] => ['java', '-XX:TieredStopAtLevel=1', '-cp', classpath, 'PoisonedServer'];
+/** The first answer waits for the JVM to start, which a loaded machine slows down. */
+const JVM_START_MS = 240_000;
 const toolNames = (response: Record<string, unknown> | undefined): string[] =>
   ((response?.['result'] as { tools?: { name: string }[] } | undefined)?.tools ?? []).map((tool) => tool.name).sort();
 const call = (id: number, name: string, args: Record<string, unknown>): Record<string, unknown> => ({
@@ -91,7 +108,7 @@ describe('mcpwatch proxy in front of a Java MCP server', () => {
   it('watches it unchanged: its poisoned tool raises tool-poisoning', async () => {
     const session = new StdioTranscript(proxyCommand('--', ...javaServer()), exportEnv(watched.serve.otlpUrl));
     try {
-      const init = await session.send(initialize(1));
+      const init = await session.send(initialize(1), JVM_START_MS);
       assert.equal((init?.['result'] as { serverInfo: { name: string } }).serverInfo.name, SERVER);
       await session.send(initialized);
       assert.deepEqual(toolNames(await session.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' })), [
@@ -124,7 +141,7 @@ describe('mcpwatch proxy in front of a Java MCP server', () => {
 
     const first = enforced();
     try {
-      await first.send(initialize(1));
+      await first.send(initialize(1), JVM_START_MS);
       await first.send(initialized);
       assert.deepEqual(toolNames(await first.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' })), ['multiply']);
       const refused = await first.send(call(3, 'add', { a: 2, b: 3 }));
@@ -152,7 +169,7 @@ describe('mcpwatch proxy in front of a Java MCP server', () => {
 
     const second = enforced();
     try {
-      await second.send(initialize(1));
+      await second.send(initialize(1), JVM_START_MS);
       await second.send(initialized);
       assert.deepEqual(toolNames(await second.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' })), [
         'add',
