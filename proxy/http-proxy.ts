@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { AuthInfoLike } from '../observer/identity.ts';
 import { bearerToken, describeToken } from '../observer/identity.ts';
 import { ConnectionObserver } from '../observer/connection-observer.ts';
-import type { InboundContext } from '../observer/connection-observer.ts';
+import type { InboundContext } from '../observer/types.ts';
 import { guard } from '../observer/telemetry.ts';
 import type { Telemetry } from '../observer/telemetry.ts';
 import type { ToolGate } from './enforcement.ts';

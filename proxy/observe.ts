@@ -1,4 +1,5 @@
-import type { ConnectionObserver, InboundContext } from '../observer/connection-observer.ts';
+import type { ConnectionObserver } from '../observer/connection-observer.ts';
+import type { InboundContext } from '../observer/types.ts';
 import { guard } from '../observer/telemetry.ts';
 import type { Telemetry } from '../observer/telemetry.ts';
 import { jsonRpcMessages } from './framing.ts';
