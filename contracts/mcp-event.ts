@@ -178,12 +178,35 @@ export const OutboundRequestEvent = z.looseObject({
   tokenFingerprint: Fingerprint,
 });
 
+export const EnforcementAction = z.enum(['pinned', 'blocked', 'approved']);
+
+/** Why: a first use pinned it, its definition drifted from the pin, content rules flagged it, the pin store could not be read (fail-closed), or a user approved it. */
+export const EnforcementReason = z.enum(['first-use', 'drift', 'flagged', 'pin-store-unreadable', 'user-approval']);
+
+/** A decision of the gateway's optional enforcement (`mcpwatch proxy --enforce`) about one tool. */
+export const EnforcementEvent = z.looseObject({
+  ...envelope,
+  kind: z.literal('enforcement'),
+  action: EnforcementAction,
+  reason: EnforcementReason,
+  tool: z.string().min(1).max(512),
+  /** Hash of the definition the server serves now. */
+  definitionHash: ContentHash.optional(),
+  /** Hash the tool was pinned at before this decision. */
+  pinnedHash: ContentHash.optional(),
+  /** Content-rule signals that flagged the definition (pattern signal names). */
+  signals: z.array(z.string().max(64)).max(32).optional(),
+  /** Where a block took effect: withheld from a `tools/list` response, or a `tools/call` answered with an error. */
+  appliedTo: z.enum(['tools/list', 'tools/call']).optional(),
+});
+
 export const McpEvent = z.discriminatedUnion('kind', [
   CallEvent,
   AuthEvent,
   SessionEvent,
   ToolCatalogEvent,
   OutboundRequestEvent,
+  EnforcementEvent,
 ]);
 
 export type ServerIdentity = z.infer<typeof ServerIdentity>;
@@ -198,6 +221,7 @@ export type SessionIdAssessment = z.infer<typeof SessionIdAssessment>;
 export type ToolDefinition = z.infer<typeof ToolDefinition>;
 export type ToolCatalogEvent = z.infer<typeof ToolCatalogEvent>;
 export type OutboundRequestEvent = z.infer<typeof OutboundRequestEvent>;
+export type EnforcementEvent = z.infer<typeof EnforcementEvent>;
 export type McpEvent = z.infer<typeof McpEvent>;
 export type McpEventKind = McpEvent['kind'];
 

@@ -70,11 +70,12 @@ export class ConnectionObserver {
     const presented = this.#auth.authenticate(inbound);
     this.#sessions.track(presented?.principal, inbound);
     const connection = this.#connection;
+    const principal = presented?.principal ?? connection.principal;
     const scope: CallScope = {
       server: connection.server,
       transport: connection.kind,
       ...(connection.sessionId === undefined ? {} : { sessionId: connection.sessionId }),
-      ...(presented?.principal === undefined ? {} : { principal: presented.principal }),
+      ...(principal === undefined ? {} : { principal }),
     };
     const meta = params['_meta'];
     const parent =

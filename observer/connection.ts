@@ -22,6 +22,10 @@ export class Connection {
   sessionId: string | undefined;
   readonly client: ClientIdentity = {};
   boundPrincipal: Principal | undefined;
+  /** The attachment's principal for the whole connection, when a request names none. */
+  readonly principal: Principal | undefined;
+  /** `server.name` came from the attachment's configuration and is kept over `serverInfo.name`. */
+  readonly serverNameFixed: boolean;
 
   constructor(
     context: ConnectionContext,
@@ -30,6 +34,8 @@ export class Connection {
     this.kind = context.transport;
     this.server = context.server ?? { name: 'unknown' };
     this.instructions = context.instructions;
+    this.principal = context.principal;
+    this.serverNameFixed = context.serverNameFixed === true;
   }
 
   /** `network.transport` of the semantic conventions. */
@@ -43,6 +49,7 @@ export class Connection {
     inbound: InboundContext | undefined,
     at?: { time: string; span?: SpanContext },
   ) {
+    principal ??= this.principal;
     const client: ClientIdentity = { ...this.client };
     const address = inbound?.clientAddress ?? client.address;
     if (address !== undefined) client.address = address;

@@ -44,7 +44,7 @@ export class SessionTracker {
     if (name !== undefined) {
       const version = str(info?.['version']);
       this.connection.server = {
-        name: name.slice(0, 256),
+        name: this.connection.serverNameFixed ? this.connection.server.name : name.slice(0, 256),
         ...(version === undefined ? {} : { version: version.slice(0, 128) }),
       };
     }

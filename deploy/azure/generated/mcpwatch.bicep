@@ -426,6 +426,22 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
           name: 'DestinationHost'
           type: 'string'
         }
+        {
+          name: 'DefinitionHash'
+          type: 'string'
+        }
+        {
+          name: 'PinnedHash'
+          type: 'string'
+        }
+        {
+          name: 'Signals'
+          type: 'dynamic'
+        }
+        {
+          name: 'AppliedTo'
+          type: 'string'
+        }
       ]
     }
   }
@@ -742,6 +758,22 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
           }
           {
             name: 'DestinationHost'
+            type: 'string'
+          }
+          {
+            name: 'DefinitionHash'
+            type: 'string'
+          }
+          {
+            name: 'PinnedHash'
+            type: 'string'
+          }
+          {
+            name: 'Signals'
+            type: 'dynamic'
+          }
+          {
+            name: 'AppliedTo'
             type: 'string'
           }
         ]
