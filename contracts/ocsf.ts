@@ -234,6 +234,21 @@ function apiFactsOf(event: McpEvent): ApiFacts {
           tokenFingerprint: event.tokenFingerprint,
         },
       };
+    case 'enforcement':
+      // The gateway's decision about a tool: a block is a refused operation, a pin or approval a granted one.
+      return {
+        operation: `enforcement ${event.action}`,
+        activityId: 99,
+        statusId: event.action === 'blocked' ? 2 : 1,
+        statusDetail: event.reason,
+        unmapped: {
+          kind: event.kind,
+          action: event.action,
+          reason: event.reason,
+          tool: event.tool,
+          ...pick(event, ['definitionHash', 'pinnedHash', 'signals', 'appliedTo']),
+        },
+      };
   }
 }
 
