@@ -110,7 +110,7 @@ function observerFor(server: ServerLike, transport: TransportLike, telemetry: Te
 /** What the observer is told about one inbound message: the SDK's extra info, else the HTTP request's scope. */
 function inboundOf(transport: TransportLike, extra: MessageExtra | undefined): InboundContext {
   const http = httpRequestScope.getStore();
-  const headers = extra?.requestInfo?.headers ?? http?.headers;
+  const headers = extra?.requestInfo?.headers ?? headersOf(extra?.request) ?? http?.headers;
   const authInfo = extra?.authInfo as AuthInfoLike | undefined;
   return {
     ...(transport.sessionId === undefined ? {} : { sessionId: transport.sessionId }),
@@ -167,6 +167,13 @@ export function hookTransport(
       return httpRequestScope.run(scope, () => handleRequest.apply(this, args));
     };
   }
+}
+
+/** SDK 2.x hands the web `Request` itself: its headers as a record (names arrive lower-cased). */
+function headersOf(request: MessageExtra['request']): Record<string, string> | undefined {
+  const headers = request?.headers;
+  if (!(headers instanceof Headers)) return undefined;
+  return Object.fromEntries(headers);
 }
 
 /** Node's `IncomingMessage` (the SDK's Node transport) or a web `Request` (no peer address there). */
