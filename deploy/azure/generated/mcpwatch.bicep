@@ -200,7 +200,7 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
     plan: 'Analytics'
     schema: {
       name: 'MCPWatchEvents_CL'
-      description: 'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound).'
+      description: 'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound, input requests).'
       columns: [
         {
           name: 'SchemaVersion'
@@ -265,6 +265,10 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
         {
           name: 'ClientUserAgent'
           type: 'string'
+        }
+        {
+          name: 'ClientCapabilities'
+          type: 'dynamic'
         }
         {
           name: 'Transport'
@@ -337,6 +341,30 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
         {
           name: 'Result'
           type: 'string'
+        }
+        {
+          name: 'Stateless'
+          type: 'boolean'
+        }
+        {
+          name: 'ResultType'
+          type: 'string'
+        }
+        {
+          name: 'McpHeadersMethod'
+          type: 'string'
+        }
+        {
+          name: 'McpHeadersName'
+          type: 'string'
+        }
+        {
+          name: 'McpHeadersProtocolVersion'
+          type: 'string'
+        }
+        {
+          name: 'McpHeadersMismatch'
+          type: 'dynamic'
         }
         {
           name: 'TokenIssuer'
@@ -424,6 +452,38 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
         }
         {
           name: 'DestinationHost'
+          type: 'string'
+        }
+        {
+          name: 'Delivery'
+          type: 'string'
+        }
+        {
+          name: 'InputMethod'
+          type: 'string'
+        }
+        {
+          name: 'InputKey'
+          type: 'string'
+        }
+        {
+          name: 'ElicitationMode'
+          type: 'string'
+        }
+        {
+          name: 'Message'
+          type: 'string'
+        }
+        {
+          name: 'RequestedFields'
+          type: 'dynamic'
+        }
+        {
+          name: 'Url'
+          type: 'string'
+        }
+        {
+          name: 'UrlHost'
           type: 'string'
         }
       ]
@@ -585,6 +645,10 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
             type: 'string'
           }
           {
+            name: 'ClientCapabilities'
+            type: 'dynamic'
+          }
+          {
             name: 'Transport'
             type: 'string'
           }
@@ -655,6 +719,30 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
           {
             name: 'Result'
             type: 'string'
+          }
+          {
+            name: 'Stateless'
+            type: 'boolean'
+          }
+          {
+            name: 'ResultType'
+            type: 'string'
+          }
+          {
+            name: 'McpHeadersMethod'
+            type: 'string'
+          }
+          {
+            name: 'McpHeadersName'
+            type: 'string'
+          }
+          {
+            name: 'McpHeadersProtocolVersion'
+            type: 'string'
+          }
+          {
+            name: 'McpHeadersMismatch'
+            type: 'dynamic'
           }
           {
             name: 'TokenIssuer'
@@ -742,6 +830,38 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
           }
           {
             name: 'DestinationHost'
+            type: 'string'
+          }
+          {
+            name: 'Delivery'
+            type: 'string'
+          }
+          {
+            name: 'InputMethod'
+            type: 'string'
+          }
+          {
+            name: 'InputKey'
+            type: 'string'
+          }
+          {
+            name: 'ElicitationMode'
+            type: 'string'
+          }
+          {
+            name: 'Message'
+            type: 'string'
+          }
+          {
+            name: 'RequestedFields'
+            type: 'dynamic'
+          }
+          {
+            name: 'Url'
+            type: 'string'
+          }
+          {
+            name: 'UrlHost'
             type: 'string'
           }
         ]
