@@ -189,6 +189,8 @@ export const ToolCatalogEvent = z.looseObject({
   listHash: ContentHash,
   instructions: z.string().max(65_536).optional(),
   instructionsHash: ContentHash.optional(),
+  /** The protocol version the list was served under (from 2026-07-28 lists must not vary per connection). */
+  protocolVersion: z.string().max(64).optional(),
 });
 
 export const OutboundRequestEvent = z.looseObject({

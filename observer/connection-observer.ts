@@ -91,6 +91,8 @@ export class ConnectionObserver {
         : context.active();
     if (message.id === undefined) return { context: parent, scope };
     const envelope = requestEnvelopeOf(params);
+    // No negotiated version from 2026-07-28: the connection's version is the one its latest request claimed.
+    if (envelope?.protocolVersion !== undefined) this.#connection.protocolVersion = envelope.protocolVersion;
     const mcpHeaders = mcpHeadersOf(inbound.headers, method, params, envelope?.protocolVersion);
     const call = this.#calls.start(method, message.id, params, presented, inbound, parent, {
       ...(envelope === undefined ? {} : { envelope }),
