@@ -26,7 +26,8 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' ?
 function transportKind(transport: TransportLike): McpTransport {
   const name = transport.constructor.name;
   if (/stdio/i.test(name)) return 'stdio';
-  if (/streamable/i.test(name)) return 'streamable-http';
+  // SDK 2.x serves 2026-07-28 HTTP requests on a `PerRequestHTTPServerTransport`.
+  if (/streamable|http/i.test(name)) return 'streamable-http';
   if (/sse/i.test(name)) return 'sse';
   return typeof transport.handleRequest === 'function' ? 'streamable-http' : 'other';
 }
