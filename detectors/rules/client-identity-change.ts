@@ -58,6 +58,7 @@ export const clientIdentityChange: Rule<Seen, Config> = {
     references: [`${SPEC}/basic/index#_meta`, `${SPEC}/changelog`, REFERENCES.accessTokenUsage],
     protocolVersions: 'all; most telling from 2026-07-28, where clientInfo arrives with every request',
   },
+  scope: 'server',
   configSchema: Config,
   keyOf: (event) =>
     event.kind === 'call' && event.tokenFingerprint !== undefined && event.client?.name !== undefined

@@ -73,6 +73,7 @@ export const elicitationCredentialRequest: Rule<null, Config> = {
     ],
     references: [`${SPEC}/client/elicitation`, `${SPEC}/basic/patterns/mrtr`],
   },
+  scope: 'server',
   configSchema: Config,
   keyOf: (event) =>
     event.kind === 'input-request' && event.inputMethod === 'elicitation/create' ? event.server.name : undefined,

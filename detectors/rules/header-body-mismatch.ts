@@ -37,6 +37,7 @@ export const headerBodyMismatch: Rule<null, Config> = {
     references: [`${SPEC}/basic/transports/streamable-http#server-validation`, `${SPEC}/changelog`],
     protocolVersions: '2026-07-28 and later (Streamable HTTP)',
   },
+  scope: 'server',
   configSchema: Config,
   keyOf: (event) =>
     event.kind === 'call' && (event.mcpHeaders?.mismatch?.length ?? 0) > 0 ? event.server.name : undefined,

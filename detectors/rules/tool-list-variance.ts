@@ -55,6 +55,7 @@ export const toolListVariance: Rule<State, Config> = {
     references: [`${SPEC}/changelog`, `${SPEC}/server/tools`],
     protocolVersions: '2026-07-28 and later (earlier lists may vary per session: see tool-definition-drift)',
   },
+  scope: 'server',
   configSchema: Config,
   keyOf: (event) =>
     event.kind === 'tool-catalog' && event.protocolVersion !== undefined && event.protocolVersion >= STATELESS_FROM
