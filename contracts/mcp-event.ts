@@ -39,6 +39,8 @@ export const ClientIdentity = z.looseObject({
   version: z.string().max(128).optional(),
   address: z.string().max(128).optional(),
   userAgent: z.string().max(512).optional(),
+  /** Capability names the client declared (`initialize`, or each request's `_meta` from 2026-07-28), sorted. */
+  capabilities: z.array(z.string().max(64)).max(32).optional(),
 });
 
 export const McpTransport = z.enum(['stdio', 'streamable-http', 'sse', 'other']);
@@ -80,6 +82,21 @@ const envelope = {
 
 export const CallOutcome = z.enum(['ok', 'error', 'tool-error']);
 
+/** The Streamable HTTP request metadata headers (2026-07-28) as sent, next to the body they must mirror. */
+export const McpRequestHeaders = z.looseObject({
+  /** `Mcp-Method`. */
+  method: z.string().max(256).optional(),
+  /** `Mcp-Name`, Base64 sentinel decoded; a resource URI sanitized like `resourceUri`. */
+  name: z.string().max(2048).optional(),
+  /** `MCP-Protocol-Version`. */
+  protocolVersion: z.string().max(64).optional(),
+  /** Which headers disagree with the body (`method`, `params.name`/`params.uri`, `_meta` protocol version). */
+  mismatch: z
+    .array(z.enum(['method', 'name', 'protocolVersion']))
+    .max(3)
+    .optional(),
+});
+
 export const CallEvent = z.looseObject({
   ...envelope,
   kind: z.literal('call'),
@@ -103,6 +120,11 @@ export const CallEvent = z.looseObject({
   arguments: z.string().max(65_536).optional(),
   /** Opt-in, size-bounded and scrubbed text content of the result. */
   result: z.string().max(65_536).optional(),
+  /** The request carried its protocol version and client identity in `_meta` (2026-07-28 and later). */
+  stateless: z.boolean().optional(),
+  /** `resultType` of the result: `input_required` asks the client for input and a retry (2026-07-28). */
+  resultType: z.enum(['complete', 'input_required']).optional(),
+  mcpHeaders: McpRequestHeaders.optional(),
 });
 
 export const AuthOutcome = z.enum(['accepted', 'rejected', 'unverified-bearer']);
@@ -167,6 +189,8 @@ export const ToolCatalogEvent = z.looseObject({
   listHash: ContentHash,
   instructions: z.string().max(65_536).optional(),
   instructionsHash: ContentHash.optional(),
+  /** The protocol version the list was served under (from 2026-07-28 lists must not vary per connection). */
+  protocolVersion: z.string().max(64).optional(),
 });
 
 export const OutboundRequestEvent = z.looseObject({
@@ -200,6 +224,45 @@ export const EnforcementEvent = z.looseObject({
   appliedTo: z.enum(['tools/list', 'tools/call']).optional(),
 });
 
+/** A field an elicitation form asks the user to fill in (from `requestedSchema.properties`), bounded. */
+export const RequestedField = z.looseObject({
+  name: z.string().max(256),
+  type: z.string().max(64).optional(),
+  format: z.string().max(64).optional(),
+  title: z.string().max(512).optional(),
+  description: z.string().max(1024).optional(),
+});
+
+export const InputRequestDelivery = z.enum(['input-required', 'server-request']);
+
+/**
+ * The server asks the client for input: elicitation (a form or a URL for the user), sampling or roots. From
+ * 2026-07-28 inside an `InputRequiredResult` answering a client request; before, as the server's own request.
+ */
+export const InputRequestEvent = z.looseObject({
+  ...envelope,
+  kind: z.literal('input-request'),
+  delivery: InputRequestDelivery,
+  /** `elicitation/create`, `sampling/createMessage`, `roots/list`, or what else the server sent. */
+  inputMethod: z.string().min(1).max(256),
+  /** The key of this request in `inputRequests` (input-required) or the server's JSON-RPC id. */
+  inputKey: z.string().max(256).optional(),
+  /** The client request the server answered with `input_required`, and its target. */
+  method: z.string().max(256).optional(),
+  requestId: z.string().max(256).optional(),
+  tool: z.string().max(512).optional(),
+  prompt: z.string().max(512).optional(),
+  resourceUri: z.string().max(2048).optional(),
+  tokenFingerprint: Fingerprint.optional(),
+  elicitationMode: z.enum(['form', 'url']).optional(),
+  /** What the user is shown, bounded and scrubbed. */
+  message: z.string().max(4096).optional(),
+  requestedFields: z.array(RequestedField).max(64).optional(),
+  /** URL mode: where the user is sent, without userinfo, query or fragment. */
+  url: z.string().max(2048).optional(),
+  urlHost: z.string().max(256).optional(),
+});
+
 export const McpEvent = z.discriminatedUnion('kind', [
   CallEvent,
   AuthEvent,
@@ -207,6 +270,7 @@ export const McpEvent = z.discriminatedUnion('kind', [
   ToolCatalogEvent,
   OutboundRequestEvent,
   EnforcementEvent,
+  InputRequestEvent,
 ]);
 
 export type ServerIdentity = z.infer<typeof ServerIdentity>;
@@ -222,6 +286,9 @@ export type ToolDefinition = z.infer<typeof ToolDefinition>;
 export type ToolCatalogEvent = z.infer<typeof ToolCatalogEvent>;
 export type OutboundRequestEvent = z.infer<typeof OutboundRequestEvent>;
 export type EnforcementEvent = z.infer<typeof EnforcementEvent>;
+export type McpRequestHeaders = z.infer<typeof McpRequestHeaders>;
+export type RequestedField = z.infer<typeof RequestedField>;
+export type InputRequestEvent = z.infer<typeof InputRequestEvent>;
 export type McpEvent = z.infer<typeof McpEvent>;
 export type McpEventKind = McpEvent['kind'];
 

@@ -190,6 +190,7 @@ function apiFactsOf(event: McpEvent): ApiFacts {
           kind: event.kind,
           outcome: event.outcome,
           ...pick(event, ['prompt', 'protocolVersion', 'authenticated', 'tokenFingerprint', 'scopes']),
+          ...pick(event, ['stateless', 'resultType', 'mcpHeaders']),
           ...pick(event, ['arguments', 'result']),
         },
       };
@@ -221,7 +222,7 @@ function apiFactsOf(event: McpEvent): ApiFacts {
           trigger: event.trigger,
           listHash: event.listHash,
           tools: event.tools.map((tool) => ({ name: tool.name, hash: tool.hash })),
-          ...pick(event, ['instructionsHash']),
+          ...pick(event, ['instructionsHash', 'protocolVersion']),
         },
       };
     case 'outbound-request':
@@ -247,6 +248,18 @@ function apiFactsOf(event: McpEvent): ApiFacts {
           reason: event.reason,
           tool: event.tool,
           ...pick(event, ['definitionHash', 'pinnedHash', 'signals', 'appliedTo']),
+        },
+      };
+    case 'input-request':
+      return {
+        operation: `input request ${event.inputMethod}`,
+        activityId: 99,
+        unmapped: {
+          kind: event.kind,
+          delivery: event.delivery,
+          inputMethod: event.inputMethod,
+          ...pick(event, ['inputKey', 'method', 'requestId', 'tool', 'prompt', 'resourceUri', 'tokenFingerprint']),
+          ...pick(event, ['elicitationMode', 'message', 'requestedFields', 'url', 'urlHost']),
         },
       };
   }

@@ -27,6 +27,7 @@ const AUDIT_KINDS: readonly McpEventKind[] = [
   'tool-catalog',
   'outbound-request',
   'enforcement',
+  'input-request',
 ];
 
 /** Resource attributes the instrumentation sets besides the standard `service.*` and `host.name`. */

@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
-import type { TokenClaims } from '../contracts/mcp-event.ts';
+import type { McpRequestHeaders, TokenClaims } from '../contracts/mcp-event.ts';
 import { sanitizeResourceUri } from '../contracts/resource-uri.ts';
 import type { Connection } from './connection.ts';
 import { str } from './connection.ts';
 import type { PresentedToken } from './identity.ts';
+import type { RequestEnvelope } from './request-meta.ts';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -45,6 +46,16 @@ export interface PendingCall {
   presented?: PresentedToken;
   authenticated: boolean;
   arguments?: string;
+  /** The 2026-07-28 per-request `_meta` envelope, when the request carried one. */
+  envelope?: RequestEnvelope;
+  mcpHeaders?: McpRequestHeaders;
+  resultType?: 'complete' | 'input_required';
+}
+
+/** What the request itself says beyond its method and params (`_meta` envelope, HTTP metadata headers). */
+export interface RequestFacts {
+  envelope?: RequestEnvelope;
+  mcpHeaders?: McpRequestHeaders;
 }
 
 /** Bounded, scrubbed JSON text of opt-in content. */
@@ -71,6 +82,7 @@ export class CallTracker {
     presented: PresentedToken | undefined,
     inbound: InboundContext,
     parent: Context,
+    facts: RequestFacts = {},
   ): PendingCall | undefined {
     const { telemetry } = this.connection;
     if (this.#pending.size >= MAX_PENDING) {
@@ -84,6 +96,8 @@ export class CallTracker {
       time: new Date().toISOString(),
       authenticated: inbound.authInfo !== undefined,
       ...(presented === undefined ? {} : { presented }),
+      ...(facts.envelope === undefined ? {} : { envelope: facts.envelope }),
+      ...(facts.mcpHeaders === undefined ? {} : { mcpHeaders: facts.mcpHeaders }),
     } as PendingCall;
     const name = str(params['name']);
     if (method === 'tools/call' && name !== undefined) call.tool = name.slice(0, 512);
@@ -97,7 +111,8 @@ export class CallTracker {
     };
     if (this.connection.kind !== 'stdio') attributes[ATTR_NETWORK_PROTOCOL_NAME] = 'http';
     if (this.connection.sessionId !== undefined) attributes[ATTR_MCP_SESSION_ID] = this.connection.sessionId;
-    const protocolVersion = this.connection.protocolVersion ?? str(params['protocolVersion']);
+    const protocolVersion =
+      facts.envelope?.protocolVersion ?? this.connection.protocolVersion ?? str(params['protocolVersion']);
     if (protocolVersion !== undefined) attributes[ATTR_MCP_PROTOCOL_VERSION] = protocolVersion;
     if (call.tool !== undefined) {
       attributes[ATTR_GEN_AI_TOOL_NAME] = call.tool;
@@ -155,7 +170,7 @@ export class CallTracker {
         code: SpanStatusCode.ERROR,
         message: str(response.error.message)?.slice(0, 1024) ?? errorType,
       });
-    } else if (result?.['isError'] === true) {
+    } else if (result?.['isError'] === true && result['resultType'] !== 'input_required') {
       outcome = 'tool-error';
       errorType = ERROR_TYPE_TOOL_ERROR;
       call.span.setStatus({ code: SpanStatusCode.ERROR });
@@ -166,6 +181,8 @@ export class CallTracker {
       resultText = contentText(result['content'] ?? result, telemetry);
       if (resultText !== undefined) call.span.setAttribute(ATTR_GEN_AI_TOOL_CALL_RESULT, resultText);
     }
+    const resultType = result?.['resultType'];
+    if (resultType === 'complete' || resultType === 'input_required') call.resultType = resultType;
     if (result !== undefined) onResult?.(result, call.span);
     call.span.end();
     this.#record(call, { seconds, outcome, errorType, resultText });
@@ -202,8 +219,8 @@ export class CallTracker {
     if (call.tool !== undefined) metricAttributes[ATTR_GEN_AI_TOOL_NAME] = call.tool;
     if (call.prompt !== undefined) metricAttributes[ATTR_GEN_AI_PROMPT_NAME] = call.prompt;
     if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
-    if (connection.protocolVersion !== undefined)
-      metricAttributes[ATTR_MCP_PROTOCOL_VERSION] = connection.protocolVersion;
+    const protocolVersion = call.envelope?.protocolVersion ?? connection.protocolVersion;
+    if (protocolVersion !== undefined) metricAttributes[ATTR_MCP_PROTOCOL_VERSION] = protocolVersion;
     connection.telemetry.operationDuration.record(seconds, metricAttributes);
     const claims: TokenClaims | undefined = call.presented?.claims;
     connection.telemetry.emit(
@@ -211,6 +228,7 @@ export class CallTracker {
         ...connection.envelope(call.presented?.principal, undefined, {
           time: call.time,
           span: call.span.spanContext(),
+          ...(call.envelope?.client === undefined ? {} : { client: call.envelope.client }),
         }),
         kind: 'call',
         method: call.method.slice(0, 256),
@@ -221,7 +239,10 @@ export class CallTracker {
         ...(call.tool === undefined ? {} : { tool: call.tool }),
         ...(call.prompt === undefined ? {} : { prompt: call.prompt }),
         ...(call.resourceUri === undefined ? {} : { resourceUri: call.resourceUri }),
-        ...(connection.protocolVersion === undefined ? {} : { protocolVersion: connection.protocolVersion }),
+        ...(protocolVersion === undefined ? {} : { protocolVersion }),
+        ...(call.envelope === undefined ? {} : { stateless: true }),
+        ...(call.resultType === undefined ? {} : { resultType: call.resultType }),
+        ...(call.mcpHeaders === undefined ? {} : { mcpHeaders: call.mcpHeaders }),
         ...(errorType === undefined ? {} : { errorType }),
         ...(claims === undefined ? {} : { tokenFingerprint: claims.fingerprint, scopes: claims.scopes }),
         ...(call.arguments === undefined ? {} : { arguments: call.arguments }),

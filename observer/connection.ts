@@ -47,10 +47,11 @@ export class Connection {
   envelope(
     principal: Principal | undefined,
     inbound: InboundContext | undefined,
-    at?: { time: string; span?: SpanContext },
+    at?: { time: string; span?: SpanContext; client?: ClientIdentity },
   ) {
     principal ??= this.principal;
-    const client: ClientIdentity = { ...this.client };
+    // A stateless request (2026-07-28) names its own client; it wins over what the connection learned.
+    const client: ClientIdentity = { ...this.client, ...at?.client };
     const address = inbound?.clientAddress ?? client.address;
     if (address !== undefined) client.address = address;
     return {
