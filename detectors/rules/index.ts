@@ -2,6 +2,7 @@
 import type { Rule } from '../types.ts';
 import { callRateAnomaly } from './call-rate-anomaly.ts';
 import { commandInjectionArgs } from './command-injection-args.ts';
+import { expiredTokenAccepted } from './expired-token-accepted.ts';
 import { hiddenUnicode } from './hidden-unicode.ts';
 import { insufficientScope } from './insufficient-scope.ts';
 import { promptInjectionInToolResult } from './prompt-injection-in-tool-result.ts';
@@ -24,6 +25,7 @@ export const RULES: readonly Rule<unknown, unknown>[] = [
   erased(weakSessionId),
   erased(tokenAudienceMismatch),
   erased(tokenPassthrough),
+  erased(expiredTokenAccepted),
   erased(unauthenticatedAccess),
   erased(insufficientScope),
   erased(toolDefinitionDrift),

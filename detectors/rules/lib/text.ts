@@ -75,6 +75,26 @@ export function argumentTexts(json: string): LocatedText[] {
   }
 }
 
+/**
+ * The text of a tool result as located strings: the text itself and, when it is JSON (a structured result, or
+ * content an instrumentation serialized), the strings inside it, decoded, so that an escape character reaches
+ * the rules as the character and not as the six characters `\u001b`.
+ */
+export function resultTexts(result: string): LocatedText[] {
+  const texts: LocatedText[] = [{ location: 'result', text: bounded(result) }];
+  const first = result.trimStart()[0];
+  if (first !== '{' && first !== '[' && first !== '"') return texts;
+  try {
+    const parsed = JSON.parse(result) as unknown;
+    texts.push(
+      ...stringsIn(parsed, 'result').filter((text) => !text.location.endsWith('#key') || text.text.length > 24),
+    );
+  } catch {
+    // Not JSON (or cut at the export limit): the text as it is.
+  }
+  return texts;
+}
+
 /** A truncated SHA-256, enough to correlate a value across alerts without revealing it. */
 export function fingerprintOf(value: string): string {
   return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
