@@ -109,8 +109,30 @@ export function nameTokens(name: string): string {
     .join('_')}_`;
 }
 
+/** Tokens of configured entries, computed once per configured list (a config's arrays live as long as it does). */
+const ENTRY_TOKENS = new WeakMap<readonly string[], string[]>();
+/** Tokens of recently seen tool names: a deployment calls few distinct tools, over and over. */
+const NAME_TOKENS = new Map<string, string>();
+const MAX_CACHED_NAMES = 4096;
+
+function cachedNameTokens(name: string): string {
+  let tokens = NAME_TOKENS.get(name);
+  if (tokens === undefined) {
+    if (NAME_TOKENS.size >= MAX_CACHED_NAMES) NAME_TOKENS.clear();
+    tokens = nameTokens(name);
+    NAME_TOKENS.set(name, tokens);
+  }
+  return tokens;
+}
+
 /** Whether a tool name contains one of the entries as whole tokens (`read_file` matches `file`, not `profile`). */
 export function nameMatches(name: string, entries: readonly string[]): string | undefined {
-  const tokens = nameTokens(name);
-  return entries.find((entry) => tokens.includes(nameTokens(entry)));
+  let entryTokens = ENTRY_TOKENS.get(entries);
+  if (entryTokens === undefined) {
+    entryTokens = entries.map(nameTokens);
+    ENTRY_TOKENS.set(entries, entryTokens);
+  }
+  const tokens = cachedNameTokens(name);
+  const at = entryTokens.findIndex((entry) => tokens.includes(entry));
+  return at === -1 ? undefined : entries[at];
 }
