@@ -50,6 +50,7 @@ export const expiredTokenAccepted: Rule<State, Config> = {
       'https://www.rfc-editor.org/rfc/rfc7519#section-4.1.4',
     ],
   },
+  scope: 'server',
   configSchema: Config,
   keyOf: (event) => {
     if (event.kind === 'auth' && event.outcome === 'accepted' && event.token !== undefined) return event.server.name;
