@@ -55,8 +55,28 @@ export const TokenClaims = z.looseObject({
   scopes: z.array(z.string().max(256)).max(256).default([]),
   /** RFC 8707 resource indicator, when the token carries one. */
   resource: z.string().max(2048).optional(),
+  /** The verifier's expiry (`AuthInfo.expiresAt`), else the JWT's `exp`. */
   expiresAt: Timestamp.optional(),
   issuedAt: Timestamp.optional(),
+  /** The JWT's own `exp`, when the token is a JWT: a caching or introspecting verifier may report a later one. */
+  jwtExpiresAt: Timestamp.optional(),
+});
+
+/** A secret found in the raw content before it was scrubbed: its type, where, and a fingerprint, never the value. */
+export const SecretFinding = z.looseObject({
+  /** A secret type of the detectors' catalog, e.g. `aws-access-key-id`, `github-token`, `dotenv-credential`. */
+  type: z.string().min(1).max(64),
+  /** Where in the call: `arguments.<path>` or `result` (with a path where the result is structured). */
+  location: z.string().max(512),
+  /** Keyed HMAC of the secret value, like token fingerprints. */
+  fingerprint: Fingerprint,
+});
+
+/** A credential-shaped value an outbound request carried, by where it was and its keyed fingerprint. */
+export const OutboundCredential = z.looseObject({
+  /** `header:<lower-case name>`, `query:<parameter name>` or `body` (the first bytes of the body, bounded). */
+  location: z.string().min(1).max(256),
+  fingerprint: Fingerprint,
 });
 
 const envelope = {
@@ -125,6 +145,10 @@ export const CallEvent = z.looseObject({
   /** `resultType` of the result: `input_required` asks the client for input and a retry (2026-07-28). */
   resultType: z.enum(['complete', 'input_required']).optional(),
   mcpHeaders: McpRequestHeaders.optional(),
+  /** Secrets found in the raw arguments and result before scrubbing (sent even when content capture is off). */
+  secretFindings: z.array(SecretFinding).max(64).optional(),
+  /** Expiry of the token this request was authorized with: the earlier of the verifier's and the JWT's `exp`. */
+  tokenExpiresAt: Timestamp.optional(),
 });
 
 export const AuthOutcome = z.enum(['accepted', 'rejected', 'unverified-bearer']);
@@ -199,7 +223,12 @@ export const OutboundRequestEvent = z.looseObject({
   destinationHost: z.string().min(1).max(256),
   method: z.string().max(16).optional(),
   /** The bearer token the server sent, as a fingerprint keyed like inbound tokens so they can be compared. */
-  tokenFingerprint: Fingerprint,
+  tokenFingerprint: Fingerprint.optional(),
+  /**
+   * Every header value, query parameter value and bounded body token of the request, fingerprinted like
+   * inbound tokens: a token passed through in `X-Api-Key` or `?access_token=` matches as well as a bearer.
+   */
+  credentialFingerprints: z.array(OutboundCredential).max(64).optional(),
 });
 
 export const EnforcementAction = z.enum(['pinned', 'blocked', 'approved']);
@@ -289,6 +318,8 @@ export type EnforcementEvent = z.infer<typeof EnforcementEvent>;
 export type McpRequestHeaders = z.infer<typeof McpRequestHeaders>;
 export type RequestedField = z.infer<typeof RequestedField>;
 export type InputRequestEvent = z.infer<typeof InputRequestEvent>;
+export type SecretFinding = z.infer<typeof SecretFinding>;
+export type OutboundCredential = z.infer<typeof OutboundCredential>;
 export type McpEvent = z.infer<typeof McpEvent>;
 export type McpEventKind = McpEvent['kind'];
 

@@ -3,6 +3,7 @@ import type { Rule } from '../types.ts';
 import { callRateAnomaly } from './call-rate-anomaly.ts';
 import { clientIdentityChange } from './client-identity-change.ts';
 import { commandInjectionArgs } from './command-injection-args.ts';
+import { expiredTokenAccepted } from './expired-token-accepted.ts';
 import { elicitationCredentialRequest } from './elicitation-credential-request.ts';
 import { headerBodyMismatch } from './header-body-mismatch.ts';
 import { hiddenUnicode } from './hidden-unicode.ts';
@@ -28,6 +29,7 @@ export const RULES: readonly Rule<unknown, unknown>[] = [
   erased(weakSessionId),
   erased(tokenAudienceMismatch),
   erased(tokenPassthrough),
+  erased(expiredTokenAccepted),
   erased(unauthenticatedAccess),
   erased(insufficientScope),
   erased(toolDefinitionDrift),

@@ -367,6 +367,14 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
           type: 'dynamic'
         }
         {
+          name: 'SecretFindings'
+          type: 'dynamic'
+        }
+        {
+          name: 'TokenExpiresAt'
+          type: 'dateTime'
+        }
+        {
           name: 'TokenIssuer'
           type: 'string'
         }
@@ -387,11 +395,11 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
           type: 'string'
         }
         {
-          name: 'TokenExpiresAt'
+          name: 'TokenIssuedAt'
           type: 'dateTime'
         }
         {
-          name: 'TokenIssuedAt'
+          name: 'TokenJwtExpiresAt'
           type: 'dateTime'
         }
         {
@@ -453,6 +461,10 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
         {
           name: 'DestinationHost'
           type: 'string'
+        }
+        {
+          name: 'CredentialFingerprints'
+          type: 'dynamic'
         }
         {
           name: 'DefinitionHash'
@@ -761,6 +773,14 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
             type: 'dynamic'
           }
           {
+            name: 'SecretFindings'
+            type: 'dynamic'
+          }
+          {
+            name: 'TokenExpiresAt'
+            type: 'datetime'
+          }
+          {
             name: 'TokenIssuer'
             type: 'string'
           }
@@ -781,11 +801,11 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
             type: 'string'
           }
           {
-            name: 'TokenExpiresAt'
+            name: 'TokenIssuedAt'
             type: 'datetime'
           }
           {
-            name: 'TokenIssuedAt'
+            name: 'TokenJwtExpiresAt'
             type: 'datetime'
           }
           {
@@ -847,6 +867,10 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
           {
             name: 'DestinationHost'
             type: 'string'
+          }
+          {
+            name: 'CredentialFingerprints'
+            type: 'dynamic'
           }
           {
             name: 'DefinitionHash'
@@ -1173,6 +1197,126 @@ MCPWatchAlerts_CL
     techniques: [
       'T1566'
       'T1056'
+    ]
+    entityMappings: [
+      {
+        entityType: 'Account'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesUser'
+          }
+        ]
+      }
+      {
+        entityType: 'IP'
+        fieldMappings: [
+          {
+            identifier: 'Address'
+            columnName: 'EntitiesIp'
+          }
+        ]
+      }
+      {
+        entityType: 'CloudApplication'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesServer'
+          }
+        ]
+      }
+    ]
+    customDetails: {
+      McpwatchAlertId: 'AlertId'
+      McpwatchRule: 'RuleId'
+      McpSession: 'EntitiesSession'
+      McpTool: 'EntitiesTool'
+      McpClient: 'EntitiesClient'
+      Owasp: 'OwaspCategories'
+      Techniques: 'AttackTechniques'
+      FoldedCount: 'Count'
+    }
+    alertDetailsOverride: {
+      alertDisplayNameFormat: '{{Title}}'
+      alertDescriptionFormat: '{{Description}}'
+      alertSeverityColumnName: 'SentinelSeverity'
+      alertDynamicProperties: [
+        {
+          alertProperty: 'ProductName'
+          value: 'ProductName'
+        }
+        {
+          alertProperty: 'ProductComponentName'
+          value: 'RuleId'
+        }
+      ]
+    }
+    eventGroupingSettings: {
+      aggregationKind: 'AlertPerResult'
+    }
+    incidentConfiguration: {
+      createIncident: true
+      groupingConfiguration: {
+        enabled: true
+        reopenClosedIncident: false
+        lookbackDuration: 'P1D'
+        matchingMethod: 'Selected'
+        groupByEntities: []
+        groupByAlertDetails: []
+        groupByCustomDetails: [
+          'McpwatchAlertId'
+        ]
+      }
+    }
+  }
+  dependsOn: [
+    tableMCPWatchAlerts
+    tableMCPWatchEvents
+  ]
+}
+
+resource ruleExpiredTokenAccepted 'Microsoft.SecurityInsights/alertRules@2023-02-01' = if (deploySentinelContent) {
+  scope: workspace
+  name: '3b4f8e21-7c55-5d0a-a1e6-2f9d04c7b813'
+  kind: 'Scheduled'
+  properties: {
+    displayName: 'MCPWatch - Expired token accepted'
+    description: '''
+An MCP server accepted a request whose access token had already expired (the JWT's own exp, the verifier's expiry, or the expiry recorded for the token earlier). A caching or introspecting verifier lets a stolen or revoked token be replayed past its lifetime.
+Lifts each mcpwatch `expired-token-accepted` alert in MCPWatchAlerts_CL into a Sentinel alert with the user, client address
+and MCP server as entities; the mcpwatch alert id groups repeats into one incident.
+'''
+    severity: 'High'
+    enabled: true
+    query: '''
+// Rows ingested since the previous run: the wider queryPeriod admits late events, ingestion_time() keeps
+// each row to exactly one run.
+MCPWatchAlerts_CL
+| where ingestion_time() > ago(5m)
+| where RuleId == "expired-token-accepted"
+// A retried delivery or a suppression update repeats the AlertId: keep its latest row.
+| summarize arg_max(TimeGenerated, *) by AlertId
+| extend SentinelSeverity = case(Severity in ("critical", "high"), "High", Severity == "medium", "Medium", Severity == "low", "Low", "Informational")
+| extend OwaspCategories = strcat_array(Owasp, ","), AttackTechniques = strcat_array(Attack, ","), ProductName = "mcpwatch"
+| project TimeGenerated, AlertId, RuleId, RuleVersion, Title, Description, SentinelSeverity, EntitiesUser, EntitiesIp,
+    EntitiesServer, EntitiesSession, EntitiesTool, EntitiesClient, Evidence, OwaspCategories, AttackTechniques, Count,
+    ProductName
+'''
+    queryFrequency: 'PT5M'
+    queryPeriod: 'PT1H'
+    triggerOperator: 'GreaterThan'
+    triggerThreshold: 0
+    suppressionEnabled: false
+    suppressionDuration: 'PT5H'
+    tactics: [
+      'DefenseEvasion'
+      'LateralMovement'
+      'InitialAccess'
+    ]
+    techniques: [
+      'T1550'
+      'T1078'
     ]
     entityMappings: [
       {
