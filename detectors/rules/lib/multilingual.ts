@@ -7,7 +7,7 @@
  * Same construction rule as `patterns.ts`: bounded gaps, no quantified group. Weights mirror the English
  * signals: override and concealment 3, addressing the model and smuggling data out 2, reading a file 1.
  */
-import type { Signal, TextPattern } from './patterns.ts';
+import type { Signal, TextPattern } from './text-pattern.ts';
 
 export const LANGUAGES = ['zh', 'es', 'de', 'fr', 'ja', 'pt', 'ru', 'ko', 'it'] as const;
 export type Language = (typeof LANGUAGES)[number];

@@ -4,29 +4,12 @@
  * class that overlaps it, and the input is cut to `MAX_FIELD_CHARS` first. `patterns.test.ts` checks the
  * sources statically and runs every pattern over megabyte-long adversarial input.
  */
+import type { Signal, TextPattern } from './text-pattern.ts';
 import { MULTILINGUAL_PATTERNS } from './multilingual.ts';
 import { viewsOf, type ViewKind } from './normalize.ts';
 import { bounded, excerpt, type LocatedText } from './text.ts';
 
-export type Signal =
-  | 'concealment'
-  | 'override'
-  | 'instruction-tag'
-  | 'coercion'
-  | 'sensitive-path'
-  | 'file-read'
-  | 'exfiltration'
-  | 'tool-redirect'
-  | 'model-address'
-  | 'obfuscation';
-
-export interface TextPattern {
-  id: string;
-  signal: Signal;
-  /** Evidence weight; a rule fires when the distinct signals of one tool or result add up to its threshold. */
-  weight: number;
-  regex: RegExp;
-}
+export type { Signal, TextPattern } from './text-pattern.ts';
 
 const p = (id: string, signal: Signal, weight: number, regex: RegExp): TextPattern => ({ id, signal, weight, regex });
 
