@@ -5,7 +5,7 @@ import type { McpEvent } from '../../../contracts/mcp-event.ts';
 import { ARGUMENT_PATTERNS } from './argument-patterns.ts';
 import { ALL_TEXT_PATTERNS, scanTexts } from './patterns.ts';
 import { unsafeConstructs } from './regex-safety.ts';
-import { findSecrets, SECRET_PATTERNS } from './secrets.ts';
+import { findSecrets, SECRET_PATTERNS } from '../../../contracts/secret-catalog.ts';
 import { argumentTexts, toolTexts } from './text.ts';
 import { findHiddenCharacters } from './unicode.ts';
 
