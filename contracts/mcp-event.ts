@@ -53,8 +53,28 @@ export const TokenClaims = z.looseObject({
   scopes: z.array(z.string().max(256)).max(256).default([]),
   /** RFC 8707 resource indicator, when the token carries one. */
   resource: z.string().max(2048).optional(),
+  /** When the token expires: the verifier's `AuthInfo.expiresAt`, else the JWT's own `exp`. */
   expiresAt: Timestamp.optional(),
+  /**
+   * The JWT's own `exp`, whatever the verifier said: a caching or introspecting verifier can report a later
+   * expiry (or none) for a token whose `exp` has passed. Absent when the token is not a JWT or has no `exp`.
+   */
+  jwtExpiresAt: Timestamp.optional(),
   issuedAt: Timestamp.optional(),
+});
+
+/**
+ * A secret found in captured content by the observer, on the raw value before it was scrubbed: only its
+ * type, where it was and a keyed fingerprint travel. `type` is a `contracts/secret-catalog.ts` type, or
+ * `credential-field` (a value under a credential name), `credential-assignment` (`API_KEY=…` in free text),
+ * `known-credential` (a credential the process saw presented, in any encoded form; fingerprinted as the raw
+ * credential, so it compares with `tokenFingerprint`).
+ */
+export const SecretFinding = z.looseObject({
+  type: z.string().min(1).max(64),
+  /** Path in the raw content: `arguments.path.to.key`, `result[0].text`, `structuredResult.key`, `error.message`. */
+  location: z.string().max(512),
+  fingerprint: Fingerprint,
 });
 
 const envelope = {
@@ -99,10 +119,20 @@ export const CallEvent = z.looseObject({
   authenticated: z.boolean().optional(),
   tokenFingerprint: Fingerprint.optional(),
   scopes: z.array(z.string().max(256)).max(256).optional(),
+  /** The earliest expiry known of the presented token (verifier's or JWT's): a call after it used an expired token. */
+  tokenExpiresAt: Timestamp.optional(),
   /** Opt-in, size-bounded and scrubbed JSON text of the tool arguments. */
   arguments: z.string().max(65_536).optional(),
-  /** Opt-in, size-bounded and scrubbed text content of the result. */
+  /**
+   * Opt-in, size-bounded and scrubbed text of the result as the model reads it, with its real characters (not
+   * JSON-escaped): the `text` of each text block and of each embedded text resource, one per line; any other
+   * block as one bracketed line, `[<type> <mimeType> <uri>]`. A result without a `content` array is JSON text.
+   */
   result: z.string().max(65_536).optional(),
+  /** Opt-in, size-bounded and scrubbed JSON text of the result's `structuredContent`. */
+  structuredResult: z.string().max(65_536).optional(),
+  /** Secrets found in the raw arguments, result or error text before scrubbing (every one, up to the bound). */
+  secretFindings: z.array(SecretFinding).max(64).optional(),
 });
 
 export const AuthOutcome = z.enum(['accepted', 'rejected', 'unverified-bearer']);
@@ -191,6 +221,7 @@ export type Principal = z.infer<typeof Principal>;
 export type ClientIdentity = z.infer<typeof ClientIdentity>;
 export type McpTransport = z.infer<typeof McpTransport>;
 export type TokenClaims = z.infer<typeof TokenClaims>;
+export type SecretFinding = z.infer<typeof SecretFinding>;
 export type CallEvent = z.infer<typeof CallEvent>;
 export type AuthEvent = z.infer<typeof AuthEvent>;
 export type SessionEvent = z.infer<typeof SessionEvent>;

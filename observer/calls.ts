@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
-import type { TokenClaims } from '../contracts/mcp-event.ts';
+import type { SecretFinding, TokenClaims } from '../contracts/mcp-event.ts';
 import { sanitizeResourceUri } from '../contracts/resource-uri.ts';
 import type { Connection } from './connection.ts';
+import { capture, detectSecrets, resultText } from './content.ts';
 import { str } from './connection.ts';
 import type { PresentedToken } from './identity.ts';
 import {
@@ -44,14 +45,27 @@ export interface PendingCall {
   resourceUri?: string;
   presented?: PresentedToken;
   authenticated: boolean;
+  /** The peer address of this request. */
+  clientAddress?: string;
   arguments?: string;
+  secretFindings?: SecretFinding[];
 }
 
-/** Bounded, scrubbed JSON text of opt-in content. */
-function contentText(value: unknown, telemetry: Telemetry): string | undefined {
+/** Bounded JSON text of an exported copy, scrubbed once. */
+function exportedJson(copy: unknown, telemetry: Telemetry): string | undefined {
+  const json = JSON.stringify(copy);
+  return json === undefined ? undefined : boundedText(telemetry.secrets.scrub(json), telemetry);
+}
+
+function boundedText(text: string, telemetry: Telemetry): string {
   const max = telemetry.config.MCPWATCH_CONTENT_MAX_CHARS;
-  const json = JSON.stringify(value);
-  return json === undefined ? undefined : telemetry.secrets.scrub(json).slice(0, max);
+  return text.length > max ? text.slice(0, max) : text;
+}
+
+/** What a finished call exports of its result (opt-in). */
+interface CapturedResult {
+  text?: string;
+  structured?: string;
 }
 
 /**
@@ -89,7 +103,8 @@ export class CallTracker {
     if (method === 'tools/call' && name !== undefined) call.tool = name.slice(0, 512);
     if (method === 'prompts/get' && name !== undefined) call.prompt = name.slice(0, 512);
     const uri = str(params['uri']);
-    if (method.startsWith('resources/') && uri !== undefined) call.resourceUri = sanitizeResourceUri(uri);
+    if (method.startsWith('resources/') && uri !== undefined)
+      call.resourceUri = telemetry.secrets.scrubUri(sanitizeResourceUri(uri));
     const attributes: Attributes = {
       [ATTR_MCP_METHOD_NAME]: method,
       [ATTR_JSONRPC_REQUEST_ID]: call.requestId,
@@ -105,10 +120,16 @@ export class CallTracker {
     }
     if (call.prompt !== undefined) attributes[ATTR_GEN_AI_PROMPT_NAME] = call.prompt;
     if (call.resourceUri !== undefined) attributes[ATTR_MCP_RESOURCE_URI] = call.resourceUri;
-    const address = inbound.clientAddress ?? this.connection.client.address;
-    if (address !== undefined) attributes[ATTR_CLIENT_ADDRESS] = address;
+    if (inbound.clientAddress !== undefined) {
+      call.clientAddress = inbound.clientAddress;
+      attributes[ATTR_CLIENT_ADDRESS] = inbound.clientAddress;
+    }
     if (telemetry.config.MCPWATCH_CAPTURE_CONTENT && call.tool !== undefined && params['arguments'] !== undefined) {
-      const text = contentText(params['arguments'], telemetry);
+      // Detect on the raw value first; only then is anything scrubbed.
+      const captured = capture(params['arguments'], 'arguments');
+      const findings = detectSecrets(captured.texts, telemetry.keyring, telemetry.secrets);
+      if (findings.length > 0) call.secretFindings = findings;
+      const text = exportedJson(captured.copy, telemetry);
       if (text !== undefined) {
         call.arguments = text;
         attributes[ATTR_GEN_AI_TOOL_CALL_ARGUMENTS] = text;
@@ -151,9 +172,18 @@ export class CallTracker {
       const code = response.error.code;
       errorType = typeof code === 'number' || typeof code === 'string' ? String(code) : 'unknown';
       call.span.setAttribute(ATTR_RPC_RESPONSE_STATUS_CODE, errorType);
+      const message = str(response.error.message);
+      if (message !== undefined && call.tool !== undefined && telemetry.config.MCPWATCH_CAPTURE_CONTENT) {
+        call.secretFindings = detectSecrets(
+          [{ location: 'error.message', text: message }],
+          telemetry.keyring,
+          telemetry.secrets,
+          call.secretFindings,
+        );
+      }
       call.span.setStatus({
         code: SpanStatusCode.ERROR,
-        message: str(response.error.message)?.slice(0, 1024) ?? errorType,
+        message: message === undefined ? errorType : telemetry.secrets.scrub(message.slice(0, 1024)),
       });
     } else if (result?.['isError'] === true) {
       outcome = 'tool-error';
@@ -161,15 +191,43 @@ export class CallTracker {
       call.span.setStatus({ code: SpanStatusCode.ERROR });
     }
     if (errorType !== undefined) call.span.setAttribute(ATTR_ERROR_TYPE, errorType);
-    let resultText: string | undefined;
+    let captured: CapturedResult | undefined;
     if (telemetry.config.MCPWATCH_CAPTURE_CONTENT && call.tool !== undefined && result !== undefined) {
-      resultText = contentText(result['content'] ?? result, telemetry);
-      if (resultText !== undefined) call.span.setAttribute(ATTR_GEN_AI_TOOL_CALL_RESULT, resultText);
+      captured = this.#captureResult(call, result);
+      if (captured.text !== undefined) call.span.setAttribute(ATTR_GEN_AI_TOOL_CALL_RESULT, captured.text);
     }
     if (result !== undefined) onResult?.(result, call.span);
     call.span.end();
-    this.#record(call, { seconds, outcome, errorType, resultText });
+    this.#record(call, { seconds, outcome, errorType, captured });
     return result;
+  }
+
+  /**
+   * The result as the model reads it (text with its real characters) and its structured part as JSON, each
+   * scanned for secrets on the raw value before it is scrubbed once and bounded.
+   */
+  #captureResult(call: PendingCall, result: Record<string, unknown>): CapturedResult {
+    const { telemetry } = this.connection;
+    const captured: CapturedResult = {};
+    const findings = call.secretFindings ?? [];
+    const read = resultText(result);
+    if (read !== undefined) {
+      detectSecrets(read.texts, telemetry.keyring, telemetry.secrets, findings);
+      captured.text = boundedText(telemetry.secrets.scrub(read.text), telemetry);
+    } else {
+      const whole = capture(result, 'result');
+      detectSecrets(whole.texts, telemetry.keyring, telemetry.secrets, findings);
+      const text = exportedJson(whole.copy, telemetry);
+      if (text !== undefined) captured.text = text;
+    }
+    if (read !== undefined && result['structuredContent'] !== undefined) {
+      const structured = capture(result['structuredContent'], 'structuredResult');
+      detectSecrets(structured.texts, telemetry.keyring, telemetry.secrets, findings);
+      const text = exportedJson(structured.copy, telemetry);
+      if (text !== undefined) captured.structured = text;
+    }
+    if (findings.length > 0) call.secretFindings = findings;
+    return captured;
   }
 
   /** Every request still pending ends as unanswered (the connection closed). */
@@ -190,11 +248,11 @@ export class CallTracker {
       seconds: number;
       outcome: 'ok' | 'error' | 'tool-error';
       errorType: string | undefined;
-      resultText: string | undefined;
+      captured: CapturedResult | undefined;
     },
   ): void {
     const connection = this.connection;
-    const { seconds, outcome, errorType, resultText } = ended;
+    const { seconds, outcome, errorType, captured } = ended;
     const metricAttributes: Attributes = {
       [ATTR_MCP_METHOD_NAME]: call.method,
       [ATTR_NETWORK_TRANSPORT]: connection.networkTransport,
@@ -211,6 +269,7 @@ export class CallTracker {
         ...connection.envelope(call.presented?.principal, undefined, {
           time: call.time,
           span: call.span.spanContext(),
+          ...(call.clientAddress === undefined ? {} : { clientAddress: call.clientAddress }),
         }),
         kind: 'call',
         method: call.method.slice(0, 256),
@@ -224,8 +283,11 @@ export class CallTracker {
         ...(connection.protocolVersion === undefined ? {} : { protocolVersion: connection.protocolVersion }),
         ...(errorType === undefined ? {} : { errorType }),
         ...(claims === undefined ? {} : { tokenFingerprint: claims.fingerprint, scopes: claims.scopes }),
+        ...(call.presented?.expiresAt === undefined ? {} : { tokenExpiresAt: call.presented.expiresAt }),
         ...(call.arguments === undefined ? {} : { arguments: call.arguments }),
-        ...(resultText === undefined ? {} : { result: resultText }),
+        ...(captured?.text === undefined ? {} : { result: captured.text }),
+        ...(captured?.structured === undefined ? {} : { structuredResult: captured.structured }),
+        ...(call.secretFindings === undefined ? {} : { secretFindings: call.secretFindings }),
       },
       connection.server,
       call.spanContext,

@@ -37,14 +37,18 @@ export class Connection {
     return this.kind === 'stdio' ? 'pipe' : 'tcp';
   }
 
-  /** The fields every audit event of this connection carries. */
+  /**
+   * The fields every audit event of this connection carries. The client address is the one of the request
+   * the event is about (`inbound`, or `at.clientAddress`), never the session's first: a session continued
+   * from elsewhere must show where it was continued from.
+   */
   envelope(
     principal: Principal | undefined,
     inbound: InboundContext | undefined,
-    at?: { time: string; span?: SpanContext },
+    at?: { time: string; span?: SpanContext; clientAddress?: string },
   ) {
-    const client: ClientIdentity = { ...this.client };
-    const address = inbound?.clientAddress ?? client.address;
+    const { address: _bound, ...client }: ClientIdentity = this.client;
+    const address = inbound?.clientAddress ?? at?.clientAddress;
     if (address !== undefined) client.address = address;
     return {
       time: at?.time ?? new Date().toISOString(),

@@ -17,7 +17,7 @@ import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { RESOURCE_ATTRIBUTES } from '../../contracts/signals.ts';
 import { RedactingLogRecordExporter, RedactingSpanExporter } from './redact.ts';
-import { instrumentationConfig, knownSecrets } from '../telemetry.ts';
+import { INSTRUMENTATION_NAME, instrumentationConfig, knownSecrets } from '../telemetry.ts';
 
 export interface TelemetryPipeline {
   /** Exports what is buffered and stops; later telemetry is dropped by the OTel SDK. */
@@ -48,13 +48,17 @@ export function startTelemetryPipeline(): TelemetryPipeline {
     );
   const tracerProvider = new BasicTracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(new RedactingSpanExporter(new OTLPTraceExporter(), knownSecrets))],
+    spanProcessors: [
+      new BatchSpanProcessor(new RedactingSpanExporter(new OTLPTraceExporter(), knownSecrets, INSTRUMENTATION_NAME)),
+    ],
   });
   // Audit events are log records: no trace sampler applies to them.
   const loggerProvider = new LoggerProvider({
     resource,
     processors: [
-      new BatchLogRecordProcessor({ exporter: new RedactingLogRecordExporter(new OTLPLogExporter(), knownSecrets) }),
+      new BatchLogRecordProcessor({
+        exporter: new RedactingLogRecordExporter(new OTLPLogExporter(), knownSecrets, INSTRUMENTATION_NAME),
+      }),
     ],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

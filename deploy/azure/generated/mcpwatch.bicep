@@ -331,12 +331,24 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
           type: 'dynamic'
         }
         {
+          name: 'TokenExpiresAt'
+          type: 'dateTime'
+        }
+        {
           name: 'Arguments'
           type: 'string'
         }
         {
           name: 'Result'
           type: 'string'
+        }
+        {
+          name: 'StructuredResult'
+          type: 'string'
+        }
+        {
+          name: 'SecretFindings'
+          type: 'dynamic'
         }
         {
           name: 'TokenIssuer'
@@ -359,7 +371,7 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
           type: 'string'
         }
         {
-          name: 'TokenExpiresAt'
+          name: 'TokenJwtExpiresAt'
           type: 'dateTime'
         }
         {
@@ -649,12 +661,24 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
             type: 'dynamic'
           }
           {
+            name: 'TokenExpiresAt'
+            type: 'datetime'
+          }
+          {
             name: 'Arguments'
             type: 'string'
           }
           {
             name: 'Result'
             type: 'string'
+          }
+          {
+            name: 'StructuredResult'
+            type: 'string'
+          }
+          {
+            name: 'SecretFindings'
+            type: 'dynamic'
           }
           {
             name: 'TokenIssuer'
@@ -677,7 +701,7 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
             type: 'string'
           }
           {
-            name: 'TokenExpiresAt'
+            name: 'TokenJwtExpiresAt'
             type: 'datetime'
           }
           {
