@@ -178,12 +178,26 @@ export const ToolDefinition = z.looseObject({
   annotations: z.record(z.string(), z.unknown()).optional(),
   /** SHA-256 over the RFC 8785 canonical JSON of the definition as served. */
   hash: ContentHash,
-  /** The definition was larger than the export limit and its text fields were cut; `hash` covers the whole. */
+  /** The definition was larger or deeper than the export bounds and parts were cut (`cut`); `hash` covers the whole. */
   truncated: z.boolean().optional(),
   /** Values nested deeper than the export or ingest limit were replaced by a marker; `hash` covers the whole. */
   flattened: z.boolean().optional(),
   /** Deepest nesting of the definition's objects and arrays as received; with `flattened`, a lower bound. */
   maxDepth: z.number().int().nonnegative().optional(),
+  /** Deepest nesting of objects and arrays in the definition as served (the definition itself is 1). */
+  definitionDepth: z.number().int().nonnegative().optional(),
+  /** UTF-8 bytes of the definition's canonical JSON as served. */
+  definitionBytes: z.number().int().nonnegative().optional(),
+  /**
+   * Parts not exported as served: `depth` parts were flattened into one string (`[…]` and their keys and
+   * values, one per line), `size` parts were dropped (`[…]`, or the whole field).
+   */
+  cut: z
+    .array(z.looseObject({ path: z.string().max(1024), reason: z.enum(['depth', 'size']) }))
+    .max(16)
+    .optional(),
+  /** Number of cuts when more than `cut` lists. */
+  cutCount: z.number().int().nonnegative().optional(),
 });
 
 export const CatalogTrigger = z.enum(['tools/list', 'list-changed']);
