@@ -31,6 +31,8 @@ import type { InboundContext, JsonRpcId, JsonRpcMessage } from './types.ts';
 
 /** Requests in flight per connection that we follow; beyond it requests pass untouched and are counted. */
 const MAX_PENDING = 4096;
+/** Distinct histogram attribute sets kept per connection for reuse. */
+const MAX_METRIC_ATTRIBUTE_SETS = 256;
 
 /** One request between its arrival and its response. */
 export interface PendingCall {
@@ -74,6 +76,7 @@ interface CapturedResult {
  */
 export class CallTracker {
   readonly #pending = new Map<JsonRpcId, PendingCall>();
+  readonly #metricAttributeSets = new Map<string, Attributes>();
 
   constructor(private readonly connection: Connection) {}
 
@@ -230,6 +233,27 @@ export class CallTracker {
     return captured;
   }
 
+  /**
+   * The histogram's attribute set of a call, one object per distinct set (reused, never rebuilt), so that a
+   * connection's calls record with a handful of attribute objects.
+   */
+  #metricAttributes(call: PendingCall, errorType: string | undefined): Attributes {
+    const connection = this.connection;
+    const key = `${call.method}\u0000${call.tool ?? ''}\u0000${call.prompt ?? ''}\u0000${errorType ?? ''}\u0000${connection.protocolVersion ?? ''}`;
+    let attributes = this.#metricAttributeSets.get(key);
+    if (attributes !== undefined) return attributes;
+    attributes = {
+      [ATTR_MCP_METHOD_NAME]: call.method,
+      [ATTR_NETWORK_TRANSPORT]: connection.networkTransport,
+    };
+    if (call.tool !== undefined) attributes[ATTR_GEN_AI_TOOL_NAME] = call.tool;
+    if (call.prompt !== undefined) attributes[ATTR_GEN_AI_PROMPT_NAME] = call.prompt;
+    if (errorType !== undefined) attributes[ATTR_ERROR_TYPE] = errorType;
+    if (connection.protocolVersion !== undefined) attributes[ATTR_MCP_PROTOCOL_VERSION] = connection.protocolVersion;
+    if (this.#metricAttributeSets.size < MAX_METRIC_ATTRIBUTE_SETS) this.#metricAttributeSets.set(key, attributes);
+    return attributes;
+  }
+
   /** Every request still pending ends as unanswered (the connection closed). */
   abandonAll(): void {
     for (const [id, call] of this.#pending) {
@@ -253,16 +277,7 @@ export class CallTracker {
   ): void {
     const connection = this.connection;
     const { seconds, outcome, errorType, captured } = ended;
-    const metricAttributes: Attributes = {
-      [ATTR_MCP_METHOD_NAME]: call.method,
-      [ATTR_NETWORK_TRANSPORT]: connection.networkTransport,
-    };
-    if (call.tool !== undefined) metricAttributes[ATTR_GEN_AI_TOOL_NAME] = call.tool;
-    if (call.prompt !== undefined) metricAttributes[ATTR_GEN_AI_PROMPT_NAME] = call.prompt;
-    if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
-    if (connection.protocolVersion !== undefined)
-      metricAttributes[ATTR_MCP_PROTOCOL_VERSION] = connection.protocolVersion;
-    connection.telemetry.operationDuration.record(seconds, metricAttributes);
+    connection.telemetry.operationDuration.record(seconds, this.#metricAttributes(call, errorType));
     const claims: TokenClaims | undefined = call.presented?.claims;
     connection.telemetry.emit(
       {
