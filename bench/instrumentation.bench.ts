@@ -22,6 +22,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { instrument } from '../instrumentation/index.ts';
+import { ConnectionObserver } from '../observer/connection-observer.ts';
+import { Telemetry } from '../observer/telemetry.ts';
 import { startTelemetryPipeline } from '../observer/export/pipeline.ts';
 import { OtlpReceiver } from '../test/support/otlp-receiver.ts';
 
@@ -91,6 +93,42 @@ async function block(client: Client): Promise<Block> {
   return { latenciesMs, cpuMicros: used.user + used.system };
 }
 
+/**
+ * The observer alone, without HTTP: CPU per `tools/call` request + response handed to a `ConnectionObserver`
+ * (span, histogram, audit event, export) against one plain OTel span per call through the same provider.
+ * In-process and synchronous, so the machine's I/O noise stays out; export runs in the batch processors.
+ */
+function observerCpuPerCall(
+  variant: 'plain-span' | 'observer' | 'observer-sampled-out',
+  telemetry: { sampledIn: Telemetry; sampledOut: Telemetry },
+  calls: number,
+): number {
+  const observer =
+    variant === 'plain-span'
+      ? undefined
+      : new ConnectionObserver(
+          { transport: 'streamable-http', server: { name: 'bench-observer', version: '1.0.0' } },
+          variant === 'observer' ? telemetry.sampledIn : telemetry.sampledOut,
+        );
+  const tracer = trace.getTracer('bench-plain');
+  const inbound = { sessionId: 'bench-session', clientAddress: '127.0.0.1', headers: { 'user-agent': 'bench' } };
+  const cpu = process.cpuUsage();
+  for (let id = 0; id < calls; id++) {
+    if (observer === undefined) {
+      const span = tracer.startSpan('tools/call ping', {
+        kind: 1,
+        attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'ping' },
+      });
+      span.end();
+      continue;
+    }
+    observer.onInbound({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'ping', arguments: {} } }, inbound);
+    observer.onOutbound({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'pong' }] } });
+  }
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / calls;
+}
+
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -122,11 +160,28 @@ export default async function instrumentationBench(): Promise<void> {
   const endpoints = new Map<Variant, Endpoint>();
   for (const variant of variants) endpoints.set(variant, await endpoint(variant, sampledOut));
   const results = new Map<Variant, Block[]>(variants.map((variant) => [variant, []]));
+  const observerRows = {
+    'plain-span': [] as number[],
+    observer: [] as number[],
+    'observer-sampled-out': [] as number[],
+  };
+  const observerTelemetry = {
+    sampledIn: new Telemetry(),
+    sampledOut: new Telemetry({ tracerProvider: sampledOut, loggerProvider: logs.getLoggerProvider() }),
+  };
   try {
     for (const variant of variants) await block(endpoints.get(variant)!.client); // warm-up
     // Interleaved blocks, so drift of the machine lands on every side alike.
     for (let round = 0; round < BLOCKS; round++) {
       for (const variant of variants) results.get(variant)!.push(await block(endpoints.get(variant)!.client));
+    }
+    for (const variant of Object.keys(observerRows) as (keyof typeof observerRows)[])
+      observerCpuPerCall(variant, observerTelemetry, 500); // warm-up
+    for (let round = 0; round < 7; round++) {
+      for (const variant of Object.keys(observerRows) as (keyof typeof observerRows)[]) {
+        observerRows[variant].push(observerCpuPerCall(variant, observerTelemetry, 1000));
+        await pipeline.forceFlush(); // each block's export runs between blocks, outside the measured CPU
+      }
     }
     await pipeline.forceFlush();
   } finally {
@@ -163,6 +218,20 @@ export default async function instrumentationBench(): Promise<void> {
     );
   }
   console.log(`(${receiver.bodies.length} OTLP export requests received)\n`);
+
+  const plainSpanCpu = median(observerRows['plain-span']);
+  console.log('The observer alone (no HTTP), CPU per tools/call request + response, median of 7 blocks of 1,000');
+  console.log('| | CPU per call | vs one plain OTel span |');
+  console.log('| --- | ---: | ---: |');
+  console.log(`| one plain OTel span (same provider and exporter) | ${plainSpanCpu.toFixed(1)} µs | 1.00× |`);
+  for (const [variant, label] of [
+    ['observer', 'observer, spans sampled in (span + histogram + audit event)'],
+    ['observer-sampled-out', 'observer, spans sampled out (histogram + audit event)'],
+  ] as const) {
+    const cpu = median(observerRows[variant]);
+    console.log(`| ${label} | ${cpu.toFixed(1)} µs | ${(cpu / plainSpanCpu).toFixed(2)}× |`);
+  }
+  console.log('(export CPU of the batch processors is not in these blocks: it runs on forceFlush, outside them)\n');
 
   const plain = startupMs(['-e', '']);
   const importSdk = "await import('@modelcontextprotocol/sdk/server/index.js')";
