@@ -21,7 +21,7 @@ type Config = z.infer<typeof Config>;
 export const secretInToolIo: Rule<null, Config> = {
   meta: {
     id: 'secret-in-tool-io',
-    version: 1,
+    version: 2,
     title: 'Credential in tool arguments or result',
     description:
       'A tool call’s arguments or result contain a credential: cloud access keys, GitHub and Slack tokens, ' +
@@ -42,7 +42,8 @@ export const secretInToolIo: Rule<null, Config> = {
   // Keeps no state between events: it runs where the event lands, no repartitioning.
   scope: 'session',
   keyOf: (event) =>
-    event.kind === 'call' && (event.arguments !== undefined || event.result !== undefined)
+    event.kind === 'call' &&
+    (event.arguments !== undefined || event.result !== undefined || event.secretFindings !== undefined)
       ? event.server.name
       : undefined,
   initialState: () => null,
@@ -52,7 +53,13 @@ export const secretInToolIo: Rule<null, Config> = {
     if (config.scanArguments && event.arguments !== undefined) texts.push(...argumentTexts(event.arguments));
     if (config.scanResults && event.result !== undefined)
       texts.push({ location: 'result', text: bounded(event.result) });
-    const secrets = findSecrets(texts).filter((secret) => !config.ignoreTypes.includes(secret.type));
+    // What the observer found on the raw content before scrubbing, then whatever still shows in the text.
+    const observed = (event.secretFindings ?? []).filter(
+      (finding) =>
+        (config.scanArguments || !finding.location.startsWith('arguments')) &&
+        (config.scanResults || finding.location.startsWith('arguments')),
+    );
+    const secrets = [...observed, ...findSecrets(texts)].filter((secret) => !config.ignoreTypes.includes(secret.type));
     if (secrets.length === 0) return { state: undefined };
     const fingerprints = [...new Set(secrets.map((secret) => secret.fingerprint))].sort();
     return {
