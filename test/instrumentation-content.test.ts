@@ -366,7 +366,7 @@ void describe('a server cannot hide its tools by nesting their definitions', () 
     for (const { path, body } of receiver.bodies) {
       if (path !== '/v1/logs') continue;
       // The collector's own decoder, with its default limits: the batch must decode.
-      const decoded = decodeLogs(body, 'protobuf', DEFAULT_DECODE_LIMITS);
+      const decoded = await decodeLogs(body, 'protobuf', DEFAULT_DECODE_LIMITS);
       for (const resource of decoded.resources)
         for (const scope of resource.scopes)
           for (const record of scope.records) {
