@@ -236,6 +236,69 @@ program
       throw reason instanceof Error ? reason : new Error('the detectors stopped', { cause: reason });
   });
 
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+const proxy = program
+  .command('proxy')
+  .usage('[options] -- <command...>  |  --upstream <url> [--listen host:port]')
+  .description(
+    'Watch an MCP server you do not own: run it behind a stdio relay (-- <command...>) or reverse-proxy its Streamable HTTP endpoint (--upstream <url>). Traffic is relayed unchanged; events export like the in-process instrumentation (OTEL_EXPORTER_OTLP_ENDPOINT, MCPWATCH_*).',
+  )
+  .argument('[command...]', 'the server command and its arguments, after --')
+  .option('--name <name>', 'server name for events and the pin file (default: derived from the command or URL)')
+  .option('--upstream <url>', 'the Streamable HTTP MCP endpoint to reverse-proxy')
+  .option('--listen <host:port>', 'address of the HTTP proxy', '127.0.0.1:4330')
+  .addOption(
+    new Option(
+      '--auth-token <token>',
+      'token clients send as Proxy-Authorization: Bearer; required beyond loopback',
+    ).env('MCPWATCH_PROXY_AUTH_TOKEN'),
+  )
+  .option('--allowed-host <host:port>', 'accept this Host header too (repeatable)', collect, [])
+  .option('--allowed-origin <origin>', 'accept this Origin too (repeatable; loopback origins always are)', collect, [])
+  .option('--issuer <url>', 'verify relayed bearer tokens against this issuer (else claims are recorded unverified)')
+  .option('--jwks-uri <url>', "the issuer's JWKS URL")
+  .option('--jwks-file <file>', "the issuer's JWKS as a file")
+  .option('--audience <aud>', 'expected token audience when verifying')
+  .option('--enforce', 'pin tool definitions; withhold drifted or flagged tools until `mcpwatch proxy approve`')
+  .option('--pins <file>', 'pin file (default: per server under ~/.mcpwatch/pins, or MCPWATCH_PIN_DIR)')
+  .addOption(
+    new Option('--pin-store-unreadable <mode>', 'when the pin file cannot be read: serve all tools, or withhold all')
+      .choices(['open', 'closed'])
+      .default('closed'),
+  )
+  .option('--max-observed-bytes <n>', 'largest message handed to the observer (larger ones are relayed, not observed)')
+  .action(async (command: string[], flags: Record<string, unknown>) => {
+    const log = logger(true);
+    const { parseProxyOptions, runStdio, runHttp } = await import('../proxy/command.ts');
+    const options = parseProxyOptions({ ...flags, command });
+    if (options.upstream !== undefined) {
+      const stopped = new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      await runHttp(options, log, stopped);
+      return;
+    }
+    const exit = await runStdio(options, log);
+    // Exit as the server did: its signal re-raised on us, else its code.
+    if (exit.signal !== null) process.kill(process.pid, exit.signal);
+    else process.exit(exit.code ?? 1);
+  });
+
+proxy
+  .command('approve')
+  .description('Approve the withheld definitions of a server (all of them, or one tool): they become its pins.')
+  .argument('<server>', 'the server name the proxy runs under (--name, or the derived name in its warning)')
+  .argument('[tool]', 'only this tool')
+  .option('--pins <file>', 'pin file (default: per server under ~/.mcpwatch/pins, or MCPWATCH_PIN_DIR)')
+  .action(async (server: string, tool: string | undefined, options: { pins?: string }) => {
+    const { approve } = await import('../proxy/command.ts');
+    // `--pins` after `approve` may be taken by `proxy`, which has the same option.
+    const pins = options.pins ?? proxy.opts<{ pins?: string }>().pins;
+    process.stdout.write((await approve(server, tool, pins)) + '\n');
+  });
+
 program
   .command('replay')
   .description('Run the detectors offline over recorded events (JSON Lines), in event-time order.')

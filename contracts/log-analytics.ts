@@ -121,7 +121,8 @@ export const ALERTS_TABLE: TableSchema = {
 export const EVENTS_TABLE: TableSchema = {
   name: 'MCPWatchEvents_CL',
   streamName: 'Custom-MCPWatchEvents',
-  description: 'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound).',
+  description:
+    'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound, input requests).',
   columns: columnsOfObject(variantsOf(McpEvent)),
 };
 

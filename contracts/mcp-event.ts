@@ -39,6 +39,8 @@ export const ClientIdentity = z.looseObject({
   version: z.string().max(128).optional(),
   address: z.string().max(128).optional(),
   userAgent: z.string().max(512).optional(),
+  /** Capability names the client declared (`initialize`, or each request's `_meta` from 2026-07-28), sorted. */
+  capabilities: z.array(z.string().max(64)).max(32).optional(),
 });
 
 export const McpTransport = z.enum(['stdio', 'streamable-http', 'sse', 'other']);
@@ -61,6 +63,13 @@ export const TokenClaims = z.looseObject({
    */
   jwtExpiresAt: Timestamp.optional(),
   issuedAt: Timestamp.optional(),
+});
+
+/** A credential-shaped value an outbound request carried, by where it was and its keyed fingerprint. */
+export const OutboundCredential = z.looseObject({
+  /** `header:<lower-case name>`, `query:<parameter name>` or `body` (the first bytes of the body, bounded). */
+  location: z.string().min(1).max(256),
+  fingerprint: Fingerprint,
 });
 
 /**
@@ -100,6 +109,21 @@ const envelope = {
 
 export const CallOutcome = z.enum(['ok', 'error', 'tool-error']);
 
+/** The Streamable HTTP request metadata headers (2026-07-28) as sent, next to the body they must mirror. */
+export const McpRequestHeaders = z.looseObject({
+  /** `Mcp-Method`. */
+  method: z.string().max(256).optional(),
+  /** `Mcp-Name`, Base64 sentinel decoded; a resource URI sanitized like `resourceUri`. */
+  name: z.string().max(2048).optional(),
+  /** `MCP-Protocol-Version`. */
+  protocolVersion: z.string().max(64).optional(),
+  /** Which headers disagree with the body (`method`, `params.name`/`params.uri`, `_meta` protocol version). */
+  mismatch: z
+    .array(z.enum(['method', 'name', 'protocolVersion']))
+    .max(3)
+    .optional(),
+});
+
 export const CallEvent = z.looseObject({
   ...envelope,
   kind: z.literal('call'),
@@ -133,6 +157,11 @@ export const CallEvent = z.looseObject({
   structuredResult: z.string().max(65_536).optional(),
   /** Secrets found in the raw arguments, result or error text before scrubbing (every one, up to the bound). */
   secretFindings: z.array(SecretFinding).max(64).optional(),
+  /** The request carried its protocol version and client identity in `_meta` (2026-07-28 and later). */
+  stateless: z.boolean().optional(),
+  /** `resultType` of the result: `input_required` asks the client for input and a retry (2026-07-28). */
+  resultType: z.enum(['complete', 'input_required']).optional(),
+  mcpHeaders: McpRequestHeaders.optional(),
 });
 
 export const AuthOutcome = z.enum(['accepted', 'rejected', 'unverified-bearer']);
@@ -211,6 +240,8 @@ export const ToolCatalogEvent = z.looseObject({
   listHash: ContentHash,
   instructions: z.string().max(65_536).optional(),
   instructionsHash: ContentHash.optional(),
+  /** The protocol version the list was served under (from 2026-07-28 lists must not vary per connection). */
+  protocolVersion: z.string().max(64).optional(),
 });
 
 export const OutboundRequestEvent = z.looseObject({
@@ -219,7 +250,73 @@ export const OutboundRequestEvent = z.looseObject({
   destinationHost: z.string().min(1).max(256),
   method: z.string().max(16).optional(),
   /** The bearer token the server sent, as a fingerprint keyed like inbound tokens so they can be compared. */
-  tokenFingerprint: Fingerprint,
+  tokenFingerprint: Fingerprint.optional(),
+  /**
+   * Every header value, query parameter value and bounded body token of the request, fingerprinted like
+   * inbound tokens: a token passed through in `X-Api-Key` or `?access_token=` matches as well as a bearer.
+   */
+  credentialFingerprints: z.array(OutboundCredential).max(64).optional(),
+});
+
+export const EnforcementAction = z.enum(['pinned', 'blocked', 'approved']);
+
+/** Why: a first use pinned it, its definition drifted from the pin, content rules flagged it, the pin store could not be read (fail-closed), or a user approved it. */
+export const EnforcementReason = z.enum(['first-use', 'drift', 'flagged', 'pin-store-unreadable', 'user-approval']);
+
+/** A decision of the gateway's optional enforcement (`mcpwatch proxy --enforce`) about one tool. */
+export const EnforcementEvent = z.looseObject({
+  ...envelope,
+  kind: z.literal('enforcement'),
+  action: EnforcementAction,
+  reason: EnforcementReason,
+  tool: z.string().min(1).max(512),
+  /** Hash of the definition the server serves now. */
+  definitionHash: ContentHash.optional(),
+  /** Hash the tool was pinned at before this decision. */
+  pinnedHash: ContentHash.optional(),
+  /** Content-rule signals that flagged the definition (pattern signal names). */
+  signals: z.array(z.string().max(64)).max(32).optional(),
+  /** Where a block took effect: withheld from a `tools/list` response, or a `tools/call` answered with an error. */
+  appliedTo: z.enum(['tools/list', 'tools/call']).optional(),
+});
+
+/** A field an elicitation form asks the user to fill in (from `requestedSchema.properties`), bounded. */
+export const RequestedField = z.looseObject({
+  name: z.string().max(256),
+  type: z.string().max(64).optional(),
+  format: z.string().max(64).optional(),
+  title: z.string().max(512).optional(),
+  description: z.string().max(1024).optional(),
+});
+
+export const InputRequestDelivery = z.enum(['input-required', 'server-request']);
+
+/**
+ * The server asks the client for input: elicitation (a form or a URL for the user), sampling or roots. From
+ * 2026-07-28 inside an `InputRequiredResult` answering a client request; before, as the server's own request.
+ */
+export const InputRequestEvent = z.looseObject({
+  ...envelope,
+  kind: z.literal('input-request'),
+  delivery: InputRequestDelivery,
+  /** `elicitation/create`, `sampling/createMessage`, `roots/list`, or what else the server sent. */
+  inputMethod: z.string().min(1).max(256),
+  /** The key of this request in `inputRequests` (input-required) or the server's JSON-RPC id. */
+  inputKey: z.string().max(256).optional(),
+  /** The client request the server answered with `input_required`, and its target. */
+  method: z.string().max(256).optional(),
+  requestId: z.string().max(256).optional(),
+  tool: z.string().max(512).optional(),
+  prompt: z.string().max(512).optional(),
+  resourceUri: z.string().max(2048).optional(),
+  tokenFingerprint: Fingerprint.optional(),
+  elicitationMode: z.enum(['form', 'url']).optional(),
+  /** What the user is shown, bounded and scrubbed. */
+  message: z.string().max(4096).optional(),
+  requestedFields: z.array(RequestedField).max(64).optional(),
+  /** URL mode: where the user is sent, without userinfo, query or fragment. */
+  url: z.string().max(2048).optional(),
+  urlHost: z.string().max(256).optional(),
 });
 
 export const McpEvent = z.discriminatedUnion('kind', [
@@ -228,6 +325,8 @@ export const McpEvent = z.discriminatedUnion('kind', [
   SessionEvent,
   ToolCatalogEvent,
   OutboundRequestEvent,
+  EnforcementEvent,
+  InputRequestEvent,
 ]);
 
 export type ServerIdentity = z.infer<typeof ServerIdentity>;
@@ -243,6 +342,11 @@ export type SessionIdAssessment = z.infer<typeof SessionIdAssessment>;
 export type ToolDefinition = z.infer<typeof ToolDefinition>;
 export type ToolCatalogEvent = z.infer<typeof ToolCatalogEvent>;
 export type OutboundRequestEvent = z.infer<typeof OutboundRequestEvent>;
+export type EnforcementEvent = z.infer<typeof EnforcementEvent>;
+export type McpRequestHeaders = z.infer<typeof McpRequestHeaders>;
+export type RequestedField = z.infer<typeof RequestedField>;
+export type InputRequestEvent = z.infer<typeof InputRequestEvent>;
+export type OutboundCredential = z.infer<typeof OutboundCredential>;
 export type McpEvent = z.infer<typeof McpEvent>;
 export type McpEventKind = McpEvent['kind'];
 

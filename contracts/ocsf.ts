@@ -190,6 +190,7 @@ function apiFactsOf(event: McpEvent): ApiFacts {
           kind: event.kind,
           outcome: event.outcome,
           ...pick(event, ['prompt', 'protocolVersion', 'authenticated', 'tokenFingerprint', 'scopes']),
+          ...pick(event, ['stateless', 'resultType', 'mcpHeaders']),
           ...pick(event, ['arguments', 'result']),
         },
       };
@@ -221,7 +222,7 @@ function apiFactsOf(event: McpEvent): ApiFacts {
           trigger: event.trigger,
           listHash: event.listHash,
           tools: event.tools.map((tool) => ({ name: tool.name, hash: tool.hash })),
-          ...pick(event, ['instructionsHash']),
+          ...pick(event, ['instructionsHash', 'protocolVersion']),
         },
       };
     case 'outbound-request':
@@ -232,6 +233,33 @@ function apiFactsOf(event: McpEvent): ApiFacts {
           kind: event.kind,
           destinationHost: event.destinationHost,
           tokenFingerprint: event.tokenFingerprint,
+        },
+      };
+    case 'enforcement':
+      // The gateway's decision about a tool: a block is a refused operation, a pin or approval a granted one.
+      return {
+        operation: `enforcement ${event.action}`,
+        activityId: 99,
+        statusId: event.action === 'blocked' ? 2 : 1,
+        statusDetail: event.reason,
+        unmapped: {
+          kind: event.kind,
+          action: event.action,
+          reason: event.reason,
+          tool: event.tool,
+          ...pick(event, ['definitionHash', 'pinnedHash', 'signals', 'appliedTo']),
+        },
+      };
+    case 'input-request':
+      return {
+        operation: `input request ${event.inputMethod}`,
+        activityId: 99,
+        unmapped: {
+          kind: event.kind,
+          delivery: event.delivery,
+          inputMethod: event.inputMethod,
+          ...pick(event, ['inputKey', 'method', 'requestId', 'tool', 'prompt', 'resourceUri', 'tokenFingerprint']),
+          ...pick(event, ['elicitationMode', 'message', 'requestedFields', 'url', 'urlHost']),
         },
       };
   }

@@ -20,7 +20,15 @@ export function kindOfAuditEventName(name: string): McpEventKind | undefined {
   return AUDIT_KINDS.find((known) => known === kind);
 }
 
-const AUDIT_KINDS: readonly McpEventKind[] = ['call', 'auth', 'session', 'tool-catalog', 'outbound-request'];
+const AUDIT_KINDS: readonly McpEventKind[] = [
+  'call',
+  'auth',
+  'session',
+  'tool-catalog',
+  'outbound-request',
+  'enforcement',
+  'input-request',
+];
 
 /** Resource attributes the instrumentation sets besides the standard `service.*` and `host.name`. */
 export const RESOURCE_ATTRIBUTES = {

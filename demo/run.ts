@@ -1,6 +1,7 @@
 /**
  * `mcpwatch demo` (what `npm start` runs): `serve` in this process, the sample servers as separate processes
- * instrumented by the one import, and the scripted agent. Alerts are attributed to the step during which they
+ * instrumented by the one import (the toolbox server instead runs bare, watched only through `mcpwatch proxy`,
+ * as a server you do not own would be), and the scripted agent. Alerts are attributed to the step during which they
  * arrive; the run passes only when every attack step raised each rule it expects and no benign step raised any.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -52,6 +53,8 @@ export interface DemoResult {
 /** The pipeline is idle when nothing new arrived for this long. */
 const QUIET_MS = 1_200;
 const SERVER_NAMES = ['workspace', 'calendar', 'weather', 'toolbox'] as const;
+/** Servers run without the import and watched from outside, through the gateway. */
+const PROXIED: ReadonlySet<string> = new Set(['toolbox']);
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const view = new TerminalView(options.output ?? process.stdout);
@@ -172,22 +175,48 @@ function demoServerEnv(otlpUrl: string, issuerJwk: string, downstreamUrl: string
   };
 }
 
+const EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 /** Runs from source with tsx, or from `dist/` once built. */
+const FROM_SOURCE = EXTENSION === '.ts' ? ['--conditions=mcpwatch-source', '--import', 'tsx'] : [];
+
 function nodeArgsFor(name: string): string[] {
-  const entry = fileURLToPath(
-    new URL(`./servers/main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
-  );
-  const fromSource = entry.endsWith('.ts') ? ['--conditions=mcpwatch-source', '--import', 'tsx'] : [];
-  return [...fromSource, '--import', 'mcpwatch/register', entry, name];
+  const entry = fileURLToPath(new URL(`./servers/main${EXTENSION}`, import.meta.url));
+  return [...FROM_SOURCE, ...(PROXIED.has(name) ? [] : ['--import', 'mcpwatch/register']), entry, name];
 }
 
 async function startDemoServer(name: string, env: NodeJS.ProcessEnv, children: ChildProcess[]): Promise<string> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/mcp`;
-  const child = spawn(process.execPath, nodeArgsFor(name), {
-    env: { ...env, PORT: String(port), OTEL_SERVICE_NAME: `demo-${name}`, MCPWATCH_RESOURCE: url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const direct = await startAnnouncing(
+    name,
+    nodeArgsFor(name),
+    { ...env, PORT: String(port), OTEL_SERVICE_NAME: `demo-${name}`, MCPWATCH_RESOURCE: url },
+    url,
+    children,
+  );
+  if (!PROXIED.has(name)) return direct;
+  const proxyPort = await freePort();
+  const proxyUrl = `http://127.0.0.1:${proxyPort}/mcp`;
+  const cli = fileURLToPath(new URL(`../cli/main${EXTENSION}`, import.meta.url));
+  const args = [...FROM_SOURCE, cli, 'proxy', '--upstream', direct, '--listen', `127.0.0.1:${proxyPort}`];
+  return startAnnouncing(
+    `${name} proxy`,
+    [...args, '--name', name],
+    { ...env, OTEL_SERVICE_NAME: `demo-${name}-proxy`, MCPWATCH_RESOURCE: proxyUrl },
+    proxyUrl,
+    children,
+  );
+}
+
+/** Starts a process that prints `{"url": ...}` on its first stdout line once it listens. */
+async function startAnnouncing(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  url: string,
+  children: ChildProcess[],
+): Promise<string> {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {

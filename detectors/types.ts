@@ -53,6 +53,8 @@ export interface RuleMeta {
   falsePositives: string[];
   /** The MCP specification sections (and research) the rule enforces, as URLs. */
   references: string[];
+  /** The protocol versions whose traffic the rule applies to, when not all (e.g. only those with sessions). */
+  protocolVersions?: string;
 }
 
 export interface RuleContext<Config> {

@@ -2,6 +2,8 @@
 export interface MessageExtra {
   authInfo?: unknown;
   requestInfo?: { headers?: Record<string, string | string[] | undefined> };
+  /** SDK 2.x: the web `Request` that carried the message. */
+  request?: { headers?: unknown };
 }
 
 /** The SDK `Server` (low level) as far as we touch it. */

@@ -56,7 +56,8 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' ?
 function transportKind(transport: TransportLike): McpTransport {
   const name = transport.constructor.name;
   if (/stdio/i.test(name)) return 'stdio';
-  if (/streamable/i.test(name)) return 'streamable-http';
+  // SDK 2.x serves 2026-07-28 HTTP requests on a `PerRequestHTTPServerTransport`.
+  if (/streamable|http/i.test(name)) return 'streamable-http';
   if (/sse/i.test(name)) return 'sse';
   return typeof transport.handleRequest === 'function' ? 'streamable-http' : 'other';
 }
@@ -140,7 +141,7 @@ function observerFor(server: ServerLike, transport: TransportLike, telemetry: Te
 /** What the observer is told about one inbound message: the SDK's extra info, else the HTTP request's scope. */
 function inboundOf(transport: TransportLike, extra: MessageExtra | undefined): InboundContext {
   const http = activeContext().getValue(HTTP_REQUEST_KEY) as HttpRequestScope | undefined;
-  const headers = extra?.requestInfo?.headers ?? http?.headers;
+  const headers = extra?.requestInfo?.headers ?? headersOf(extra?.request) ?? http?.headers;
   const authInfo = extra?.authInfo as AuthInfoLike | undefined;
   return {
     ...(transport.sessionId === undefined ? {} : { sessionId: transport.sessionId }),
@@ -197,6 +198,13 @@ export function hookTransport(
       return runWith(activeContext().setValue(HTTP_REQUEST_KEY, scope), () => handleRequest.apply(this, args));
     };
   }
+}
+
+/** SDK 2.x hands the web `Request` itself: its headers as a record (names arrive lower-cased). */
+function headersOf(request: MessageExtra['request']): Record<string, string> | undefined {
+  const headers = request?.headers;
+  if (!(headers instanceof Headers)) return undefined;
+  return Object.fromEntries(headers);
 }
 
 /** Node's `IncomingMessage` (the SDK's Node transport) or a web `Request` (no peer address there). */

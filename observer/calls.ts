@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
-import type { SecretFinding, TokenClaims } from '../contracts/mcp-event.ts';
+import type { McpRequestHeaders, SecretFinding, TokenClaims } from '../contracts/mcp-event.ts';
 import { sanitizeResourceUri } from '../contracts/resource-uri.ts';
 import type { Connection } from './connection.ts';
 import { capture, detectSecrets, resultText } from './content.ts';
 import { str } from './connection.ts';
 import type { PresentedToken } from './identity.ts';
+import type { RequestEnvelope } from './request-meta.ts';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -51,6 +52,16 @@ export interface PendingCall {
   clientAddress?: string;
   arguments?: string;
   secretFindings?: SecretFinding[];
+  /** The 2026-07-28 per-request `_meta` envelope, when the request carried one. */
+  envelope?: RequestEnvelope;
+  mcpHeaders?: McpRequestHeaders;
+  resultType?: 'complete' | 'input_required';
+}
+
+/** What the request itself says beyond its method and params (`_meta` envelope, HTTP metadata headers). */
+export interface RequestFacts {
+  envelope?: RequestEnvelope;
+  mcpHeaders?: McpRequestHeaders;
 }
 
 /** Bounded JSON text of an exported copy, scrubbed once. */
@@ -88,6 +99,7 @@ export class CallTracker {
     presented: PresentedToken | undefined,
     inbound: InboundContext,
     parent: Context,
+    facts: RequestFacts = {},
   ): PendingCall | undefined {
     const { telemetry } = this.connection;
     if (this.#pending.size >= MAX_PENDING) {
@@ -101,6 +113,8 @@ export class CallTracker {
       time: new Date().toISOString(),
       authenticated: inbound.authInfo !== undefined,
       ...(presented === undefined ? {} : { presented }),
+      ...(facts.envelope === undefined ? {} : { envelope: facts.envelope }),
+      ...(facts.mcpHeaders === undefined ? {} : { mcpHeaders: facts.mcpHeaders }),
     } as PendingCall;
     const name = str(params['name']);
     if (method === 'tools/call' && name !== undefined) call.tool = name.slice(0, 512);
@@ -115,7 +129,8 @@ export class CallTracker {
     };
     if (this.connection.kind !== 'stdio') attributes[ATTR_NETWORK_PROTOCOL_NAME] = 'http';
     if (this.connection.sessionId !== undefined) attributes[ATTR_MCP_SESSION_ID] = this.connection.sessionId;
-    const protocolVersion = this.connection.protocolVersion ?? str(params['protocolVersion']);
+    const protocolVersion =
+      facts.envelope?.protocolVersion ?? this.connection.protocolVersion ?? str(params['protocolVersion']);
     if (protocolVersion !== undefined) attributes[ATTR_MCP_PROTOCOL_VERSION] = protocolVersion;
     if (call.tool !== undefined) {
       attributes[ATTR_GEN_AI_TOOL_NAME] = call.tool;
@@ -188,7 +203,7 @@ export class CallTracker {
         code: SpanStatusCode.ERROR,
         message: message === undefined ? errorType : telemetry.secrets.scrub(message.slice(0, 1024)),
       });
-    } else if (result?.['isError'] === true) {
+    } else if (result?.['isError'] === true && result['resultType'] !== 'input_required') {
       outcome = 'tool-error';
       errorType = ERROR_TYPE_TOOL_ERROR;
       call.span.setStatus({ code: SpanStatusCode.ERROR });
@@ -199,6 +214,8 @@ export class CallTracker {
       captured = this.#captureResult(call, result);
       if (captured.text !== undefined) call.span.setAttribute(ATTR_GEN_AI_TOOL_CALL_RESULT, captured.text);
     }
+    const resultType = result?.['resultType'];
+    if (resultType === 'complete' || resultType === 'input_required') call.resultType = resultType;
     if (result !== undefined) onResult?.(result, call.span);
     call.span.end();
     this.#record(call, { seconds, outcome, errorType, captured });
@@ -239,7 +256,8 @@ export class CallTracker {
    */
   #metricAttributes(call: PendingCall, errorType: string | undefined): Attributes {
     const connection = this.connection;
-    const key = `${call.method}\u0000${call.tool ?? ''}\u0000${call.prompt ?? ''}\u0000${errorType ?? ''}\u0000${connection.protocolVersion ?? ''}`;
+    const protocolVersion = call.envelope?.protocolVersion ?? connection.protocolVersion;
+    const key = `${call.method}\u0000${call.tool ?? ''}\u0000${call.prompt ?? ''}\u0000${errorType ?? ''}\u0000${protocolVersion ?? ''}`;
     let attributes = this.#metricAttributeSets.get(key);
     if (attributes !== undefined) return attributes;
     attributes = {
@@ -249,7 +267,7 @@ export class CallTracker {
     if (call.tool !== undefined) attributes[ATTR_GEN_AI_TOOL_NAME] = call.tool;
     if (call.prompt !== undefined) attributes[ATTR_GEN_AI_PROMPT_NAME] = call.prompt;
     if (errorType !== undefined) attributes[ATTR_ERROR_TYPE] = errorType;
-    if (connection.protocolVersion !== undefined) attributes[ATTR_MCP_PROTOCOL_VERSION] = connection.protocolVersion;
+    if (protocolVersion !== undefined) attributes[ATTR_MCP_PROTOCOL_VERSION] = protocolVersion;
     if (this.#metricAttributeSets.size < MAX_METRIC_ATTRIBUTE_SETS) this.#metricAttributeSets.set(key, attributes);
     return attributes;
   }
@@ -278,6 +296,7 @@ export class CallTracker {
     const connection = this.connection;
     const { seconds, outcome, errorType, captured } = ended;
     connection.telemetry.operationDuration.record(seconds, this.#metricAttributes(call, errorType));
+    const protocolVersion = call.envelope?.protocolVersion ?? connection.protocolVersion;
     const claims: TokenClaims | undefined = call.presented?.claims;
     connection.telemetry.emit(
       {
@@ -285,6 +304,7 @@ export class CallTracker {
           time: call.time,
           span: call.span.spanContext(),
           ...(call.clientAddress === undefined ? {} : { clientAddress: call.clientAddress }),
+          ...(call.envelope?.client === undefined ? {} : { client: call.envelope.client }),
         }),
         kind: 'call',
         method: call.method.slice(0, 256),
@@ -295,7 +315,10 @@ export class CallTracker {
         ...(call.tool === undefined ? {} : { tool: call.tool }),
         ...(call.prompt === undefined ? {} : { prompt: call.prompt }),
         ...(call.resourceUri === undefined ? {} : { resourceUri: call.resourceUri }),
-        ...(connection.protocolVersion === undefined ? {} : { protocolVersion: connection.protocolVersion }),
+        ...(protocolVersion === undefined ? {} : { protocolVersion }),
+        ...(call.envelope === undefined ? {} : { stateless: true }),
+        ...(call.resultType === undefined ? {} : { resultType: call.resultType }),
+        ...(call.mcpHeaders === undefined ? {} : { mcpHeaders: call.mcpHeaders }),
         ...(errorType === undefined ? {} : { errorType }),
         ...(claims === undefined ? {} : { tokenFingerprint: claims.fingerprint, scopes: claims.scopes }),
         ...(call.presented?.expiresAt === undefined ? {} : { tokenExpiresAt: call.presented.expiresAt }),

@@ -48,6 +48,7 @@ export class CatalogTracker {
         kind: 'tool-catalog',
         trigger,
         ...catalog,
+        ...(this.connection.protocolVersion === undefined ? {} : { protocolVersion: this.connection.protocolVersion }),
         ...(omittedTools > 0 ? { omittedTools } : {}),
       },
       this.connection.server,

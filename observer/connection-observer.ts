@@ -4,6 +4,8 @@ import { AuthTracker } from './auth.ts';
 import { CallTracker } from './calls.ts';
 import { CatalogTracker } from './catalog-tracker.ts';
 import { Connection, str } from './connection.ts';
+import { InputRequestTracker } from './input-requests.ts';
+import { mcpHeadersOf, requestEnvelopeOf } from './request-meta.ts';
 import { SessionTracker } from './sessions.ts';
 import { guard } from './telemetry.ts';
 import type { Telemetry } from './telemetry.ts';
@@ -23,7 +25,11 @@ const metaGetter: TextMapGetter<Record<string, unknown>> = {
  * of how it is attached: the in-process instrumentation feeds it from the SDK's transport, the gateway from
  * relayed bytes. All state is per connection; a stateful Streamable HTTP session is one connection. The work
  * is split by job: who calls (`auth.ts`), which session (`sessions.ts`), which requests (`calls.ts`), which
- * tools were served (`catalog-tracker.ts`).
+ * tools were served (`catalog-tracker.ts`), what the server asks of the user (`input-requests.ts`).
+ *
+ * Both protocol generations: up to 2025-11-25 the `initialize` handshake names the client and the version
+ * for the whole connection; from 2026-07-28 every request carries them in `_meta` (`request-meta.ts`) and
+ * the call records them per request, with the HTTP metadata headers next to the body's values.
  */
 export class ConnectionObserver {
   readonly #connection: Connection;
@@ -31,6 +37,7 @@ export class ConnectionObserver {
   readonly #sessions: SessionTracker;
   readonly #calls: CallTracker;
   readonly #catalog: CatalogTracker;
+  readonly #inputs: InputRequestTracker;
   #closed = false;
 
   constructor(connection: ConnectionContext, telemetry: Telemetry) {
@@ -39,6 +46,7 @@ export class ConnectionObserver {
     this.#sessions = new SessionTracker(this.#connection);
     this.#calls = new CallTracker(this.#connection);
     this.#catalog = new CatalogTracker(this.#connection, connection.readToolList);
+    this.#inputs = new InputRequestTracker(this.#connection);
   }
 
   get kind(): ConnectionContext['transport'] {
@@ -70,11 +78,12 @@ export class ConnectionObserver {
     const presented = this.#auth.authenticate(inbound);
     this.#sessions.track(presented?.principal, inbound);
     const connection = this.#connection;
+    const principal = presented?.principal ?? connection.principal;
     const scope: CallScope = {
       server: connection.server,
       transport: connection.kind,
       ...(connection.sessionId === undefined ? {} : { sessionId: connection.sessionId }),
-      ...(presented?.principal === undefined ? {} : { principal: presented.principal }),
+      ...(principal === undefined ? {} : { principal }),
     };
     const meta = params['_meta'];
     const parent =
@@ -82,7 +91,14 @@ export class ConnectionObserver {
         ? propagation.extract(ROOT_CONTEXT, meta as Record<string, unknown>, metaGetter)
         : context.active();
     if (message.id === undefined) return { context: parent, scope };
-    const call = this.#calls.start(method, message.id, params, presented, inbound, parent);
+    const envelope = requestEnvelopeOf(params);
+    // No negotiated version from 2026-07-28: the connection's version is the one its latest request claimed.
+    if (envelope?.protocolVersion !== undefined) this.#connection.protocolVersion = envelope.protocolVersion;
+    const mcpHeaders = mcpHeadersOf(inbound.headers, method, params, envelope?.protocolVersion);
+    const call = this.#calls.start(method, message.id, params, presented, inbound, parent, {
+      ...(envelope === undefined ? {} : { envelope }),
+      ...(mcpHeaders === undefined ? {} : { mcpHeaders }),
+    });
     return { context: call?.spanContext ?? parent, scope };
   }
 
@@ -91,14 +107,21 @@ export class ConnectionObserver {
       const call = this.#calls.take(message.id);
       if (call === undefined) return;
       const result = this.#calls.finish(call, message, (answer, span) => {
-        if (call.method === 'initialize') this.#sessions.onInitializeResult(answer, span);
+        if (call.method === 'initialize' || call.method === 'server/discover')
+          this.#sessions.onInitializeResult(answer, span);
+        else this.#sessions.onResultMeta(answer);
       });
+      if (result?.['resultType'] === 'input_required') this.#inputs.onInputRequired(call, result);
       if (call.method === 'tools/list' && Array.isArray(result?.['tools'])) {
         this.#catalog.onToolsListed(result['tools'] as unknown[], call.presented?.principal, call.spanContext);
       }
       return;
     }
-    if (message.method === 'notifications/tools/list_changed') this.#catalog.onListChanged();
+    const method = str(message.method);
+    if (method === undefined) return;
+    // On a `subscriptions/listen` stream (2026-07-28) the notification is the same, tagged with a subscription.
+    if (method === 'notifications/tools/list_changed') this.#catalog.onListChanged();
+    else if (message.id !== undefined) this.#inputs.onServerRequest(message, method);
   }
 
   #close(): void {

@@ -22,6 +22,10 @@ export class Connection {
   sessionId: string | undefined;
   readonly client: ClientIdentity = {};
   boundPrincipal: Principal | undefined;
+  /** The attachment's principal for the whole connection, when a request names none. */
+  readonly principal: Principal | undefined;
+  /** `server.name` came from the attachment's configuration and is kept over `serverInfo.name`. */
+  readonly serverNameFixed: boolean;
 
   constructor(
     context: ConnectionContext,
@@ -30,6 +34,8 @@ export class Connection {
     this.kind = context.transport;
     this.server = context.server ?? { name: 'unknown' };
     this.instructions = context.instructions;
+    this.principal = context.principal;
+    this.serverNameFixed = context.serverNameFixed === true;
   }
 
   /** `network.transport` of the semantic conventions. */
@@ -45,9 +51,13 @@ export class Connection {
   envelope(
     principal: Principal | undefined,
     inbound: InboundContext | undefined,
-    at?: { time: string; span?: SpanContext; clientAddress?: string },
+    at?: { time: string; span?: SpanContext; clientAddress?: string; client?: ClientIdentity },
   ) {
-    const { address: _bound, ...client }: ClientIdentity = this.client;
+    principal ??= this.principal;
+    // The address is this request's, never the session's first; a stateless request (2026-07-28) names its own
+    // client, which wins over what the connection learned.
+    const { address: _bound, ...learned }: ClientIdentity = this.client;
+    const client: ClientIdentity = { ...learned, ...at?.client };
     const address = inbound?.clientAddress ?? at?.clientAddress;
     if (address !== undefined) client.address = address;
     return {

@@ -1,7 +1,11 @@
 /*
- * Copied from the OpenTelemetry MCP semantic conventions (development status, semconv 1.37+), which
- * `@opentelemetry/semantic-conventions` only ships as unstable `incubating` exports. Pinned here so a semconv
- * release cannot rename what we emit under our feet.
+ * Copied from the OpenTelemetry semantic conventions for MCP, which moved from the main semconv repository
+ * (1.37 – 1.45, now deprecated there) to the GenAI semantic-conventions repository (`docs/gen-ai/mcp.md`,
+ * development status; names checked against its v0.1.0 and main). `@opentelemetry/semantic-conventions` only
+ * ships them as unstable `incubating` exports; pinned here so a release cannot rename what we emit under our
+ * feet. Opt-in tool content goes in `gen_ai.tool.call.arguments` / `gen_ai.tool.call.result` (JSON text).
+ * From protocol revision 2026-07-28 `mcp.session.id` is absent (no sessions) and `mcp.protocol.version` comes
+ * from each request's `_meta`.
  */
 export const ATTR_MCP_METHOD_NAME = 'mcp.method.name';
 export const ATTR_MCP_SESSION_ID = 'mcp.session.id';

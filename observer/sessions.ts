@@ -4,6 +4,7 @@ import type { Principal } from '../contracts/mcp-event.ts';
 import type { Connection } from './connection.ts';
 import { headerOf, str } from './connection.ts';
 import { ATTR_MCP_PROTOCOL_VERSION, ATTR_NETWORK_TRANSPORT } from './semconv.ts';
+import { capabilityNames, META_SERVER_INFO } from './request-meta.ts';
 import { assessSessionId } from './session-id.ts';
 import type { Headers, InboundContext } from './types.ts';
 
@@ -16,7 +17,8 @@ const previousSessionId = new Map<string, string>();
 /**
  * The session of a connection and who holds it: the handshake (client identity, negotiated version, the
  * server's own name), the session's creation bound to its first principal and address, a different principal
- * presenting the same session, and its end.
+ * presenting the same session, and its end. From 2026-07-28 there are neither handshake nor sessions: the
+ * server names itself in `server/discover` and in each result's `_meta`, and `track` sees no session id.
  */
 export class SessionTracker {
   readonly #mismatched = new Set<string>();
@@ -32,28 +34,42 @@ export class SessionTracker {
     const version = str(clientInfo?.['version']);
     if (name !== undefined) client.name = name.slice(0, 256);
     if (version !== undefined) client.version = version.slice(0, 128);
+    const capabilities = capabilityNames(params['capabilities']);
+    if (capabilities !== undefined) client.capabilities = capabilities;
     const userAgent = headerOf(headers, 'user-agent');
     if (userAgent !== undefined) client.userAgent = userAgent.slice(0, 512);
     this.connection.protocolVersion ??= str(params['protocolVersion'])?.slice(0, 64);
   }
 
-  /** `initialize` result: the server's own name and instructions, the negotiated version. */
+  /**
+   * `initialize` result (or, from 2026-07-28, `server/discover`'s): the server's own name and instructions,
+   * the negotiated version.
+   */
   onInitializeResult(result: Record<string, unknown>, span: Span): void {
-    const info = result['serverInfo'] as Record<string, unknown> | undefined;
-    const name = str(info?.['name']);
-    if (name !== undefined) {
-      const version = str(info?.['version']);
-      this.connection.server = {
-        name: name.slice(0, 256),
-        ...(version === undefined ? {} : { version: version.slice(0, 128) }),
-      };
-    }
+    this.#nameServer(result['serverInfo'] ?? serverInfoInMeta(result));
     if (result['instructions'] !== undefined) this.connection.instructions = result['instructions'];
     const negotiated = str(result['protocolVersion']);
     if (negotiated !== undefined) {
       this.connection.protocolVersion = negotiated.slice(0, 64);
       span.setAttribute(ATTR_MCP_PROTOCOL_VERSION, this.connection.protocolVersion);
     }
+  }
+
+  /** Any other result: a 2026-07-28 server names itself in `_meta`, read while the connection knows no name. */
+  onResultMeta(result: Record<string, unknown>): void {
+    if (this.connection.server.name === 'unknown') this.#nameServer(serverInfoInMeta(result));
+  }
+
+  #nameServer(serverInfo: unknown): void {
+    const info = serverInfo as Record<string, unknown> | undefined;
+    const name = str(info?.['name']);
+    if (name === undefined) return;
+    const version = str(info?.['version']);
+    this.connection.server = {
+      // The gateway's `--name` holds over the name an unowned server gives itself.
+      name: this.connection.serverNameFixed ? this.connection.server.name : name.slice(0, 256),
+      ...(version === undefined ? {} : { version: version.slice(0, 128) }),
+    };
   }
 
   /** Every inbound message of a connection with sessions: the first binds it, later ones are compared. */
@@ -108,4 +124,9 @@ export class SessionTracker {
       connection.server,
     );
   }
+}
+
+function serverInfoInMeta(result: Record<string, unknown>): unknown {
+  const meta = result['_meta'];
+  return typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)[META_SERVER_INFO] : undefined;
 }

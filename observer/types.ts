@@ -44,9 +44,13 @@ export interface ConnectionContext {
   transport: McpTransport;
   /** Identity until the server's own `initialize` result names it. */
   server?: ServerRef;
+  /** `server.name` holds even when the `initialize` result names another (the gateway's `--name`: an unowned server's self-description is not trusted). */
+  serverNameFixed?: boolean;
   instructions?: unknown;
   /** The `tools` array the server serves now, asked when it announces a list change (the message carries none). */
   readToolList?: (sessionId: string | undefined) => Promise<unknown>;
+  /** Who the attachment knows is on the other end when no request says otherwise (the gateway: the local OS user on stdio). */
+  principal?: Principal;
 }
 
 /** The MCP request being handled, for hooks deeper in the stack (outbound HTTP). */

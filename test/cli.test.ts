@@ -41,7 +41,17 @@ async function mcpwatch(...args: string[]): Promise<Run> {
 
 describe('mcpwatch CLI', () => {
   test('every subcommand has --help', async () => {
-    for (const command of ['serve', 'collector', 'detectors', 'replay', 'demo', 'validate', 'config schema']) {
+    for (const command of [
+      'serve',
+      'collector',
+      'detectors',
+      'proxy',
+      'proxy approve',
+      'replay',
+      'demo',
+      'validate',
+      'config schema',
+    ]) {
       const run = await mcpwatch(...command.split(' '), '--help');
       assert.equal(run.code, 0, `${command} --help: ${run.stderr}`);
       assert.match(run.stdout, new RegExp(`Usage: mcpwatch ${command}`));
@@ -55,6 +65,22 @@ describe('mcpwatch CLI', () => {
     const missing = await mcpwatch('detectors');
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /--brokers/);
+  });
+
+  test('proxy refuses a non-loopback address without a token, and two servers at once', async () => {
+    const exposed = await mcpwatch('proxy', '--upstream', 'http://127.0.0.1:9/mcp', '--listen', '0.0.0.0:4330');
+    assert.notEqual(exposed.code, 0);
+    assert.match(
+      exposed.stderr,
+      /CONFIG_INVALID: proxy: --listen 0\.0\.0\.0:4330 is beyond loopback: it needs --auth-token/,
+    );
+    const both = await mcpwatch('proxy', '--upstream', 'http://127.0.0.1:9/mcp', '--', 'node', 'server.js');
+    assert.notEqual(both.code, 0);
+    assert.match(both.stderr, /give either --upstream <url> or -- <command\.\.\.>, not both/);
+    const pins = join(await mkdtemp(join(tmpdir(), 'mcpwatch-pins-')), 'pins.json');
+    const nothing = await mcpwatch('proxy', 'approve', 'some-server', '--pins', pins);
+    assert.notEqual(nothing.code, 0);
+    assert.match(nothing.stderr, /INPUT_INVALID: nothing to approve: no tool of server "some-server" is withheld/);
   });
 
   test('replay writes the alerts of recorded events; a bad config fails naming the key', async () => {

@@ -98,6 +98,17 @@ const fullEvents: McpEvent[] = [
     method: 'GET',
     tokenFingerprint: FINGERPRINT,
   },
+  {
+    ...envelope,
+    eventId: 'enforcement-1',
+    kind: 'enforcement',
+    action: 'blocked',
+    reason: 'drift',
+    tool: 'search',
+    definitionHash: `sha256:${'a'.repeat(64)}`,
+    pinnedHash: `sha256:${'b'.repeat(64)}`,
+    appliedTo: 'tools/list',
+  },
   // The least an event can carry: stdio, no principal, session or client.
   {
     schemaVersion: 1,

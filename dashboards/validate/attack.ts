@@ -31,6 +31,7 @@ export const TECHNIQUE_TACTICS: Readonly<Record<string, readonly SentinelTactic[
   T1005: ['Collection'],
   T1027: ['DefenseEvasion'],
   T1036: ['DefenseEvasion'],
+  T1056: ['Collection', 'CredentialAccess'],
   T1059: ['Execution'],
   T1078: ['DefenseEvasion', 'Persistence', 'PrivilegeEscalation', 'InitialAccess'],
   T1110: ['CredentialAccess'],
@@ -43,7 +44,9 @@ export const TECHNIQUE_TACTICS: Readonly<Record<string, readonly SentinelTactic[
   T1539: ['CredentialAccess'],
   T1550: ['DefenseEvasion', 'LateralMovement'],
   T1552: ['CredentialAccess'],
+  T1562: ['DefenseEvasion'],
   T1563: ['LateralMovement'],
+  T1566: ['InitialAccess'],
   T1567: ['Exfiltration'],
 };
 

@@ -6,6 +6,7 @@
 import { createLaxVerifier } from '../issuer.ts';
 import { calendarServer } from './calendar.ts';
 import { hostOverHttp, type HostOptions } from './host.ts';
+import { hostOverHttpV2 } from './host-v2.ts';
 import { toolboxServer } from './toolbox.ts';
 import { weatherServer } from './weather.ts';
 import { workspaceServer } from './workspace.ts';
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
     case 'workspace':
       return announce(await hostOverHttp(workspaceServer, options));
     case 'toolbox':
-      return announce(await hostOverHttp(toolboxServer, options));
+      return announce(await hostOverHttpV2(toolboxServer, options));
     case 'weather':
       return announce(await hostOverHttp(weatherServer(Number(process.env.RUG_PULL_AFTER ?? 3)), options));
     case 'calendar': {

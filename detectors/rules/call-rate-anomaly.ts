@@ -20,6 +20,8 @@ const Config = z.strictObject({
   /** A burst: this many calls by one principal or to one tool within `burstSeconds`, whatever the baseline. */
   burstCalls: z.number().int().min(2).default(60),
   burstSeconds: z.number().int().min(1).default(10),
+  /** Principals counted per tool as active (a tool's thresholds scale with them); more count as this many. */
+  maxActivePrincipals: z.number().int().min(1).max(10_000).default(256),
   /** Principals and tools tracked per server (least recently seen evicted first). */
   maxEntities: z.number().int().min(1).max(100_000).default(2_000),
 });
@@ -28,7 +30,15 @@ type Config = z.infer<typeof Config>;
 interface Counter {
   bucket: number;
   count: number;
+  /** Per completed bucket: calls, or for a tool calls per active principal. */
   history: number[];
+  /** Median and MAD of `history`, computed when a bucket completes (not on every call); absent in v1 checkpoints. */
+  median?: number;
+  mad?: number;
+  /** For a tool: principal → start of the last burst window it called in (the active ones are recent). */
+  principals?: Record<string, number>;
+  /** For a tool: distinct principals in the current bucket. */
+  bucketPrincipals?: number;
   burstBucket: number;
   burstCount: number;
   /** Bucket starts already alerted, so one window raises one finding per kind. */
@@ -48,11 +58,12 @@ interface State {
 export const callRateAnomaly: Rule<State, Config> = {
   meta: {
     id: 'call-rate-anomaly',
-    version: 1,
+    version: 2,
     title: 'Tool call volume far above its baseline',
     description:
       'A principal’s or a tool’s calls in one bucket exceed its own baseline (median + k scaled MADs, a multiple ' +
-      'of the median and a floor), or a burst of calls arrives within seconds. Runaway agents, scripted ' +
+      'of the median and a floor), or a burst of calls arrives within seconds. A tool’s baseline and burst ' +
+      'threshold are per active principal, so a fleet sharing a tool is compared with itself, not with one user. Runaway agents, scripted ' +
       'enumeration and data harvesting through a tool, and cost harvesting show up as volume first.',
     severity: 'medium',
     maturity: 'experimental',
@@ -81,7 +92,12 @@ export const callRateAnomaly: Rule<State, Config> = {
     for (const entity of entities) {
       const previous = counters[entity];
       added ||= previous === undefined;
-      const counter = advance(previous, eventTime, config);
+      const counter = advance(
+        previous,
+        eventTime,
+        config,
+        entity.startsWith('tool:') ? event.principal?.id : undefined,
+      );
       const finding = check(entity, counter, event, config);
       if (finding !== undefined) findings.push(finding);
       delete counters[entity]; // re-inserted last: key order is least recently seen first
@@ -95,7 +111,7 @@ export const callRateAnomaly: Rule<State, Config> = {
   },
 };
 
-function advance(previous: Counter | undefined, eventTime: number, config: Config): Counter {
+function advance(previous: Counter | undefined, eventTime: number, config: Config, principal?: string): Counter {
   const bucketMs = config.bucketSeconds * 1000;
   const burstMs = config.burstSeconds * 1000;
   const bucket = Math.floor(eventTime / bucketMs) * bucketMs;
@@ -104,6 +120,8 @@ function advance(previous: Counter | undefined, eventTime: number, config: Confi
     bucket,
     count: 0,
     history: [],
+    median: 0,
+    mad: 0,
     burstBucket,
     burstCount: 0,
     alertedBucket: -1,
@@ -111,14 +129,29 @@ function advance(previous: Counter | undefined, eventTime: number, config: Confi
   };
   if (bucket > counter.bucket) {
     const idle = Math.min(config.historyBuckets, (bucket - counter.bucket) / bucketMs - 1);
-    counter.history.push(counter.count, ...Array.from({ length: idle }, () => 0));
+    const completed =
+      counter.bucketPrincipals === undefined ? counter.count : counter.count / Math.max(1, counter.bucketPrincipals);
+    counter.history.push(completed, ...Array.from({ length: idle }, () => 0));
     counter.history = counter.history.slice(-config.historyBuckets);
+    const median = medianOf(counter.history);
+    counter.median = median;
+    counter.mad = medianOf(counter.history.map((count) => Math.abs(count - median)));
     counter.bucket = bucket;
     counter.count = 0;
+    if (counter.bucketPrincipals !== undefined) counter.bucketPrincipals = 0;
   }
   if (burstBucket > counter.burstBucket) {
     counter.burstBucket = burstBucket;
     counter.burstCount = 0;
+  }
+  if (principal !== undefined) {
+    const principals = (counter.principals ??= {});
+    const last = principals[principal];
+    if (last === undefined || last < counter.bucket) counter.bucketPrincipals = (counter.bucketPrincipals ?? 0) + 1;
+    delete principals[principal];
+    principals[principal] = burstBucket;
+    const keys = Object.keys(principals);
+    for (const stale of keys.slice(0, Math.max(0, keys.length - config.maxActivePrincipals))) delete principals[stale];
   }
   // A late event (older bucket) counts into the current one: the runtime keeps per-key order, lateness is rare.
   counter.count += 1;
@@ -126,10 +159,21 @@ function advance(previous: Counter | undefined, eventTime: number, config: Confi
   return counter;
 }
 
+/** Principals that called a tool in the current or the previous burst window (1 for a principal's own counter). */
+function activePrincipals(counter: Counter, config: Config): number {
+  if (counter.principals === undefined) return 1;
+  const since = counter.burstBucket - config.burstSeconds * 1000;
+  let active = 0;
+  for (const seen of Object.values(counter.principals)) if (seen >= since) active += 1;
+  return Math.max(1, active);
+}
+
 function check(entity: string, counter: Counter, event: CallEvent, config: Config): Finding | undefined {
   const [kind, name] = splitEntity(entity);
   const entities = { ...entitiesOf(event), ...(kind === 'tool' ? { tool: name } : { user: name }) };
-  if (counter.burstCount >= config.burstCalls && counter.alertedBurst !== counter.burstBucket) {
+  // A tool shared by a fleet sees the sum of its principals' calls: its thresholds are per active principal.
+  const active = activePrincipals(counter, config);
+  if (counter.burstCount >= config.burstCalls * active && counter.alertedBurst !== counter.burstBucket) {
     counter.alertedBurst = counter.burstBucket;
     return {
       subject: `${event.server.name}\u0000${entity}\u0000burst`,
@@ -137,19 +181,29 @@ function check(entity: string, counter: Counter, event: CallEvent, config: Confi
       title: 'Burst of tool calls',
       description: `${counter.burstCount} calls by ${entity} on server ${event.server.name} within ${config.burstSeconds} s.`,
       entities,
-      evidence: { entity, calls: counter.burstCount, seconds: config.burstSeconds, threshold: config.burstCalls },
+      evidence: {
+        entity,
+        calls: counter.burstCount,
+        seconds: config.burstSeconds,
+        threshold: config.burstCalls * active,
+        activePrincipals: active,
+      },
       eventIds: [event.eventId],
     };
   }
   if (counter.history.length < config.minHistoryBuckets || counter.alertedBucket === counter.bucket) return undefined;
-  const median = medianOf(counter.history);
-  const mad = medianOf(counter.history.map((count) => Math.abs(count - median)));
+  counter.median ??= medianOf(counter.history);
+  const median = counter.median;
+  counter.mad ??= medianOf(counter.history.map((count) => Math.abs(count - median)));
+  const mad = counter.mad;
+  // For a tool, the baseline is calls per active principal, and so is the bucket it is compared with.
+  const perPrincipal =
+    counter.bucketPrincipals === undefined ? counter.count : counter.count / Math.max(1, counter.bucketPrincipals);
   const threshold = Math.max(
-    config.minCalls,
     median + config.madMultiplier * Math.max(1.4826 * mad, 1),
     config.medianRatio * Math.max(median, 1),
   );
-  if (counter.count < threshold) return undefined;
+  if (counter.count < config.minCalls || perPrincipal < threshold) return undefined;
   counter.alertedBucket = counter.bucket;
   return {
     subject: `${event.server.name}\u0000${entity}\u0000baseline`,
@@ -164,6 +218,7 @@ function check(entity: string, counter: Counter, event: CallEvent, config: Confi
       median,
       mad,
       threshold: Math.ceil(threshold),
+      ...(counter.bucketPrincipals === undefined ? {} : { principals: counter.bucketPrincipals }),
       historyBuckets: counter.history.length,
     },
     eventIds: [event.eventId],

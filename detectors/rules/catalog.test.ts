@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,18 @@ import { findSecrets } from '../../contracts/secret-catalog.ts';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = join(HERE, 'fixtures');
 const MIN_FIXTURES = 2;
+
+/** What a positive fixture must raise from its own rule: one entry per alert, in order. */
+interface ExpectedAlert {
+  severity: string;
+  /** Entities the alert must name (server, tool, user): what it is about. */
+  subject: Record<string, string>;
+}
+
+function expectationsOf(ruleId: string): Record<string, ExpectedAlert[]> {
+  const path = join(FIXTURES, ruleId, 'positive', 'expected.json');
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, ExpectedAlert[]>) : {};
+}
 
 function fixtureFiles(ruleId: string, polarity: 'positive' | 'negative'): string[] {
   const dir = join(FIXTURES, ruleId, polarity);
@@ -26,7 +38,11 @@ void describe('detections catalog', () => {
     const files = readdirSync(HERE)
       .filter(
         (name) =>
-          name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'index.ts' && name !== 'generate-docs.ts',
+          name.endsWith('.ts') &&
+          !name.endsWith('.test.ts') &&
+          name !== 'index.ts' &&
+          name !== 'generate-docs.ts' &&
+          name !== 'version-lock.ts',
       )
       .map((name) => name.slice(0, -3))
       .sort();
@@ -73,14 +89,31 @@ void describe('detections catalog', () => {
         assert.ok(fixtureFiles(rule.meta.id, 'negative').length >= MIN_FIXTURES, 'negative fixtures');
       });
 
+      const expectations = expectationsOf(rule.meta.id);
+      void test('every positive fixture states what it expects (positive/expected.json)', () => {
+        const names = fixtureFiles(rule.meta.id, 'positive').map((file) => file.split('/').pop()!);
+        assert.deepEqual(Object.keys(expectations).sort(), names.sort());
+      });
+
       for (const file of fixtureFiles(rule.meta.id, 'positive')) {
-        void test(`alerts on positive/${file.split('/').pop()}`, () => {
+        const name = file.split('/').pop()!;
+        void test(`alerts on positive/${name} as expected`, () => {
           const { alerts, ruleErrors } = runCatalog(loadEvents(file));
           assert.deepEqual(ruleErrors, []);
-          assert.ok(
-            alerts.some((alert) => alert.ruleId === rule.meta.id),
-            `expected a ${rule.meta.id} alert, got ${JSON.stringify(alerts.map((alert) => alert.ruleId))}`,
+          const own = alerts.filter((alert) => alert.ruleId === rule.meta.id);
+          const expected = expectations[name] ?? [];
+          assert.ok(expected.length > 0, `${name}: a positive fixture expects at least one alert`);
+          assert.equal(
+            own.length,
+            expected.length,
+            `expected ${expected.length} ${rule.meta.id} alert(s), got ${JSON.stringify(alerts.map((alert) => alert.ruleId))}`,
           );
+          for (const [index, want] of expected.entries()) {
+            const alert = own[index]!;
+            assert.equal(alert.severity, want.severity, `alert ${index} severity`);
+            for (const [entity, value] of Object.entries(want.subject))
+              assert.equal(alert.entities[entity], value, `alert ${index} ${entity}`);
+          }
           for (const alert of alerts) assertWellFormed(alert);
         });
       }

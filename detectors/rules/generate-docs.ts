@@ -45,6 +45,7 @@ function section(rule: Rule<unknown, unknown>): string {
     `- Version: ${meta.version} · severity: ${meta.severity} · maturity: ${meta.maturity}`,
     `- OWASP MCP Top 10: ${meta.owasp.map((code) => `${code} ${OWASP_TITLES[code] ?? ''}`.trim()).join('; ')}`,
     `- MITRE ATT&CK / ATLAS: ${meta.attack.join(', ')}`,
+    ...(meta.protocolVersions === undefined ? [] : [`- Protocol versions: ${meta.protocolVersions}`]),
     `- Fixtures: ${fixtureCount(meta.id, 'positive')} positive, ${fixtureCount(meta.id, 'negative')} negative ` +
       `(\`detectors/rules/fixtures/${meta.id}/\`)`,
     '',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
 import { REFERENCES } from './lib/references.ts';
-import { argumentTexts, bounded, toolTexts, type LocatedText } from './lib/text.ts';
+import { argumentTexts, bounded, resultTexts, toolTexts, type LocatedText } from './lib/text.ts';
 import { confusableName, findHiddenCharacters, type HiddenCharacters } from './lib/unicode.ts';
 
 const Config = z.strictObject({
@@ -21,7 +21,7 @@ type Config = z.infer<typeof Config>;
 export const hiddenUnicode: Rule<null, Config> = {
   meta: {
     id: 'hidden-unicode',
-    version: 1,
+    version: 2,
     title: 'Invisible or deceptive characters in tool metadata or results',
     description:
       'Tool metadata, server instructions, tool results or arguments contain characters that render as ' +
@@ -59,7 +59,8 @@ export const hiddenUnicode: Rule<null, Config> = {
       }
       if (event.instructions !== undefined) texts.push({ location: 'instructions', text: bounded(event.instructions) });
     } else if (event.kind === 'call') {
-      if (event.result !== undefined) texts.push({ location: 'result', text: event.result });
+      // A JSON result is read decoded as well: an ANSI escape serialized as `\u001b` is still an escape.
+      if (event.result !== undefined) texts.push(...resultTexts(event.result));
       // Parsed, not raw: JSON text carries control and invisible characters as `\u` escapes.
       if (event.arguments !== undefined) texts.push(...argumentTexts(event.arguments));
     }

@@ -1,7 +1,11 @@
 /** The detections catalog: every rule mcpwatch ships, in the order the docs list them. */
 import type { Rule } from '../types.ts';
 import { callRateAnomaly } from './call-rate-anomaly.ts';
+import { clientIdentityChange } from './client-identity-change.ts';
 import { commandInjectionArgs } from './command-injection-args.ts';
+import { expiredTokenAccepted } from './expired-token-accepted.ts';
+import { elicitationCredentialRequest } from './elicitation-credential-request.ts';
+import { headerBodyMismatch } from './header-body-mismatch.ts';
 import { hiddenUnicode } from './hidden-unicode.ts';
 import { insufficientScope } from './insufficient-scope.ts';
 import { promptInjectionInToolResult } from './prompt-injection-in-tool-result.ts';
@@ -12,6 +16,7 @@ import { shadowServer } from './shadow-server.ts';
 import { tokenAudienceMismatch } from './token-audience-mismatch.ts';
 import { tokenPassthrough } from './token-passthrough.ts';
 import { toolDefinitionDrift } from './tool-definition-drift.ts';
+import { toolListVariance } from './tool-list-variance.ts';
 import { toolPoisoning } from './tool-poisoning.ts';
 import { toolShadowing } from './tool-shadowing.ts';
 import { toxicFlow } from './toxic-flow.ts';
@@ -24,6 +29,7 @@ export const RULES: readonly Rule<unknown, unknown>[] = [
   erased(weakSessionId),
   erased(tokenAudienceMismatch),
   erased(tokenPassthrough),
+  erased(expiredTokenAccepted),
   erased(unauthenticatedAccess),
   erased(insufficientScope),
   erased(toolDefinitionDrift),
@@ -36,6 +42,10 @@ export const RULES: readonly Rule<unknown, unknown>[] = [
   erased(shadowServer),
   erased(callRateAnomaly),
   erased(toxicFlow),
+  erased(headerBodyMismatch),
+  erased(clientIdentityChange),
+  erased(toolListVariance),
+  erased(elicitationCredentialRequest),
 ];
 
 /** The engine holds rules of any state and config type; each rule only ever sees its own. */

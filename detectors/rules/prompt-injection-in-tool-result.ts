@@ -1,9 +1,15 @@
 import { z } from 'zod';
 import type { Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
-import { INSTRUCTION_PATTERNS, REDIRECT_PATTERNS, scanTexts, scoreOf } from './lib/patterns.ts';
+import {
+  INSTRUCTION_PATTERNS,
+  REDIRECT_PATTERNS,
+  SENSITIVE_PATH_PATTERNS,
+  scanTexts,
+  scoreOf,
+} from './lib/patterns.ts';
 import { REFERENCES } from './lib/references.ts';
-import { bounded } from './lib/text.ts';
+import { resultTexts } from './lib/text.ts';
 
 const Config = z.strictObject({
   /** Score (sum of the strongest hit per signal) at which a result counts as carrying an injection. */
@@ -11,7 +17,8 @@ const Config = z.strictObject({
 });
 type Config = z.infer<typeof Config>;
 
-const PATTERNS = [...INSTRUCTION_PATTERNS, ...REDIRECT_PATTERNS];
+/** A sensitive path alone scores 2, under the threshold: it counts only beside an instruction to use it. */
+const PATTERNS = [...INSTRUCTION_PATTERNS, ...REDIRECT_PATTERNS, ...SENSITIVE_PATH_PATTERNS];
 
 /**
  * Indirect prompt injection: a tool result (a web page, an issue, an email, a file) that addresses the model
@@ -20,12 +27,14 @@ const PATTERNS = [...INSTRUCTION_PATTERNS, ...REDIRECT_PATTERNS];
 export const promptInjectionInToolResult: Rule<null, Config> = {
   meta: {
     id: 'prompt-injection-in-tool-result',
-    version: 1,
+    version: 2,
     title: 'Instructions to the model inside a tool result',
     description:
       'The text of a tool result addresses the model with instructions: override or concealment wording, ' +
-      'instruction tags, requests to call other tools or send data elsewhere. Tool results carry content ' +
-      'from outside (web pages, issues, mail, files); instructions in them are an indirect prompt injection.',
+      'instruction tags, requests to call other tools or send data elsewhere, error results that ask for a ' +
+      'file’s contents or a credential as an argument; in ten languages, encoded (base64, hex, percent) or ' +
+      'disguised (leetspeak, look-alike letters, full-width forms). Tool results carry content from outside ' +
+      '(web pages, issues, mail, files); instructions in them are an indirect prompt injection.',
     severity: 'high',
     maturity: 'experimental',
     owasp: ['MCP06', 'MCP10'],
@@ -43,7 +52,7 @@ export const promptInjectionInToolResult: Rule<null, Config> = {
   initialState: () => null,
   onEvent(_state, event, { config }) {
     if (event.kind !== 'call' || event.result === undefined) return { state: undefined };
-    const hits = scanTexts([{ location: 'result', text: bounded(event.result) }], PATTERNS);
+    const hits = scanTexts(resultTexts(event.result), PATTERNS);
     const score = scoreOf(hits);
     if (score < config.threshold) return { state: undefined };
     return {
@@ -58,7 +67,9 @@ export const promptInjectionInToolResult: Rule<null, Config> = {
             tool: event.tool ?? null,
             score,
             signals: [...new Set(hits.map((hit) => hit.signal))],
-            hits: hits.slice(0, 6).map(({ pattern, excerpt }) => ({ pattern, excerpt })),
+            hits: hits
+              .slice(0, 6)
+              .map(({ pattern, excerpt, view }) => ({ pattern, excerpt, ...(view === undefined ? {} : { view }) })),
           },
           eventIds: [event.eventId],
         },

@@ -26,7 +26,8 @@ export const secretInToolIo: Rule<null, Config> = {
     description:
       'A tool call’s arguments or result contain a credential: cloud access keys, GitHub and Slack tokens, ' +
       'Google, Stripe, OpenAI or Anthropic API keys, JWTs, private keys, database connection strings with a ' +
-      'password, Azure storage keys. Secrets in the model’s context leak into logs and prompts and can be ' +
+      'password, Azure storage keys, plus what the instrumentation found in the raw content before scrubbing ' +
+      '(`secretFindings`, e.g. `.env`-style `NAME=value` lines). Secrets in the model’s context leak into logs and prompts and can be ' +
       'exfiltrated by any injected instruction. Evidence carries type, location and a fingerprint only.',
     severity: 'high',
     maturity: 'test',
@@ -53,13 +54,17 @@ export const secretInToolIo: Rule<null, Config> = {
     if (config.scanArguments && event.arguments !== undefined) texts.push(...argumentTexts(event.arguments));
     if (config.scanResults && event.result !== undefined)
       texts.push({ location: 'result', text: bounded(event.result) });
-    // What the observer found on the raw content before scrubbing, then whatever still shows in the text.
-    const observed = (event.secretFindings ?? []).filter(
-      (finding) =>
-        (config.scanArguments || !finding.location.startsWith('arguments')) &&
-        (config.scanResults || finding.location.startsWith('arguments')),
-    );
-    const secrets = [...observed, ...findSecrets(texts)].filter((secret) => !config.ignoreTypes.includes(secret.type));
+    // Found by the instrumentation in the raw content before it was scrubbed: the ones scrubbing hides from us.
+    const reported = (event.secretFindings ?? [])
+      .filter(
+        ({ location }) =>
+          (config.scanArguments && location.startsWith('arguments')) ||
+          (config.scanResults && location.startsWith('result')),
+      )
+      .map(({ type, location, fingerprint }) => ({ type, location, fingerprint: fingerprint.slice(0, 28) }));
+    const seen = new Set(reported.map(({ location, type }) => `${location}\u0000${type}`));
+    const found = findSecrets(texts).filter(({ location, type }) => !seen.has(`${location}\u0000${type}`));
+    const secrets = [...reported, ...found].filter((secret) => !config.ignoreTypes.includes(secret.type)).slice(0, 32);
     if (secrets.length === 0) return { state: undefined };
     const fingerprints = [...new Set(secrets.map((secret) => secret.fingerprint))].sort();
     return {

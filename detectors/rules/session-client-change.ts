@@ -37,6 +37,8 @@ export const sessionClientChange: Rule<State, Config> = {
       'A load balancer that does not preserve the client address (then every address is the proxy’s).',
     ],
     references: [REFERENCES.sessionHijacking, REFERENCES.sessionManagement],
+    protocolVersions:
+      '2024-11-05 – 2025-11-25 (protocol sessions); never fires on traffic without a session id (2026-07-28 and later: see client-identity-change)',
   },
   configSchema: Config,
   scope: 'session',

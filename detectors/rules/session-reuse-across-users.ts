@@ -35,6 +35,8 @@ export const sessionReuseAcrossUsers: Rule<State, Config> = {
       'Principal ids that change for one user when the pseudonymization key is rotated mid-session.',
     ],
     references: [REFERENCES.sessionHijacking, REFERENCES.sessionManagement],
+    protocolVersions:
+      '2024-11-05 – 2025-11-25 (protocol sessions); never fires on traffic without a session id (2026-07-28 and later: see client-identity-change)',
   },
   configSchema: Config,
   scope: 'session',

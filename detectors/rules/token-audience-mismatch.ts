@@ -5,24 +5,24 @@ import { entitiesOf } from './lib/entities.ts';
 import { REFERENCES } from './lib/references.ts';
 
 const Config = z.strictObject({
-  /** Tolerated clock skew between the issuer and the server, in seconds, before a token counts as expired. */
+  /** Accepted so that existing configurations stay valid; expiry is judged by `expired-token-accepted` since v2. */
   clockSkewSeconds: z.number().int().min(0).default(60),
 });
 type Config = z.infer<typeof Config>;
 
 /**
  * An accepted token that was not minted for this server: audience/resource of another service (the confused
- * deputy), an issuer outside the trusted set, or an expiry already passed. Each is a verifier that accepted
+ * deputy) or an issuer outside the trusted set (an expired one is `expired-token-accepted`'s). Each is a verifier that accepted
  * what the spec says it MUST reject.
  */
 export const tokenAudienceMismatch: Rule<null, Config> = {
   meta: {
     id: 'token-audience-mismatch',
-    version: 1,
+    version: 2,
     title: 'Accepted token not issued for this server',
     description:
       'The server accepted an access token whose audience or resource indicator names another service, whose ' +
-      'issuer is not among the trusted issuers, or that had already expired. MCP servers must validate that ' +
+      'issuer is not among the trusted issuers (expired tokens: see expired-token-accepted). MCP servers must validate that ' +
       'tokens were issued specifically for them (RFC 8707 audience binding); accepting others lets a token ' +
       'stolen from, or minted for, any service be replayed here.',
     severity: 'high',
@@ -31,7 +31,6 @@ export const tokenAudienceMismatch: Rule<null, Config> = {
     attack: ['T1550.001', 'T1528'],
     falsePositives: [
       'A server reachable under several resource identifiers that were not all declared in expectedAudiences.',
-      'Large clock skew between the authorization server and the MCP server (raise clockSkewSeconds).',
     ],
     references: [REFERENCES.tokenAudience, REFERENCES.accessTokenUsage, REFERENCES.confusedDeputy],
   },
@@ -41,9 +40,9 @@ export const tokenAudienceMismatch: Rule<null, Config> = {
   keyOf: (event) =>
     event.kind === 'auth' && event.outcome === 'accepted' && event.token !== undefined ? event.server.name : undefined,
   initialState: () => null,
-  onEvent(_state, event, { config, environment, eventTime }) {
+  onEvent(_state, event, { environment }) {
     if (event.kind !== 'auth' || event.token === undefined) return { state: undefined };
-    const problems = problemsOf(event, environment, eventTime, config);
+    const problems = problemsOf(event, environment);
     if (problems.length === 0) return { state: undefined };
     const token = event.token;
     return {
@@ -70,7 +69,7 @@ export const tokenAudienceMismatch: Rule<null, Config> = {
   },
 };
 
-function problemsOf(event: AuthEvent, environment: DetectionEnvironment, eventTime: number, config: Config): string[] {
+function problemsOf(event: AuthEvent, environment: DetectionEnvironment): string[] {
   const token = event.token!;
   const problems: string[] = [];
   const declared = environment.expectedAudiences[event.server.name] ?? [];
@@ -86,7 +85,5 @@ function problemsOf(event: AuthEvent, environment: DetectionEnvironment, eventTi
     !environment.trustedIssuers.includes(token.issuer)
   )
     problems.push(`untrusted issuer ${token.issuer}`);
-  if (token.expiresAt !== undefined && Date.parse(token.expiresAt) + config.clockSkewSeconds * 1000 < eventTime)
-    problems.push(`expired at ${token.expiresAt}`);
   return problems;
 }

@@ -27,11 +27,12 @@ interface State {
 export const tokenPassthrough: Rule<State, Config> = {
   meta: {
     id: 'token-passthrough',
-    version: 1,
+    version: 2,
     title: 'Client token passed through to another service',
     description:
-      'An outbound request of the MCP server carries the same bearer token (by keyed fingerprint) that a ' +
-      'client presented to the server. Token passthrough is forbidden by the MCP authorization spec: it ' +
+      'An outbound request of the MCP server carries a token (by keyed fingerprint) that a client presented ' +
+      'to the server: as its bearer token, in any other header (`X-Api-Key`, a custom one), as a query ' +
+      'parameter or in the first bytes of its body. Token passthrough is forbidden by the MCP authorization spec: it ' +
       'bypasses the downstream service’s controls, breaks audit trails and makes the server a confused deputy.',
     severity: 'high',
     maturity: 'test',
@@ -53,23 +54,36 @@ export const tokenPassthrough: Rule<State, Config> = {
   initialState: () => ({ inbound: {} }),
   onEvent(state, event, { config, eventTime }) {
     if (event.kind === 'outbound-request') {
-      const seen = state.inbound[event.tokenFingerprint];
-      if (seen === undefined || eventTime - seen[0] > config.tokenTtlSeconds * 1000) return { state };
+      const carried = [
+        ...(event.tokenFingerprint === undefined
+          ? []
+          : [{ location: 'header:authorization', fingerprint: event.tokenFingerprint }]),
+        ...(event.credentialFingerprints ?? []),
+      ];
+      const matched = carried.filter(({ fingerprint }) => {
+        const seen = state.inbound[fingerprint];
+        return seen !== undefined && eventTime - seen[0] <= config.tokenTtlSeconds * 1000;
+      });
+      if (matched.length === 0) return { state };
+      const fingerprints = [...new Set(matched.map(({ fingerprint }) => fingerprint))].sort();
+      const inboundEventIds = [...new Set(fingerprints.map((fingerprint) => state.inbound[fingerprint]![1]))];
+      const locations = [...new Set(matched.map(({ location }) => location))].slice(0, 8);
       return {
         state,
         findings: [
           {
-            subject: `${event.server.name}\u0000${event.destinationHost}\u0000${event.tokenFingerprint}`,
+            subject: `${event.server.name}\u0000${event.destinationHost}\u0000${fingerprints.join(',')}`,
             title: 'Client token passed through to another service',
-            description: `Server ${event.server.name} sent a client's inbound token to ${event.destinationHost}.`,
+            description: `Server ${event.server.name} sent a client's inbound token to ${event.destinationHost} (${locations.join(', ')}).`,
             entities: entitiesOf(event),
             evidence: {
               destinationHost: event.destinationHost,
               method: event.method ?? null,
-              tokenFingerprint: event.tokenFingerprint.slice(0, 28),
-              inboundEventId: seen[1],
+              locations,
+              tokenFingerprint: fingerprints[0]!.slice(0, 28),
+              inboundEventId: inboundEventIds[0],
             },
-            eventIds: [seen[1], event.eventId],
+            eventIds: [...inboundEventIds, event.eventId],
           },
         ],
       };

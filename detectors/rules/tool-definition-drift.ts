@@ -77,7 +77,16 @@ export const toolDefinitionDrift: Rule<State, Config> = {
   initialState: () => ({ tools: {}, sessions: {}, recent: [] }),
   onEvent(state, event, { config, eventTime }) {
     if (event.kind !== 'tool-catalog') return { state };
-    const tools = Object.fromEntries(event.tools.map((tool) => [tool.name, known(tool, config)]));
+    // Fields are hashed only for tools whose definition hash changed: a repeated listing costs a lookup per tool.
+    const tools =
+      state.listHash === event.listHash
+        ? state.tools
+        : Object.fromEntries(
+            event.tools.map((tool) => {
+              const previous = state.tools[tool.name];
+              return [tool.name, previous?.hash === tool.hash ? previous : known(tool, config)];
+            }),
+          );
     const findings: Finding[] = [];
     const principal = event.principal?.id;
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Finding, Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
-import { INSTRUCTION_PATTERNS, SENSITIVE_PATH_PATTERNS, scanTexts, scoreOf } from './lib/patterns.ts';
+import type { ToolDefinition } from '../../contracts/mcp-event.ts';
+import { INSTRUCTION_PATTERNS, SENSITIVE_PATH_PATTERNS, scanTexts, scoreOf, type PatternHit } from './lib/patterns.ts';
 import { REFERENCES } from './lib/references.ts';
 import { bounded, toolTexts } from './lib/text.ts';
 
@@ -14,6 +15,26 @@ const Config = z.strictObject({
 type Config = z.infer<typeof Config>;
 
 const PATTERNS = [...INSTRUCTION_PATTERNS, ...SENSITIVE_PATH_PATTERNS];
+
+/**
+ * Scans by tool hash: a server's catalog is listed by every session, and an unchanged definition is not
+ * scanned again. The hash covers the whole definition, so equal hashes mean equal text; the cache is a memo
+ * of a pure function and changes no result.
+ */
+const SCANNED = new Map<string, { hits: PatternHit[]; score: number }>();
+const MAX_SCANNED = 8192;
+
+function scanTool(tool: ToolDefinition): { hits: PatternHit[]; score: number } {
+  const key = `${tool.hash}\u0000${tool.name}`;
+  let scanned = SCANNED.get(key);
+  if (scanned === undefined) {
+    if (SCANNED.size >= MAX_SCANNED) SCANNED.clear();
+    const hits = scanTexts(toolTexts(tool), PATTERNS);
+    scanned = { hits, score: scoreOf(hits) };
+    SCANNED.set(key, scanned);
+  }
+  return scanned;
+}
 const MAX_HITS_IN_EVIDENCE = 6;
 
 /**
@@ -24,14 +45,16 @@ const MAX_HITS_IN_EVIDENCE = 6;
 export const toolPoisoning: Rule<null, Config> = {
   meta: {
     id: 'tool-poisoning',
-    version: 1,
+    version: 2,
     title: 'Instructions to the model hidden in tool metadata',
     description:
       'A tool definition (name, title, description, or any description, default, enum or property name in ' +
       'its schemas) or the server instructions carry instructions aimed at the model: wording that hides ' +
       'actions from the user or overrides its instructions, instruction tags such as <IMPORTANT>, coercion, ' +
       'references to SSH keys, cloud credentials or MCP client configs, and parameters meant to carry file ' +
-      'contents or the conversation out. Each signal is weighted; the strongest hit per signal is summed.',
+      'contents or the conversation out; in ten languages, encoded (base64, hex, percent) or disguised ' +
+      '(leetspeak, look-alike letters, full-width forms, instructions spelled as parameter names). Each signal ' +
+      'is weighted; the strongest hit per signal is summed.',
     severity: 'critical',
     maturity: 'test',
     owasp: ['MCP03', 'MCP06'],
@@ -49,10 +72,9 @@ export const toolPoisoning: Rule<null, Config> = {
   initialState: () => null,
   onEvent(_state, event, { config }) {
     if (event.kind !== 'tool-catalog') return { state: undefined };
-    const poisoned: { tool: string; hash: string; score: number; hits: ReturnType<typeof scanTexts> }[] = [];
+    const poisoned: { tool: string; hash: string; score: number; hits: PatternHit[] }[] = [];
     for (const tool of event.tools) {
-      const hits = scanTexts(toolTexts(tool), PATTERNS);
-      const score = scoreOf(hits);
+      const { hits, score } = scanTool(tool);
       if (score >= config.threshold) poisoned.push({ tool: tool.name, hash: tool.hash, score, hits });
     }
     if (event.instructions !== undefined) {
@@ -76,9 +98,12 @@ export const toolPoisoning: Rule<null, Config> = {
             tool: p.tool,
             score: p.score,
             signals: [...new Set(p.hits.map((hit) => hit.signal))],
-            hits: p.hits
-              .slice(0, MAX_HITS_IN_EVIDENCE)
-              .map(({ pattern, location, excerpt }) => ({ pattern, location, excerpt })),
+            hits: p.hits.slice(0, MAX_HITS_IN_EVIDENCE).map(({ pattern, location, excerpt, view }) => ({
+              pattern,
+              location,
+              excerpt,
+              ...(view === undefined ? {} : { view }),
+            })),
           })),
           toolCount: poisoned.length,
         },

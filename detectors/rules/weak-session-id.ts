@@ -33,6 +33,8 @@ export const weakSessionId: Rule<null, Config> = {
       'Ids derived from a secure token in a shape with few distinct characters (the estimate is per character).',
     ],
     references: [REFERENCES.sessionManagement, REFERENCES.sessionHijacking],
+    protocolVersions:
+      '2025-03-26 – 2025-11-25 (Mcp-Session-Id); 2026-07-28 removed protocol sessions, so stateless servers issue no ids to assess',
   },
   configSchema: Config,
   // Keeps no state between events: it runs where the event lands, no repartitioning.

@@ -200,7 +200,7 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
     plan: 'Analytics'
     schema: {
       name: 'MCPWatchEvents_CL'
-      description: 'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound).'
+      description: 'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound, input requests).'
       columns: [
         {
           name: 'SchemaVersion'
@@ -265,6 +265,10 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
         {
           name: 'ClientUserAgent'
           type: 'string'
+        }
+        {
+          name: 'ClientCapabilities'
+          type: 'dynamic'
         }
         {
           name: 'Transport'
@@ -348,6 +352,30 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
         }
         {
           name: 'SecretFindings'
+          type: 'dynamic'
+        }
+        {
+          name: 'Stateless'
+          type: 'boolean'
+        }
+        {
+          name: 'ResultType'
+          type: 'string'
+        }
+        {
+          name: 'McpHeadersMethod'
+          type: 'string'
+        }
+        {
+          name: 'McpHeadersName'
+          type: 'string'
+        }
+        {
+          name: 'McpHeadersProtocolVersion'
+          type: 'string'
+        }
+        {
+          name: 'McpHeadersMismatch'
           type: 'dynamic'
         }
         {
@@ -436,6 +464,58 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
         }
         {
           name: 'DestinationHost'
+          type: 'string'
+        }
+        {
+          name: 'CredentialFingerprints'
+          type: 'dynamic'
+        }
+        {
+          name: 'DefinitionHash'
+          type: 'string'
+        }
+        {
+          name: 'PinnedHash'
+          type: 'string'
+        }
+        {
+          name: 'Signals'
+          type: 'dynamic'
+        }
+        {
+          name: 'AppliedTo'
+          type: 'string'
+        }
+        {
+          name: 'Delivery'
+          type: 'string'
+        }
+        {
+          name: 'InputMethod'
+          type: 'string'
+        }
+        {
+          name: 'InputKey'
+          type: 'string'
+        }
+        {
+          name: 'ElicitationMode'
+          type: 'string'
+        }
+        {
+          name: 'Message'
+          type: 'string'
+        }
+        {
+          name: 'RequestedFields'
+          type: 'dynamic'
+        }
+        {
+          name: 'Url'
+          type: 'string'
+        }
+        {
+          name: 'UrlHost'
           type: 'string'
         }
       ]
@@ -597,6 +677,10 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
             type: 'string'
           }
           {
+            name: 'ClientCapabilities'
+            type: 'dynamic'
+          }
+          {
             name: 'Transport'
             type: 'string'
           }
@@ -678,6 +762,30 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
           }
           {
             name: 'SecretFindings'
+            type: 'dynamic'
+          }
+          {
+            name: 'Stateless'
+            type: 'boolean'
+          }
+          {
+            name: 'ResultType'
+            type: 'string'
+          }
+          {
+            name: 'McpHeadersMethod'
+            type: 'string'
+          }
+          {
+            name: 'McpHeadersName'
+            type: 'string'
+          }
+          {
+            name: 'McpHeadersProtocolVersion'
+            type: 'string'
+          }
+          {
+            name: 'McpHeadersMismatch'
             type: 'dynamic'
           }
           {
@@ -766,6 +874,58 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
           }
           {
             name: 'DestinationHost'
+            type: 'string'
+          }
+          {
+            name: 'CredentialFingerprints'
+            type: 'dynamic'
+          }
+          {
+            name: 'DefinitionHash'
+            type: 'string'
+          }
+          {
+            name: 'PinnedHash'
+            type: 'string'
+          }
+          {
+            name: 'Signals'
+            type: 'dynamic'
+          }
+          {
+            name: 'AppliedTo'
+            type: 'string'
+          }
+          {
+            name: 'Delivery'
+            type: 'string'
+          }
+          {
+            name: 'InputMethod'
+            type: 'string'
+          }
+          {
+            name: 'InputKey'
+            type: 'string'
+          }
+          {
+            name: 'ElicitationMode'
+            type: 'string'
+          }
+          {
+            name: 'Message'
+            type: 'string'
+          }
+          {
+            name: 'RequestedFields'
+            type: 'dynamic'
+          }
+          {
+            name: 'Url'
+            type: 'string'
+          }
+          {
+            name: 'UrlHost'
             type: 'string'
           }
         ]
@@ -1005,6 +1165,245 @@ MCPWatchAlerts_CL
   ]
 }
 
+resource ruleElicitationCredentialRequest 'Microsoft.SecurityInsights/alertRules@2023-02-01' = if (deploySentinelContent) {
+  scope: workspace
+  name: '5763a85b-9296-5caa-8b2b-8d8f2aa78a10'
+  kind: 'Scheduled'
+  properties: {
+    displayName: 'MCPWatch - Server asks the user for credentials through elicitation'
+    description: '''
+An MCP server asked the user, through elicitation, for passwords, tokens, keys or payment data in a form (forbidden by the specification), or sent the user to a page on a foreign domain for them: phishing through the agent.
+Lifts each mcpwatch `elicitation-credential-request` alert in MCPWatchAlerts_CL into a Sentinel alert with the user, client address
+and MCP server as entities; the mcpwatch alert id groups repeats into one incident.
+'''
+    severity: 'High'
+    enabled: true
+    query: '''
+// Rows ingested since the previous run: the wider queryPeriod admits late events, ingestion_time() keeps
+// each row to exactly one run.
+MCPWatchAlerts_CL
+| where ingestion_time() > ago(5m)
+| where RuleId == "elicitation-credential-request"
+// A retried delivery or a suppression update repeats the AlertId: keep its latest row.
+| summarize arg_max(TimeGenerated, *) by AlertId
+| extend SentinelSeverity = case(Severity in ("critical", "high"), "High", Severity == "medium", "Medium", Severity == "low", "Low", "Informational")
+| extend OwaspCategories = strcat_array(Owasp, ","), AttackTechniques = strcat_array(Attack, ","), ProductName = "mcpwatch"
+| project TimeGenerated, AlertId, RuleId, RuleVersion, Title, Description, SentinelSeverity, EntitiesUser, EntitiesIp,
+    EntitiesServer, EntitiesSession, EntitiesTool, EntitiesClient, Evidence, OwaspCategories, AttackTechniques, Count,
+    ProductName
+'''
+    queryFrequency: 'PT5M'
+    queryPeriod: 'PT1H'
+    triggerOperator: 'GreaterThan'
+    triggerThreshold: 0
+    suppressionEnabled: false
+    suppressionDuration: 'PT5H'
+    tactics: [
+      'CredentialAccess'
+      'InitialAccess'
+    ]
+    techniques: [
+      'T1566'
+      'T1056'
+    ]
+    entityMappings: [
+      {
+        entityType: 'Account'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesUser'
+          }
+        ]
+      }
+      {
+        entityType: 'IP'
+        fieldMappings: [
+          {
+            identifier: 'Address'
+            columnName: 'EntitiesIp'
+          }
+        ]
+      }
+      {
+        entityType: 'CloudApplication'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesServer'
+          }
+        ]
+      }
+    ]
+    customDetails: {
+      McpwatchAlertId: 'AlertId'
+      McpwatchRule: 'RuleId'
+      McpSession: 'EntitiesSession'
+      McpTool: 'EntitiesTool'
+      McpClient: 'EntitiesClient'
+      Owasp: 'OwaspCategories'
+      Techniques: 'AttackTechniques'
+      FoldedCount: 'Count'
+    }
+    alertDetailsOverride: {
+      alertDisplayNameFormat: '{{Title}}'
+      alertDescriptionFormat: '{{Description}}'
+      alertSeverityColumnName: 'SentinelSeverity'
+      alertDynamicProperties: [
+        {
+          alertProperty: 'ProductName'
+          value: 'ProductName'
+        }
+        {
+          alertProperty: 'ProductComponentName'
+          value: 'RuleId'
+        }
+      ]
+    }
+    eventGroupingSettings: {
+      aggregationKind: 'AlertPerResult'
+    }
+    incidentConfiguration: {
+      createIncident: true
+      groupingConfiguration: {
+        enabled: true
+        reopenClosedIncident: false
+        lookbackDuration: 'P1D'
+        matchingMethod: 'Selected'
+        groupByEntities: []
+        groupByAlertDetails: []
+        groupByCustomDetails: [
+          'McpwatchAlertId'
+        ]
+      }
+    }
+  }
+  dependsOn: [
+    tableMCPWatchAlerts
+    tableMCPWatchEvents
+  ]
+}
+
+resource ruleExpiredTokenAccepted 'Microsoft.SecurityInsights/alertRules@2023-02-01' = if (deploySentinelContent) {
+  scope: workspace
+  name: '3b4f8e21-7c55-5d0a-a1e6-2f9d04c7b813'
+  kind: 'Scheduled'
+  properties: {
+    displayName: 'MCPWatch - Expired token accepted'
+    description: '''
+An MCP server accepted a request whose access token had already expired (the JWT's own exp, the verifier's expiry, or the expiry recorded for the token earlier). A caching or introspecting verifier lets a stolen or revoked token be replayed past its lifetime.
+Lifts each mcpwatch `expired-token-accepted` alert in MCPWatchAlerts_CL into a Sentinel alert with the user, client address
+and MCP server as entities; the mcpwatch alert id groups repeats into one incident.
+'''
+    severity: 'High'
+    enabled: true
+    query: '''
+// Rows ingested since the previous run: the wider queryPeriod admits late events, ingestion_time() keeps
+// each row to exactly one run.
+MCPWatchAlerts_CL
+| where ingestion_time() > ago(5m)
+| where RuleId == "expired-token-accepted"
+// A retried delivery or a suppression update repeats the AlertId: keep its latest row.
+| summarize arg_max(TimeGenerated, *) by AlertId
+| extend SentinelSeverity = case(Severity in ("critical", "high"), "High", Severity == "medium", "Medium", Severity == "low", "Low", "Informational")
+| extend OwaspCategories = strcat_array(Owasp, ","), AttackTechniques = strcat_array(Attack, ","), ProductName = "mcpwatch"
+| project TimeGenerated, AlertId, RuleId, RuleVersion, Title, Description, SentinelSeverity, EntitiesUser, EntitiesIp,
+    EntitiesServer, EntitiesSession, EntitiesTool, EntitiesClient, Evidence, OwaspCategories, AttackTechniques, Count,
+    ProductName
+'''
+    queryFrequency: 'PT5M'
+    queryPeriod: 'PT1H'
+    triggerOperator: 'GreaterThan'
+    triggerThreshold: 0
+    suppressionEnabled: false
+    suppressionDuration: 'PT5H'
+    tactics: [
+      'DefenseEvasion'
+      'LateralMovement'
+      'InitialAccess'
+    ]
+    techniques: [
+      'T1550'
+      'T1078'
+    ]
+    entityMappings: [
+      {
+        entityType: 'Account'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesUser'
+          }
+        ]
+      }
+      {
+        entityType: 'IP'
+        fieldMappings: [
+          {
+            identifier: 'Address'
+            columnName: 'EntitiesIp'
+          }
+        ]
+      }
+      {
+        entityType: 'CloudApplication'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesServer'
+          }
+        ]
+      }
+    ]
+    customDetails: {
+      McpwatchAlertId: 'AlertId'
+      McpwatchRule: 'RuleId'
+      McpSession: 'EntitiesSession'
+      McpTool: 'EntitiesTool'
+      McpClient: 'EntitiesClient'
+      Owasp: 'OwaspCategories'
+      Techniques: 'AttackTechniques'
+      FoldedCount: 'Count'
+    }
+    alertDetailsOverride: {
+      alertDisplayNameFormat: '{{Title}}'
+      alertDescriptionFormat: '{{Description}}'
+      alertSeverityColumnName: 'SentinelSeverity'
+      alertDynamicProperties: [
+        {
+          alertProperty: 'ProductName'
+          value: 'ProductName'
+        }
+        {
+          alertProperty: 'ProductComponentName'
+          value: 'RuleId'
+        }
+      ]
+    }
+    eventGroupingSettings: {
+      aggregationKind: 'AlertPerResult'
+    }
+    incidentConfiguration: {
+      createIncident: true
+      groupingConfiguration: {
+        enabled: true
+        reopenClosedIncident: false
+        lookbackDuration: 'P1D'
+        matchingMethod: 'Selected'
+        groupByEntities: []
+        groupByAlertDetails: []
+        groupByCustomDetails: [
+          'McpwatchAlertId'
+        ]
+      }
+    }
+  }
+  dependsOn: [
+    tableMCPWatchAlerts
+    tableMCPWatchEvents
+  ]
+}
+
 resource ruleFirstToolUseByPrincipal 'Microsoft.SecurityInsights/alertRules@2023-02-01' = if (deploySentinelContent) {
   scope: workspace
   name: 'eb25dab9-450b-5840-a7db-020882c503ec'
@@ -1108,6 +1507,124 @@ MCPWatchEvents_CL
         ]
         groupByAlertDetails: []
         groupByCustomDetails: []
+      }
+    }
+  }
+  dependsOn: [
+    tableMCPWatchAlerts
+    tableMCPWatchEvents
+  ]
+}
+
+resource ruleHeaderBodyMismatch 'Microsoft.SecurityInsights/alertRules@2023-02-01' = if (deploySentinelContent) {
+  scope: workspace
+  name: 'e056a2c5-8144-5979-b1eb-eb71558e557e'
+  kind: 'Scheduled'
+  properties: {
+    displayName: 'MCPWatch - MCP request headers disagree with the body'
+    description: '''
+A Streamable HTTP request (MCP 2026-07-28) whose Mcp-Method, Mcp-Name or MCP-Protocol-Version header disagrees with its JSON-RPC body: shaped to pass a gateway's header-based routing or policy while the server executes something else.
+Lifts each mcpwatch `header-body-mismatch` alert in MCPWatchAlerts_CL into a Sentinel alert with the user, client address
+and MCP server as entities; the mcpwatch alert id groups repeats into one incident.
+'''
+    severity: 'High'
+    enabled: true
+    query: '''
+// Rows ingested since the previous run: the wider queryPeriod admits late events, ingestion_time() keeps
+// each row to exactly one run.
+MCPWatchAlerts_CL
+| where ingestion_time() > ago(5m)
+| where RuleId == "header-body-mismatch"
+// A retried delivery or a suppression update repeats the AlertId: keep its latest row.
+| summarize arg_max(TimeGenerated, *) by AlertId
+| extend SentinelSeverity = case(Severity in ("critical", "high"), "High", Severity == "medium", "Medium", Severity == "low", "Low", "Informational")
+| extend OwaspCategories = strcat_array(Owasp, ","), AttackTechniques = strcat_array(Attack, ","), ProductName = "mcpwatch"
+| project TimeGenerated, AlertId, RuleId, RuleVersion, Title, Description, SentinelSeverity, EntitiesUser, EntitiesIp,
+    EntitiesServer, EntitiesSession, EntitiesTool, EntitiesClient, Evidence, OwaspCategories, AttackTechniques, Count,
+    ProductName
+'''
+    queryFrequency: 'PT5M'
+    queryPeriod: 'PT1H'
+    triggerOperator: 'GreaterThan'
+    triggerThreshold: 0
+    suppressionEnabled: false
+    suppressionDuration: 'PT5H'
+    tactics: [
+      'DefenseEvasion'
+    ]
+    techniques: [
+      'T1036'
+      'T1562'
+    ]
+    entityMappings: [
+      {
+        entityType: 'Account'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesUser'
+          }
+        ]
+      }
+      {
+        entityType: 'IP'
+        fieldMappings: [
+          {
+            identifier: 'Address'
+            columnName: 'EntitiesIp'
+          }
+        ]
+      }
+      {
+        entityType: 'CloudApplication'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesServer'
+          }
+        ]
+      }
+    ]
+    customDetails: {
+      McpwatchAlertId: 'AlertId'
+      McpwatchRule: 'RuleId'
+      McpSession: 'EntitiesSession'
+      McpTool: 'EntitiesTool'
+      McpClient: 'EntitiesClient'
+      Owasp: 'OwaspCategories'
+      Techniques: 'AttackTechniques'
+      FoldedCount: 'Count'
+    }
+    alertDetailsOverride: {
+      alertDisplayNameFormat: '{{Title}}'
+      alertDescriptionFormat: '{{Description}}'
+      alertSeverityColumnName: 'SentinelSeverity'
+      alertDynamicProperties: [
+        {
+          alertProperty: 'ProductName'
+          value: 'ProductName'
+        }
+        {
+          alertProperty: 'ProductComponentName'
+          value: 'RuleId'
+        }
+      ]
+    }
+    eventGroupingSettings: {
+      aggregationKind: 'AlertPerResult'
+    }
+    incidentConfiguration: {
+      createIncident: true
+      groupingConfiguration: {
+        enabled: true
+        reopenClosedIncident: false
+        lookbackDuration: 'P1D'
+        matchingMethod: 'Selected'
+        groupByEntities: []
+        groupByAlertDetails: []
+        groupByCustomDetails: [
+          'McpwatchAlertId'
+        ]
       }
     }
   }
@@ -2041,6 +2558,123 @@ and MCP server as entities; the mcpwatch alert id groups repeats into one incide
 MCPWatchAlerts_CL
 | where ingestion_time() > ago(5m)
 | where RuleId == "tool-definition-drift"
+// A retried delivery or a suppression update repeats the AlertId: keep its latest row.
+| summarize arg_max(TimeGenerated, *) by AlertId
+| extend SentinelSeverity = case(Severity in ("critical", "high"), "High", Severity == "medium", "Medium", Severity == "low", "Low", "Informational")
+| extend OwaspCategories = strcat_array(Owasp, ","), AttackTechniques = strcat_array(Attack, ","), ProductName = "mcpwatch"
+| project TimeGenerated, AlertId, RuleId, RuleVersion, Title, Description, SentinelSeverity, EntitiesUser, EntitiesIp,
+    EntitiesServer, EntitiesSession, EntitiesTool, EntitiesClient, Evidence, OwaspCategories, AttackTechniques, Count,
+    ProductName
+'''
+    queryFrequency: 'PT5M'
+    queryPeriod: 'PT1H'
+    triggerOperator: 'GreaterThan'
+    triggerThreshold: 0
+    suppressionEnabled: false
+    suppressionDuration: 'PT5H'
+    tactics: [
+      'InitialAccess'
+    ]
+    techniques: [
+      'T1195'
+    ]
+    entityMappings: [
+      {
+        entityType: 'Account'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesUser'
+          }
+        ]
+      }
+      {
+        entityType: 'IP'
+        fieldMappings: [
+          {
+            identifier: 'Address'
+            columnName: 'EntitiesIp'
+          }
+        ]
+      }
+      {
+        entityType: 'CloudApplication'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesServer'
+          }
+        ]
+      }
+    ]
+    customDetails: {
+      McpwatchAlertId: 'AlertId'
+      McpwatchRule: 'RuleId'
+      McpSession: 'EntitiesSession'
+      McpTool: 'EntitiesTool'
+      McpClient: 'EntitiesClient'
+      Owasp: 'OwaspCategories'
+      Techniques: 'AttackTechniques'
+      FoldedCount: 'Count'
+    }
+    alertDetailsOverride: {
+      alertDisplayNameFormat: '{{Title}}'
+      alertDescriptionFormat: '{{Description}}'
+      alertSeverityColumnName: 'SentinelSeverity'
+      alertDynamicProperties: [
+        {
+          alertProperty: 'ProductName'
+          value: 'ProductName'
+        }
+        {
+          alertProperty: 'ProductComponentName'
+          value: 'RuleId'
+        }
+      ]
+    }
+    eventGroupingSettings: {
+      aggregationKind: 'AlertPerResult'
+    }
+    incidentConfiguration: {
+      createIncident: true
+      groupingConfiguration: {
+        enabled: true
+        reopenClosedIncident: false
+        lookbackDuration: 'P1D'
+        matchingMethod: 'Selected'
+        groupByEntities: []
+        groupByAlertDetails: []
+        groupByCustomDetails: [
+          'McpwatchAlertId'
+        ]
+      }
+    }
+  }
+  dependsOn: [
+    tableMCPWatchAlerts
+    tableMCPWatchEvents
+  ]
+}
+
+resource ruleToolListVariance 'Microsoft.SecurityInsights/alertRules@2023-02-01' = if (deploySentinelContent) {
+  scope: workspace
+  name: '01d34da8-ec28-50dd-800e-d0ee32217728'
+  kind: 'Scheduled'
+  properties: {
+    displayName: 'MCPWatch - Server serves different tool lists at the same time'
+    description: '''
+An MCP server (2026-07-28 or later, where list results no longer vary per connection) served different tool lists to different principals or clients within minutes without announcing a list change: a rug pull aimed at some callers, or a compromised replica.
+Lifts each mcpwatch `tool-list-variance` alert in MCPWatchAlerts_CL into a Sentinel alert with the user, client address
+and MCP server as entities; the mcpwatch alert id groups repeats into one incident.
+'''
+    severity: 'High'
+    enabled: true
+    query: '''
+// Rows ingested since the previous run: the wider queryPeriod admits late events, ingestion_time() keeps
+// each row to exactly one run.
+MCPWatchAlerts_CL
+| where ingestion_time() > ago(5m)
+| where RuleId == "tool-list-variance"
 // A retried delivery or a suppression update repeats the AlertId: keep its latest row.
 | summarize arg_max(TimeGenerated, *) by AlertId
 | extend SentinelSeverity = case(Severity in ("critical", "high"), "High", Severity == "medium", "Medium", Severity == "low", "Low", "Informational")

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { runCatalog } from '../fixtures/environment.ts';
 import type { McpEvent } from '../../../contracts/mcp-event.ts';
 import { ARGUMENT_PATTERNS } from './argument-patterns.ts';
+import { ENCODED_RUN_PATTERNS } from './normalize.ts';
 import { ALL_TEXT_PATTERNS, scanTexts } from './patterns.ts';
 import { unsafeConstructs } from './regex-safety.ts';
 import { findSecrets, SECRET_PATTERNS } from '../../../contracts/secret-catalog.ts';
@@ -13,6 +14,7 @@ const EVERY_PATTERN: readonly RegExp[] = [
   ...ALL_TEXT_PATTERNS.map((pattern) => pattern.regex),
   ...SECRET_PATTERNS.map((pattern) => pattern.regex),
   ...ARGUMENT_PATTERNS,
+  ...ENCODED_RUN_PATTERNS,
 ];
 
 const MEGABYTE = 1 << 20;

@@ -4,6 +4,8 @@
  * class that overlaps it, and the input is cut to `MAX_FIELD_CHARS` first. `patterns.test.ts` checks the
  * sources statically and runs every pattern over megabyte-long adversarial input.
  */
+import { MULTILINGUAL_PATTERNS } from './multilingual.ts';
+import { viewsOf, type ViewKind } from './normalize.ts';
 import { bounded, excerpt, type LocatedText } from './text.ts';
 
 export type Signal =
@@ -15,7 +17,8 @@ export type Signal =
   | 'file-read'
   | 'exfiltration'
   | 'tool-redirect'
-  | 'model-address';
+  | 'model-address'
+  | 'obfuscation';
 
 export interface TextPattern {
   id: string;
@@ -161,11 +164,30 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     /\b(?:markdown\s{1,4})?image\s{1,4}(?:link|url|tag)\b[^\n]{0,40}https?:\/\/[^\s)]{1,200}[?&][\w-]{1,32}=/i,
   ),
   p(
+    'supply-content-as-argument',
+    'exfiltration',
+    2,
+    /\b(?:provide|supply|pass|include|send|paste|attach|put|add)\b[^.\n]{0,60}\b(?:contents?|text|value)\s{1,4}of\b[^\n]{0,80}\b(?:as|in|into|via)\s{1,4}(?:the\s{1,4})?[`'"]?[\w.-]{0,40}[`'"]?\s{0,4}(?:argument|parameter|param|field|input)\b/i,
+  ),
+  p(
+    'retry-with-secret',
+    'exfiltration',
+    2,
+    /\b(?:call|invoke|run|retry|try|repeat)\b[^.\n]{0,40}\b(?:again|retry|once more)\b[^.\n]{0,60}\b(?:with|passing|including|providing|adding)\b[^.\n]{0,40}\b(?:contents?|credentials?|api keys?|tokens?|passwords?|secrets?|private keys?|ssh keys?)\b/i,
+  ),
+  p(
+    'requires-credential-argument',
+    'exfiltration',
+    2,
+    /\b(?:requires?|needs?|must (?:include|provide|contain)|missing)\b[^.\n]{0,40}\b(?:your|the user's|the)\s{1,4}(?:api keys?|access tokens?|credentials|passwords?|private keys?|ssh keys?|session cookies?)\b[^.\n]{0,40}\b(?:argument|parameter|param|field)\b/i,
+  ),
+  p(
     'call-tool-now',
     'model-address',
     1,
     /\b(?:immediately|now|next)\s{1,4}(?:call|invoke|use|run|execute)\s{1,4}(?:the\s{1,4})?[\w.-]{1,64}\s{1,4}tool\b/i,
   ),
+  ...MULTILINGUAL_PATTERNS,
 ];
 
 /** Files and stores an attacker wants read: SSH keys, cloud credentials, MCP client configs, env files. */
@@ -237,6 +259,24 @@ export const REDIRECT_PATTERNS: readonly TextPattern[] = [
     /\b(?:copy|cc|bcc|forward)\b[^.\n]{0,30}\bto\s{1,4}[\w.+-]{1,64}@[\w-]{1,64}\./i,
   ),
   p(
+    'prefix-every-command',
+    'tool-redirect',
+    3,
+    /\b(?:prefix|prepend|append|suffix|start|begin|end|wrap)\s{1,4}(?:every|each|all|any)\s{1,4}(?:other\s{1,4}|future\s{1,4}|subsequent\s{1,4})?(?:shell\s{1,4}|bash\s{1,4}|terminal\s{1,4}|git\s{1,4}|sql\s{1,4}|http\s{1,4}|tool\s{1,4})?(?:commands?|calls?|requests?|queries|messages?|emails?|commits?|invocations?)\b/i,
+  ),
+  p(
+    'always-cc',
+    'tool-redirect',
+    3,
+    /\b(?:always|also|additionally)\s{1,4}(?:cc|bcc|copy|forward|add|include|send)\b[^.\n]{0,40}(?:[\w.+-]{1,64}@[\w-]{1,64}\.|\b(?:on|in|to|with)\s{1,4}(?:every|each|all|any)\s{1,4}(?:emails?|messages?|mails?|requests?|commits?|calls?)\b)/i,
+  ),
+  p(
+    'every-other-tool',
+    'tool-redirect',
+    2,
+    /\b(?:every|each|all|any)\s{1,4}(?:other\s{1,4})?(?:tool|function)\s{1,4}(?:calls?|invocations?|you\s{1,4}(?:use|call|run|invoke))\b|\b(?:when|whenever|before|after)\s{1,4}(?:you\s{1,4})?(?:use|call|run|invoke)\s{1,4}(?:any|every|another|other)\s{1,4}(?:tools?|functions?|commands?)\b/i,
+  ),
+  p(
     'other-server-tool',
     'tool-redirect',
     1,
@@ -256,16 +296,26 @@ export interface PatternHit {
   weight: number;
   location: string;
   excerpt: string;
+  /** The view the pattern matched in, when not the text as served (see `normalize.ts`). */
+  view?: ViewKind;
 }
 
-/** Every pattern over every text, first match per pattern and text. */
+/** An instruction found only after decoding base64, hex or percent-encoding: hiding it is itself a signal. */
+const ENCODED_INSTRUCTION = { pattern: 'encoded-instruction', signal: 'obfuscation', weight: 1 } as const;
+
+/**
+ * Every pattern over every text and its views (folded, decoded), first match per pattern and text. A pattern
+ * that matched the text as served is not tried on its views.
+ */
 export function scanTexts(texts: readonly LocatedText[], patterns: readonly TextPattern[]): PatternHit[] {
   const hits: PatternHit[] = [];
   for (const { location, text: whole } of texts) {
     const text = bounded(whole);
+    const matched = new Set<string>();
     for (const pattern of patterns) {
       const match = pattern.regex.exec(text);
       if (match === null) continue;
+      matched.add(pattern.id);
       hits.push({
         pattern: pattern.id,
         signal: pattern.signal,
@@ -274,6 +324,25 @@ export function scanTexts(texts: readonly LocatedText[], patterns: readonly Text
         excerpt: excerpt(text, match.index, match[0].length),
       });
     }
+    let decodedHit = false;
+    for (const view of viewsOf(text)) {
+      for (const pattern of patterns) {
+        if (matched.has(pattern.id)) continue;
+        const match = pattern.regex.exec(view.text);
+        if (match === null) continue;
+        matched.add(pattern.id);
+        if (view.kind !== 'folded') decodedHit = true;
+        hits.push({
+          pattern: pattern.id,
+          signal: pattern.signal,
+          weight: pattern.weight,
+          location,
+          excerpt: excerpt(view.text, match.index, match[0].length),
+          view: view.kind,
+        });
+      }
+    }
+    if (decodedHit) hits.push({ ...ENCODED_INSTRUCTION, location, excerpt: '' });
   }
   return hits;
 }

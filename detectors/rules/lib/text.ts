@@ -75,6 +75,26 @@ export function argumentTexts(json: string): LocatedText[] {
   }
 }
 
+/**
+ * The text of a tool result as located strings: the text itself and, when it is JSON (a structured result, or
+ * content an instrumentation serialized), the strings inside it, decoded, so that an escape character reaches
+ * the rules as the character and not as the six characters `\u001b`.
+ */
+export function resultTexts(result: string): LocatedText[] {
+  const texts: LocatedText[] = [{ location: 'result', text: bounded(result) }];
+  const first = result.trimStart()[0];
+  if (first !== '{' && first !== '[' && first !== '"') return texts;
+  try {
+    const parsed = JSON.parse(result) as unknown;
+    texts.push(
+      ...stringsIn(parsed, 'result').filter((text) => !text.location.endsWith('#key') || text.text.length > 24),
+    );
+  } catch {
+    // Not JSON (or cut at the export limit): the text as it is.
+  }
+  return texts;
+}
+
 /** A truncated SHA-256, enough to correlate a value across alerts without revealing it. */
 export function fingerprintOf(value: string): string {
   return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
@@ -89,8 +109,30 @@ export function nameTokens(name: string): string {
     .join('_')}_`;
 }
 
+/** Tokens of configured entries, computed once per configured list (a config's arrays live as long as it does). */
+const ENTRY_TOKENS = new WeakMap<readonly string[], string[]>();
+/** Tokens of recently seen tool names: a deployment calls few distinct tools, over and over. */
+const NAME_TOKENS = new Map<string, string>();
+const MAX_CACHED_NAMES = 4096;
+
+function cachedNameTokens(name: string): string {
+  let tokens = NAME_TOKENS.get(name);
+  if (tokens === undefined) {
+    if (NAME_TOKENS.size >= MAX_CACHED_NAMES) NAME_TOKENS.clear();
+    tokens = nameTokens(name);
+    NAME_TOKENS.set(name, tokens);
+  }
+  return tokens;
+}
+
 /** Whether a tool name contains one of the entries as whole tokens (`read_file` matches `file`, not `profile`). */
 export function nameMatches(name: string, entries: readonly string[]): string | undefined {
-  const tokens = nameTokens(name);
-  return entries.find((entry) => tokens.includes(nameTokens(entry)));
+  let entryTokens = ENTRY_TOKENS.get(entries);
+  if (entryTokens === undefined) {
+    entryTokens = entries.map(nameTokens);
+    ENTRY_TOKENS.set(entries, entryTokens);
+  }
+  const tokens = cachedNameTokens(name);
+  const at = entryTokens.findIndex((entry) => tokens.includes(entry));
+  return at === -1 ? undefined : entries[at];
 }
