@@ -55,27 +55,34 @@ export const TokenClaims = z.looseObject({
   scopes: z.array(z.string().max(256)).max(256).default([]),
   /** RFC 8707 resource indicator, when the token carries one. */
   resource: z.string().max(2048).optional(),
-  /** The verifier's expiry (`AuthInfo.expiresAt`), else the JWT's `exp`. */
+  /** When the token expires: the verifier's `AuthInfo.expiresAt`, else the JWT's own `exp`. */
   expiresAt: Timestamp.optional(),
-  issuedAt: Timestamp.optional(),
-  /** The JWT's own `exp`, when the token is a JWT: a caching or introspecting verifier may report a later one. */
+  /**
+   * The JWT's own `exp`, whatever the verifier said: a caching or introspecting verifier can report a later
+   * expiry (or none) for a token whose `exp` has passed. Absent when the token is not a JWT or has no `exp`.
+   */
   jwtExpiresAt: Timestamp.optional(),
-});
-
-/** A secret found in the raw content before it was scrubbed: its type, where, and a fingerprint, never the value. */
-export const SecretFinding = z.looseObject({
-  /** A secret type of the detectors' catalog, e.g. `aws-access-key-id`, `github-token`, `dotenv-credential`. */
-  type: z.string().min(1).max(64),
-  /** Where in the call: `arguments.<path>` or `result` (with a path where the result is structured). */
-  location: z.string().max(512),
-  /** Keyed HMAC of the secret value, like token fingerprints. */
-  fingerprint: Fingerprint,
+  issuedAt: Timestamp.optional(),
 });
 
 /** A credential-shaped value an outbound request carried, by where it was and its keyed fingerprint. */
 export const OutboundCredential = z.looseObject({
   /** `header:<lower-case name>`, `query:<parameter name>` or `body` (the first bytes of the body, bounded). */
   location: z.string().min(1).max(256),
+  fingerprint: Fingerprint,
+});
+
+/**
+ * A secret found in captured content by the observer, on the raw value before it was scrubbed: only its
+ * type, where it was and a keyed fingerprint travel. `type` is a `contracts/secret-catalog.ts` type, or
+ * `credential-field` (a value under a credential name), `credential-assignment` (`API_KEY=…` in free text),
+ * `known-credential` (a credential the process saw presented, in any encoded form; fingerprinted as the raw
+ * credential, so it compares with `tokenFingerprint`).
+ */
+export const SecretFinding = z.looseObject({
+  type: z.string().min(1).max(64),
+  /** Path in the raw content: `arguments.path.to.key`, `result[0].text`, `structuredResult.key`, `error.message`. */
+  location: z.string().max(512),
   fingerprint: Fingerprint,
 });
 
@@ -136,19 +143,25 @@ export const CallEvent = z.looseObject({
   authenticated: z.boolean().optional(),
   tokenFingerprint: Fingerprint.optional(),
   scopes: z.array(z.string().max(256)).max(256).optional(),
+  /** The earliest expiry known of the presented token (verifier's or JWT's): a call after it used an expired token. */
+  tokenExpiresAt: Timestamp.optional(),
   /** Opt-in, size-bounded and scrubbed JSON text of the tool arguments. */
   arguments: z.string().max(65_536).optional(),
-  /** Opt-in, size-bounded and scrubbed text content of the result. */
+  /**
+   * Opt-in, size-bounded and scrubbed text of the result as the model reads it, with its real characters (not
+   * JSON-escaped): the `text` of each text block and of each embedded text resource, one per line; any other
+   * block as one bracketed line, `[<type> <mimeType> <uri>]`. A result without a `content` array is JSON text.
+   */
   result: z.string().max(65_536).optional(),
+  /** Opt-in, size-bounded and scrubbed JSON text of the result's `structuredContent`. */
+  structuredResult: z.string().max(65_536).optional(),
+  /** Secrets found in the raw arguments, result or error text before scrubbing (every one, up to the bound). */
+  secretFindings: z.array(SecretFinding).max(64).optional(),
   /** The request carried its protocol version and client identity in `_meta` (2026-07-28 and later). */
   stateless: z.boolean().optional(),
   /** `resultType` of the result: `input_required` asks the client for input and a retry (2026-07-28). */
   resultType: z.enum(['complete', 'input_required']).optional(),
   mcpHeaders: McpRequestHeaders.optional(),
-  /** Secrets found in the raw arguments and result before scrubbing (sent even when content capture is off). */
-  secretFindings: z.array(SecretFinding).max(64).optional(),
-  /** Expiry of the token this request was authorized with: the earlier of the verifier's and the JWT's `exp`. */
-  tokenExpiresAt: Timestamp.optional(),
 });
 
 export const AuthOutcome = z.enum(['accepted', 'rejected', 'unverified-bearer']);
@@ -194,12 +207,26 @@ export const ToolDefinition = z.looseObject({
   annotations: z.record(z.string(), z.unknown()).optional(),
   /** SHA-256 over the RFC 8785 canonical JSON of the definition as served. */
   hash: ContentHash,
-  /** The definition was larger than the export limit and its text fields were cut; `hash` covers the whole. */
+  /** The definition was larger or deeper than the export bounds and parts were cut (`cut`); `hash` covers the whole. */
   truncated: z.boolean().optional(),
   /** Values nested deeper than the export or ingest limit were replaced by a marker; `hash` covers the whole. */
   flattened: z.boolean().optional(),
   /** Deepest nesting of the definition's objects and arrays as received; with `flattened`, a lower bound. */
   maxDepth: z.number().int().nonnegative().optional(),
+  /** Deepest nesting of objects and arrays in the definition as served (the definition itself is 1). */
+  definitionDepth: z.number().int().nonnegative().optional(),
+  /** UTF-8 bytes of the definition's canonical JSON as served. */
+  definitionBytes: z.number().int().nonnegative().optional(),
+  /**
+   * Parts not exported as served: `depth` parts were flattened into one string (`[…]` and their keys and
+   * values, one per line), `size` parts were dropped (`[…]`, or the whole field).
+   */
+  cut: z
+    .array(z.looseObject({ path: z.string().max(1024), reason: z.enum(['depth', 'size']) }))
+    .max(16)
+    .optional(),
+  /** Number of cuts when more than `cut` lists. */
+  cutCount: z.number().int().nonnegative().optional(),
 });
 
 export const CatalogTrigger = z.enum(['tools/list', 'list-changed']);
@@ -307,6 +334,7 @@ export type Principal = z.infer<typeof Principal>;
 export type ClientIdentity = z.infer<typeof ClientIdentity>;
 export type McpTransport = z.infer<typeof McpTransport>;
 export type TokenClaims = z.infer<typeof TokenClaims>;
+export type SecretFinding = z.infer<typeof SecretFinding>;
 export type CallEvent = z.infer<typeof CallEvent>;
 export type AuthEvent = z.infer<typeof AuthEvent>;
 export type SessionEvent = z.infer<typeof SessionEvent>;
@@ -318,7 +346,6 @@ export type EnforcementEvent = z.infer<typeof EnforcementEvent>;
 export type McpRequestHeaders = z.infer<typeof McpRequestHeaders>;
 export type RequestedField = z.infer<typeof RequestedField>;
 export type InputRequestEvent = z.infer<typeof InputRequestEvent>;
-export type SecretFinding = z.infer<typeof SecretFinding>;
 export type OutboundCredential = z.infer<typeof OutboundCredential>;
 export type McpEvent = z.infer<typeof McpEvent>;
 export type McpEventKind = McpEvent['kind'];

@@ -3,7 +3,7 @@ import { context } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { bearerToken } from '../observer/identity.ts';
 import type { ServerRef } from '../observer/types.ts';
-import { callScope } from './transport-hooks.ts';
+import { currentCallScope } from './transport-hooks.ts';
 import { globalTelemetry, guard } from '../observer/telemetry.ts';
 
 /** The `server` of an outbound request made outside any MCP request (startup, timers). */
@@ -39,7 +39,7 @@ function observeOutbound(authorization: unknown, host: string | undefined, metho
   if (isTracingSuppressed(context.active())) return;
   const telemetry = globalTelemetry();
   telemetry.secrets.remember(token);
-  const scope = callScope.getStore();
+  const scope = currentCallScope();
   telemetry.emit(
     {
       kind: 'outbound-request',

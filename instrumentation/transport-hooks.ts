@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { context } from '@opentelemetry/api';
+import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { ConnectionObserver } from '../observer/connection-observer.ts';
 import type { CallScope, InboundContext } from '../observer/types.ts';
 import type { AuthInfoLike } from '../observer/identity.ts';
@@ -16,10 +17,39 @@ interface HttpRequestScope {
   clientAddress?: string;
   headers?: Record<string, string | string[] | undefined>;
 }
-const httpRequestScope = new AsyncLocalStorage<HttpRequestScope>();
+
+const HTTP_REQUEST_KEY = createContextKey('mcpwatch.http-request');
+const CALL_SCOPE_KEY = createContextKey('mcpwatch.call-scope');
+
+/**
+ * The HTTP request and MCP call in hand travel as values of the one OTel context (one AsyncLocalStorage
+ * store, OTel's, instead of one per value). Without a context manager (an `instrument()` user with no OTel
+ * SDK), OTel's `context.with` propagates nothing: then one store of our own carries the OTel context.
+ */
+let fallbackStore: AsyncLocalStorage<Context> | undefined | null = null;
+
+function store(): AsyncLocalStorage<Context> | undefined {
+  if (fallbackStore === null) {
+    const probe = ROOT_CONTEXT.setValue(HTTP_REQUEST_KEY, true);
+    const propagates = context.with(probe, () => context.active().getValue(HTTP_REQUEST_KEY) === true);
+    fallbackStore = propagates ? undefined : new AsyncLocalStorage<Context>();
+  }
+  return fallbackStore;
+}
+
+function activeContext(): Context {
+  return store()?.getStore() ?? context.active();
+}
+
+function runWith<T>(next: Context, fn: () => T): T {
+  const own = store();
+  return own === undefined ? context.with(next, fn) : own.run(next, () => context.with(next, fn));
+}
 
 /** The MCP request whose handler is running, for hooks deeper in the stack (outbound HTTP). */
-export const callScope = new AsyncLocalStorage<CallScope>();
+export function currentCallScope(): CallScope | undefined {
+  return activeContext().getValue(CALL_SCOPE_KEY) as CallScope | undefined;
+}
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
@@ -110,7 +140,7 @@ function observerFor(server: ServerLike, transport: TransportLike, telemetry: Te
 
 /** What the observer is told about one inbound message: the SDK's extra info, else the HTTP request's scope. */
 function inboundOf(transport: TransportLike, extra: MessageExtra | undefined): InboundContext {
-  const http = httpRequestScope.getStore();
+  const http = activeContext().getValue(HTTP_REQUEST_KEY) as HttpRequestScope | undefined;
   const headers = extra?.requestInfo?.headers ?? headersOf(extra?.request) ?? http?.headers;
   const authInfo = extra?.authInfo as AuthInfoLike | undefined;
   return {
@@ -142,7 +172,7 @@ export function hookTransport(
         const observed = observer.onInbound(message, inboundOf(transport, extra as MessageExtra | undefined));
         const deliver = (): void => handler.call(this, message, extra);
         if (observed === undefined) deliver();
-        else context.with(observed.context, () => callScope.run(observed.scope, deliver));
+        else runWith(observed.context.setValue(CALL_SCOPE_KEY, observed.scope), deliver);
       },
     connected,
   );
@@ -165,7 +195,7 @@ export function hookTransport(
   if (typeof handleRequest === 'function') {
     transport.handleRequest = function (this: TransportLike, ...args: unknown[]) {
       const scope = guard('http request hook', () => httpScopeOf(args[0])) ?? {};
-      return httpRequestScope.run(scope, () => handleRequest.apply(this, args));
+      return runWith(activeContext().setValue(HTTP_REQUEST_KEY, scope), () => handleRequest.apply(this, args));
     };
   }
 }

@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
-import type { McpRequestHeaders, TokenClaims } from '../contracts/mcp-event.ts';
+import type { McpRequestHeaders, SecretFinding, TokenClaims } from '../contracts/mcp-event.ts';
 import { sanitizeResourceUri } from '../contracts/resource-uri.ts';
 import type { Connection } from './connection.ts';
+import { capture, detectSecrets, resultText } from './content.ts';
 import { str } from './connection.ts';
 import type { PresentedToken } from './identity.ts';
 import type { RequestEnvelope } from './request-meta.ts';
@@ -31,6 +32,8 @@ import type { InboundContext, JsonRpcId, JsonRpcMessage } from './types.ts';
 
 /** Requests in flight per connection that we follow; beyond it requests pass untouched and are counted. */
 const MAX_PENDING = 4096;
+/** Distinct histogram attribute sets kept per connection for reuse. */
+const MAX_METRIC_ATTRIBUTE_SETS = 256;
 
 /** One request between its arrival and its response. */
 export interface PendingCall {
@@ -45,7 +48,10 @@ export interface PendingCall {
   resourceUri?: string;
   presented?: PresentedToken;
   authenticated: boolean;
+  /** The peer address of this request. */
+  clientAddress?: string;
   arguments?: string;
+  secretFindings?: SecretFinding[];
   /** The 2026-07-28 per-request `_meta` envelope, when the request carried one. */
   envelope?: RequestEnvelope;
   mcpHeaders?: McpRequestHeaders;
@@ -58,11 +64,21 @@ export interface RequestFacts {
   mcpHeaders?: McpRequestHeaders;
 }
 
-/** Bounded, scrubbed JSON text of opt-in content. */
-function contentText(value: unknown, telemetry: Telemetry): string | undefined {
+/** Bounded JSON text of an exported copy, scrubbed once. */
+function exportedJson(copy: unknown, telemetry: Telemetry): string | undefined {
+  const json = JSON.stringify(copy);
+  return json === undefined ? undefined : boundedText(telemetry.secrets.scrub(json), telemetry);
+}
+
+function boundedText(text: string, telemetry: Telemetry): string {
   const max = telemetry.config.MCPWATCH_CONTENT_MAX_CHARS;
-  const json = JSON.stringify(value);
-  return json === undefined ? undefined : telemetry.secrets.scrub(json).slice(0, max);
+  return text.length > max ? text.slice(0, max) : text;
+}
+
+/** What a finished call exports of its result (opt-in). */
+interface CapturedResult {
+  text?: string;
+  structured?: string;
 }
 
 /**
@@ -71,6 +87,7 @@ function contentText(value: unknown, telemetry: Telemetry): string | undefined {
  */
 export class CallTracker {
   readonly #pending = new Map<JsonRpcId, PendingCall>();
+  readonly #metricAttributeSets = new Map<string, Attributes>();
 
   constructor(private readonly connection: Connection) {}
 
@@ -103,7 +120,8 @@ export class CallTracker {
     if (method === 'tools/call' && name !== undefined) call.tool = name.slice(0, 512);
     if (method === 'prompts/get' && name !== undefined) call.prompt = name.slice(0, 512);
     const uri = str(params['uri']);
-    if (method.startsWith('resources/') && uri !== undefined) call.resourceUri = sanitizeResourceUri(uri);
+    if (method.startsWith('resources/') && uri !== undefined)
+      call.resourceUri = telemetry.secrets.scrubUri(sanitizeResourceUri(uri));
     const attributes: Attributes = {
       [ATTR_MCP_METHOD_NAME]: method,
       [ATTR_JSONRPC_REQUEST_ID]: call.requestId,
@@ -120,10 +138,16 @@ export class CallTracker {
     }
     if (call.prompt !== undefined) attributes[ATTR_GEN_AI_PROMPT_NAME] = call.prompt;
     if (call.resourceUri !== undefined) attributes[ATTR_MCP_RESOURCE_URI] = call.resourceUri;
-    const address = inbound.clientAddress ?? this.connection.client.address;
-    if (address !== undefined) attributes[ATTR_CLIENT_ADDRESS] = address;
+    if (inbound.clientAddress !== undefined) {
+      call.clientAddress = inbound.clientAddress;
+      attributes[ATTR_CLIENT_ADDRESS] = inbound.clientAddress;
+    }
     if (telemetry.config.MCPWATCH_CAPTURE_CONTENT && call.tool !== undefined && params['arguments'] !== undefined) {
-      const text = contentText(params['arguments'], telemetry);
+      // Detect on the raw value first; only then is anything scrubbed.
+      const captured = capture(params['arguments'], 'arguments');
+      const findings = detectSecrets(captured.texts, telemetry.keyring, telemetry.secrets);
+      if (findings.length > 0) call.secretFindings = findings;
+      const text = exportedJson(captured.copy, telemetry);
       if (text !== undefined) {
         call.arguments = text;
         attributes[ATTR_GEN_AI_TOOL_CALL_ARGUMENTS] = text;
@@ -166,9 +190,18 @@ export class CallTracker {
       const code = response.error.code;
       errorType = typeof code === 'number' || typeof code === 'string' ? String(code) : 'unknown';
       call.span.setAttribute(ATTR_RPC_RESPONSE_STATUS_CODE, errorType);
+      const message = str(response.error.message);
+      if (message !== undefined && call.tool !== undefined && telemetry.config.MCPWATCH_CAPTURE_CONTENT) {
+        call.secretFindings = detectSecrets(
+          [{ location: 'error.message', text: message }],
+          telemetry.keyring,
+          telemetry.secrets,
+          call.secretFindings,
+        );
+      }
       call.span.setStatus({
         code: SpanStatusCode.ERROR,
-        message: str(response.error.message)?.slice(0, 1024) ?? errorType,
+        message: message === undefined ? errorType : telemetry.secrets.scrub(message.slice(0, 1024)),
       });
     } else if (result?.['isError'] === true && result['resultType'] !== 'input_required') {
       outcome = 'tool-error';
@@ -176,17 +209,67 @@ export class CallTracker {
       call.span.setStatus({ code: SpanStatusCode.ERROR });
     }
     if (errorType !== undefined) call.span.setAttribute(ATTR_ERROR_TYPE, errorType);
-    let resultText: string | undefined;
+    let captured: CapturedResult | undefined;
     if (telemetry.config.MCPWATCH_CAPTURE_CONTENT && call.tool !== undefined && result !== undefined) {
-      resultText = contentText(result['content'] ?? result, telemetry);
-      if (resultText !== undefined) call.span.setAttribute(ATTR_GEN_AI_TOOL_CALL_RESULT, resultText);
+      captured = this.#captureResult(call, result);
+      if (captured.text !== undefined) call.span.setAttribute(ATTR_GEN_AI_TOOL_CALL_RESULT, captured.text);
     }
     const resultType = result?.['resultType'];
     if (resultType === 'complete' || resultType === 'input_required') call.resultType = resultType;
     if (result !== undefined) onResult?.(result, call.span);
     call.span.end();
-    this.#record(call, { seconds, outcome, errorType, resultText });
+    this.#record(call, { seconds, outcome, errorType, captured });
     return result;
+  }
+
+  /**
+   * The result as the model reads it (text with its real characters) and its structured part as JSON, each
+   * scanned for secrets on the raw value before it is scrubbed once and bounded.
+   */
+  #captureResult(call: PendingCall, result: Record<string, unknown>): CapturedResult {
+    const { telemetry } = this.connection;
+    const captured: CapturedResult = {};
+    const findings = call.secretFindings ?? [];
+    const read = resultText(result);
+    if (read !== undefined) {
+      detectSecrets(read.texts, telemetry.keyring, telemetry.secrets, findings);
+      captured.text = boundedText(telemetry.secrets.scrub(read.text), telemetry);
+    } else {
+      const whole = capture(result, 'result');
+      detectSecrets(whole.texts, telemetry.keyring, telemetry.secrets, findings);
+      const text = exportedJson(whole.copy, telemetry);
+      if (text !== undefined) captured.text = text;
+    }
+    if (read !== undefined && result['structuredContent'] !== undefined) {
+      const structured = capture(result['structuredContent'], 'structuredResult');
+      detectSecrets(structured.texts, telemetry.keyring, telemetry.secrets, findings);
+      const text = exportedJson(structured.copy, telemetry);
+      if (text !== undefined) captured.structured = text;
+    }
+    if (findings.length > 0) call.secretFindings = findings;
+    return captured;
+  }
+
+  /**
+   * The histogram's attribute set of a call, one object per distinct set (reused, never rebuilt), so that a
+   * connection's calls record with a handful of attribute objects.
+   */
+  #metricAttributes(call: PendingCall, errorType: string | undefined): Attributes {
+    const connection = this.connection;
+    const protocolVersion = call.envelope?.protocolVersion ?? connection.protocolVersion;
+    const key = `${call.method}\u0000${call.tool ?? ''}\u0000${call.prompt ?? ''}\u0000${errorType ?? ''}\u0000${protocolVersion ?? ''}`;
+    let attributes = this.#metricAttributeSets.get(key);
+    if (attributes !== undefined) return attributes;
+    attributes = {
+      [ATTR_MCP_METHOD_NAME]: call.method,
+      [ATTR_NETWORK_TRANSPORT]: connection.networkTransport,
+    };
+    if (call.tool !== undefined) attributes[ATTR_GEN_AI_TOOL_NAME] = call.tool;
+    if (call.prompt !== undefined) attributes[ATTR_GEN_AI_PROMPT_NAME] = call.prompt;
+    if (errorType !== undefined) attributes[ATTR_ERROR_TYPE] = errorType;
+    if (protocolVersion !== undefined) attributes[ATTR_MCP_PROTOCOL_VERSION] = protocolVersion;
+    if (this.#metricAttributeSets.size < MAX_METRIC_ATTRIBUTE_SETS) this.#metricAttributeSets.set(key, attributes);
+    return attributes;
   }
 
   /** Every request still pending ends as unanswered (the connection closed). */
@@ -207,27 +290,20 @@ export class CallTracker {
       seconds: number;
       outcome: 'ok' | 'error' | 'tool-error';
       errorType: string | undefined;
-      resultText: string | undefined;
+      captured: CapturedResult | undefined;
     },
   ): void {
     const connection = this.connection;
-    const { seconds, outcome, errorType, resultText } = ended;
-    const metricAttributes: Attributes = {
-      [ATTR_MCP_METHOD_NAME]: call.method,
-      [ATTR_NETWORK_TRANSPORT]: connection.networkTransport,
-    };
-    if (call.tool !== undefined) metricAttributes[ATTR_GEN_AI_TOOL_NAME] = call.tool;
-    if (call.prompt !== undefined) metricAttributes[ATTR_GEN_AI_PROMPT_NAME] = call.prompt;
-    if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
+    const { seconds, outcome, errorType, captured } = ended;
+    connection.telemetry.operationDuration.record(seconds, this.#metricAttributes(call, errorType));
     const protocolVersion = call.envelope?.protocolVersion ?? connection.protocolVersion;
-    if (protocolVersion !== undefined) metricAttributes[ATTR_MCP_PROTOCOL_VERSION] = protocolVersion;
-    connection.telemetry.operationDuration.record(seconds, metricAttributes);
     const claims: TokenClaims | undefined = call.presented?.claims;
     connection.telemetry.emit(
       {
         ...connection.envelope(call.presented?.principal, undefined, {
           time: call.time,
           span: call.span.spanContext(),
+          ...(call.clientAddress === undefined ? {} : { clientAddress: call.clientAddress }),
           ...(call.envelope?.client === undefined ? {} : { client: call.envelope.client }),
         }),
         kind: 'call',
@@ -245,8 +321,11 @@ export class CallTracker {
         ...(call.mcpHeaders === undefined ? {} : { mcpHeaders: call.mcpHeaders }),
         ...(errorType === undefined ? {} : { errorType }),
         ...(claims === undefined ? {} : { tokenFingerprint: claims.fingerprint, scopes: claims.scopes }),
+        ...(call.presented?.expiresAt === undefined ? {} : { tokenExpiresAt: call.presented.expiresAt }),
         ...(call.arguments === undefined ? {} : { arguments: call.arguments }),
-        ...(resultText === undefined ? {} : { result: resultText }),
+        ...(captured?.text === undefined ? {} : { result: captured.text }),
+        ...(captured?.structured === undefined ? {} : { structuredResult: captured.structured }),
+        ...(call.secretFindings === undefined ? {} : { secretFindings: call.secretFindings }),
       },
       connection.server,
       call.spanContext,

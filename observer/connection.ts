@@ -43,16 +43,22 @@ export class Connection {
     return this.kind === 'stdio' ? 'pipe' : 'tcp';
   }
 
-  /** The fields every audit event of this connection carries. */
+  /**
+   * The fields every audit event of this connection carries. The client address is the one of the request
+   * the event is about (`inbound`, or `at.clientAddress`), never the session's first: a session continued
+   * from elsewhere must show where it was continued from.
+   */
   envelope(
     principal: Principal | undefined,
     inbound: InboundContext | undefined,
-    at?: { time: string; span?: SpanContext; client?: ClientIdentity },
+    at?: { time: string; span?: SpanContext; clientAddress?: string; client?: ClientIdentity },
   ) {
     principal ??= this.principal;
-    // A stateless request (2026-07-28) names its own client; it wins over what the connection learned.
-    const client: ClientIdentity = { ...this.client, ...at?.client };
-    const address = inbound?.clientAddress ?? client.address;
+    // The address is this request's, never the session's first; a stateless request (2026-07-28) names its own
+    // client, which wins over what the connection learned.
+    const { address: _bound, ...learned }: ClientIdentity = this.client;
+    const client: ClientIdentity = { ...learned, ...at?.client };
+    const address = inbound?.clientAddress ?? at?.clientAddress;
     if (address !== undefined) client.address = address;
     return {
       time: at?.time ?? new Date().toISOString(),

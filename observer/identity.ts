@@ -76,6 +76,8 @@ function isoFromEpochSeconds(value: unknown): string | undefined {
 export interface PresentedToken {
   claims: TokenClaims;
   principal?: Principal;
+  /** The earliest of the verifier's and the JWT's expiry, for every call that presents the token. */
+  expiresAt?: string;
 }
 
 /**
@@ -106,11 +108,16 @@ export function describeToken(
   const authorizedParty = str(authInfo?.clientId, 512) ?? str(jwt['azp'], 512) ?? str(jwt['client_id'], 512);
   if (authorizedParty !== undefined) claims.authorizedParty = authorizedParty;
   if (resource !== undefined) claims.resource = resource;
-  const expiresAt = isoFromEpochSeconds(authInfo?.expiresAt ?? jwt['exp']);
+  // Both expiries: a caching or introspecting verifier may vouch for a token whose own `exp` has passed.
+  const jwtExpiresAt = isoFromEpochSeconds(jwt['exp']);
+  const expiresAt = isoFromEpochSeconds(authInfo?.expiresAt) ?? jwtExpiresAt;
   if (expiresAt !== undefined) claims.expiresAt = expiresAt;
+  if (jwtExpiresAt !== undefined) claims.jwtExpiresAt = jwtExpiresAt;
   const issuedAt = isoFromEpochSeconds(jwt['iat']);
   if (issuedAt !== undefined) claims.issuedAt = issuedAt;
   const presented: PresentedToken = { claims };
+  const earliest = [claims.expiresAt, jwtExpiresAt].filter((at) => at !== undefined).sort()[0];
+  if (earliest !== undefined) presented.expiresAt = earliest;
   if (subject !== undefined) {
     presented.principal = realIds
       ? { id: subject, pseudonymous: false, ...(issuer === undefined ? {} : { issuer }) }

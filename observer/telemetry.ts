@@ -9,7 +9,7 @@ import type { InstrumentationConfig } from './config.ts';
 import { Keyring } from './identity.ts';
 import type { TelemetryProviders } from './telemetry-providers.ts';
 import type { AuditEvent, ServerRef } from './types.ts';
-import { KnownSecrets } from './export/redact.ts';
+import { KnownSecrets, scrubValue } from './export/redact.ts';
 import {
   DURATION_BUCKETS_SECONDS,
   METRIC_MCP_SERVER_OPERATION_DURATION,
@@ -73,11 +73,14 @@ export class Telemetry {
     });
   }
 
-  /** One audit event as an OTel log record (see `contracts/signals.ts` for the mapping). */
+  /**
+   * One audit event as an OTel log record (see `contracts/signals.ts` for the mapping), built directly from
+   * the event: the builders emit plain data without `undefined` fields. A call's free text (arguments, result)
+   * was scrubbed once when captured; the other kinds are rare and scrubbed whole here.
+   */
   emit(event: AuditEvent, server: ServerRef, context?: Context): void {
     const name = auditEventName(event.kind);
-    // JSON round trip: drops undefined fields and anything that is not plain data.
-    const body = JSON.parse(JSON.stringify(event)) as AnyValueMap;
+    const body = (event.kind === 'call' ? event : scrubValue(event, this.secrets)) as AnyValueMap;
     const attributes: Record<string, string> = {
       'event.name': name,
       [ATTRIBUTES.eventId]: randomUUID(),

@@ -7,7 +7,7 @@ import { OwaspMcpCode, Severity, TechniqueId } from '../../contracts/alert.ts';
 import { parseAlert } from '../../contracts/parse.ts';
 import { loadEvents, runCatalog } from './fixtures/environment.ts';
 import { RULES } from './index.ts';
-import { findSecrets } from './lib/secrets.ts';
+import { findSecrets } from '../../contracts/secret-catalog.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = join(HERE, 'fixtures');

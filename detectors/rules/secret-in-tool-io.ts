@@ -2,13 +2,13 @@ import { z } from 'zod';
 import type { Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
 import { REFERENCES } from './lib/references.ts';
-import { findSecrets } from './lib/secrets.ts';
+import { findSecrets } from '../../contracts/secret-catalog.ts';
 import { argumentTexts, bounded, type LocatedText } from './lib/text.ts';
 
 const Config = z.strictObject({
   scanArguments: z.boolean().default(true),
   scanResults: z.boolean().default(true),
-  /** Secret types (see lib/secrets.ts) not to report, e.g. `jwt` where tools legitimately return tokens. */
+  /** Secret types (see contracts/secret-catalog.ts) not to report, e.g. `jwt` where tools legitimately return tokens. */
   ignoreTypes: z.array(z.string()).default([]),
 });
 type Config = z.infer<typeof Config>;

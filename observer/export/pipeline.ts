@@ -1,9 +1,8 @@
 import { context, diag, propagation, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
 import {
   defaultResource,
   detectResources,
@@ -14,16 +13,70 @@ import {
   serviceInstanceIdDetector,
 } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
+import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { RESOURCE_ATTRIBUTES } from '../../contracts/signals.ts';
 import { RedactingLogRecordExporter, RedactingSpanExporter } from './redact.ts';
-import { instrumentationConfig, knownSecrets } from '../telemetry.ts';
+import { INSTRUMENTATION_NAME, instrumentationConfig, knownSecrets } from '../telemetry.ts';
 
 export interface TelemetryPipeline {
   /** Exports what is buffered and stops; later telemetry is dropped by the OTel SDK. */
   shutdown(): Promise<void>;
   forceFlush(): Promise<void>;
 }
+
+/**
+ * An exporter loaded and built on its first export (seconds after start-up, by the batch processor): the OTLP
+ * protobuf serializers and HTTP transport stay off the start-up path, in their own chunk of the bundle. The
+ * exporter reads the standard `OTEL_EXPORTER_OTLP_*` variables when it is built.
+ */
+class LazyExporter<Item> {
+  #inner:
+    | Promise<{
+        export(items: Item[], done: (result: ExportResult) => void): void;
+        shutdown(): Promise<void>;
+        forceFlush?(): Promise<void>;
+      }>
+    | undefined;
+
+  constructor(
+    private readonly load: () => Promise<{
+      export(items: Item[], done: (result: ExportResult) => void): void;
+      shutdown(): Promise<void>;
+      forceFlush?(): Promise<void>;
+    }>,
+  ) {}
+
+  export(items: Item[], done: (result: ExportResult) => void): void {
+    this.#inner ??= this.load();
+    this.#inner.then(
+      (inner) => inner.export(items, done),
+      (error: unknown) =>
+        done({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) }),
+    );
+  }
+
+  async shutdown(): Promise<void> {
+    await (await this.#inner?.catch(() => undefined))?.shutdown();
+  }
+
+  async forceFlush(): Promise<void> {
+    await (await this.#inner?.catch(() => undefined))?.forceFlush?.();
+  }
+}
+
+const lazySpanExporter = (): SpanExporter =>
+  new LazyExporter<ReadableSpan>(async () => {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
+    return new OTLPTraceExporter();
+  });
+
+const lazyLogExporter = (): LogRecordExporter =>
+  new LazyExporter<ReadableLogRecord>(async () => {
+    const { OTLPLogExporter } = await import('@opentelemetry/exporter-logs-otlp-proto');
+    return new OTLPLogExporter();
+  });
 
 /** How long a signal-triggered shutdown may take before the process is let go. */
 const SHUTDOWN_TIMEOUT_MS = 3000;
@@ -46,15 +99,20 @@ export function startTelemetryPipeline(): TelemetryPipeline {
           : { [RESOURCE_ATTRIBUTES.serverResource]: config.MCPWATCH_RESOURCE },
       ),
     );
+  // The sampler is the SDK's from `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (default parentbased_always_on).
   const tracerProvider = new BasicTracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(new RedactingSpanExporter(new OTLPTraceExporter(), knownSecrets))],
+    spanProcessors: [
+      new BatchSpanProcessor(new RedactingSpanExporter(lazySpanExporter(), knownSecrets, INSTRUMENTATION_NAME)),
+    ],
   });
   // Audit events are log records: no trace sampler applies to them.
   const loggerProvider = new LoggerProvider({
     resource,
     processors: [
-      new BatchLogRecordProcessor({ exporter: new RedactingLogRecordExporter(new OTLPLogExporter(), knownSecrets) }),
+      new BatchLogRecordProcessor({
+        exporter: new RedactingLogRecordExporter(lazyLogExporter(), knownSecrets, INSTRUMENTATION_NAME),
+      }),
     ],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

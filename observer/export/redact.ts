@@ -3,6 +3,7 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { AnyValue } from '@opentelemetry/api-logs';
 import type { Attributes } from '@opentelemetry/api';
+import { isCredentialName, replaceCredentialAssignments, SECRET_PATTERNS } from '../../contracts/secret-catalog.ts';
 
 export const REDACTED = '[REDACTED]';
 
@@ -12,18 +13,54 @@ const MIN_SECRET_CHARS = 8;
 const MAX_KNOWN_SECRETS = 512;
 
 /**
- * Raw credentials the process has seen (bearer tokens, cookie values), so that the export filter can remove
- * them wherever they surface, including in user attributes and error messages. Kept in memory only.
+ * The forms a credential takes when a tool passes it on: as is, URL-encoded, JSON-escaped, and base64 /
+ * base64url at each of the three byte alignments (the characters that depend on the credential alone), so
+ * that `Basic base64(user:token)` or a token inside an encoded blob is found too.
+ */
+export function encodedForms(secret: string): string[] {
+  const forms = new Set<string>([secret]);
+  forms.add(encodeURIComponent(secret));
+  forms.add(JSON.stringify(secret).slice(1, -1));
+  const bytes = Buffer.from(secret, 'utf8');
+  for (let offset = 0; offset < 3; offset++) {
+    const shifted = Buffer.concat([Buffer.alloc(offset), bytes]);
+    const first = Math.ceil((8 * offset) / 6);
+    const last = Math.floor((8 * (offset + bytes.length)) / 6);
+    const base64 = shifted.toString('base64').slice(first, last);
+    forms.add(base64);
+    forms.add(base64.replaceAll('+', '-').replaceAll('/', '_'));
+  }
+  return [...forms].filter((form) => form.length >= MIN_SECRET_CHARS);
+}
+
+/** Free-text credential shapes the catalog does not name: bearer values and short JWT-like triples. */
+const BEARER = /\b(bearer)\s{1,8}[\w.~+/=-]{16,4096}/gi;
+const JWT_LIKE = /\beyJ[\w-]{4,8192}\.eyJ[\w-]{4,8192}\.[\w-]{0,8192}/g;
+
+/**
+ * Raw credentials the process has seen (bearer tokens, cookie values, verifier input), so that capture can
+ * report them (by fingerprint) and the export filter can remove them wherever they surface, in any of their
+ * encoded forms. Kept in memory only.
  */
 export class KnownSecrets {
-  readonly #secrets = new Set<string>();
+  /** Raw secret → its encoded forms, oldest first. */
+  readonly #secrets = new Map<string, string[]>();
+  /** Every form → the raw secret it encodes. */
+  readonly #forms = new Map<string, string>();
+
+  get size(): number {
+    return this.#secrets.size;
+  }
 
   remember(secret: string): void {
     if (secret.length < MIN_SECRET_CHARS || this.#secrets.has(secret)) return;
-    this.#secrets.add(secret);
+    const forms = encodedForms(secret);
+    this.#secrets.set(secret, forms);
+    for (const form of forms) this.#forms.set(form, secret);
     if (this.#secrets.size > MAX_KNOWN_SECRETS) {
-      const oldest = this.#secrets.values().next().value;
+      const [oldest, oldForms = []] = this.#secrets.entries().next().value ?? [];
       if (oldest !== undefined) this.#secrets.delete(oldest);
+      for (const form of oldForms) if (this.#forms.get(form) === oldest) this.#forms.delete(form);
     }
   }
 
@@ -35,92 +72,178 @@ export class KnownSecrets {
     }
   }
 
-  scrub(text: string): string {
+  /** The raw secrets `text` contains in any form (each once), for fingerprinting. */
+  findIn(text: string): string[] {
+    if (this.#forms.size === 0) return [];
+    const found = new Set<string>();
+    for (const [form, secret] of this.#forms) if (!found.has(secret) && text.includes(form)) found.add(secret);
+    return [...found];
+  }
+
+  /** Known secrets, in every form, removed; nothing else. Cheap when none is known or none occurs. */
+  scrubKnown(text: string): string {
+    if (this.#forms.size === 0) return text;
     let out = text;
-    for (const secret of this.#secrets) if (out.includes(secret)) out = out.replaceAll(secret, REDACTED);
-    return out
-      .replace(/\b(bearer)\s+[\w.~+/=-]{16,}/gi, `$1 ${REDACTED}`)
-      .replace(/\beyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*/g, REDACTED)
-      .replace(
-        /((?:cookie|set-cookie|authorization|api[-_]?key|password|secret|token)["']?\s*[:=]\s*["']?)[^"'\s,;}]{4,}/gi,
-        `$1${REDACTED}`,
-      );
+    for (const form of this.#forms.keys()) if (out.includes(form)) out = out.replaceAll(form, REDACTED);
+    return out;
+  }
+
+  /** A resource URI whose path segments (as sent or decoded) that are known credentials are removed. */
+  scrubUri(uri: string): string {
+    if (this.#forms.size === 0) return uri;
+    const segments = uri.split('/').map((segment) => {
+      let decoded = segment;
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        // Not percent-encoding: compared as it is.
+      }
+      return this.#forms.has(segment) || this.#forms.has(decoded) ? REDACTED : segment;
+    });
+    return this.scrubKnown(segments.join('/'));
+  }
+
+  /**
+   * Free text made safe to export: known secrets in every form, catalog credential shapes, bearer values,
+   * JWT-like triples and the values of credential assignments (`API_KEY=…`, `"password": "…"`).
+   */
+  scrub(text: string): string {
+    let out = scrubCatalogSecrets(this.scrubKnown(text));
+    out = out.replace(BEARER, `$1 ${REDACTED}`).replace(JWT_LIKE, REDACTED);
+    return replaceCredentialAssignments(out, REDACTED);
   }
 }
 
-/** Keys whose values are credentials by name; their values are replaced whole. */
-const SECRET_KEY =
-  /(^|[._-])(authorization|cookie|set-cookie|password|passwd|secret|api[-_]?key|access[-_]?token|refresh[-_]?token|id[-_]?token|token|credentials?)$/i;
-
-export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key) && !/fingerprint$/i.test(key);
-}
-
-export function scrubValue(value: unknown, secrets: KnownSecrets, depth = 0): unknown {
-  if (typeof value === 'string') return secrets.scrub(value);
-  if (depth > 16 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Uint8Array) return value;
-  if (Array.isArray(value)) return value.map((item) => scrubValue(item, secrets, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    // Only scalar values are replaced whole: `token` in an audit event is the claims object, scrubbed field by field.
-    out[key] =
-      isSecretKey(key) && (typeof item === 'string' || Array.isArray(item))
-        ? REDACTED
-        : scrubValue(item, secrets, depth + 1);
+/** Catalog credential shapes replaced (text beyond the scanned bound is cut off by the callers' own bounds). */
+export function scrubCatalogSecrets(text: string): string {
+  let out = text;
+  for (const { regex } of SECRET_PATTERNS) {
+    regex.lastIndex = 0;
+    if (regex.test(out)) out = out.replace(regex, REDACTED);
   }
   return out;
 }
 
-function scrubAttributes(attributes: Attributes, secrets: KnownSecrets): Attributes {
-  return scrubValue(attributes, secrets) as Attributes;
+/** Keys whose values are credentials by name; their values are replaced whole. */
+export function isSecretKey(key: string): boolean {
+  return isCredentialName(key);
+}
+
+/** `value` made safe to export as free text: every string scrubbed, scalar values under credential names blanked. */
+export function scrubValue(value: unknown, secrets: KnownSecrets): unknown {
+  return scrubTree(value, (text) => secrets.scrub(text), true);
 }
 
 /**
- * The last filter before the wire: every span's attributes, events, links and status message are scrubbed.
- * The exported object inherits from the original so that methods such as `spanContext()` stay intact.
+ * `value` with every string passed through `scrub` (and, when `byKey`, scalar values under credential names
+ * blanked), copied only where something changed: a clean value comes back as the same reference.
  */
-export function redactSpan(span: ReadableSpan, secrets: KnownSecrets): ReadableSpan {
+function scrubTree(value: unknown, scrub: (text: string) => string, byKey: boolean, depth = 0): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
+  if (depth > 32) return REDACTED;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      const next = scrubTree(item, scrub, byKey, depth + 1);
+      if (next !== item) (out ??= value.slice())[index] = next;
+    }
+    return out ?? value;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const item = (value as Record<string, unknown>)[key];
+    const next =
+      byKey && isSecretKey(key) && (typeof item === 'string' || Array.isArray(item))
+        ? REDACTED
+        : scrubTree(item, scrub, byKey, depth + 1);
+    if (next !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = next;
+  }
+  return out ?? value;
+}
+
+/** How a record or span from `scope` is scrubbed: ours carry free text scrubbed once at capture. */
+function scrubberFor(
+  scope: string | undefined,
+  secrets: KnownSecrets,
+  trustedScope: string | undefined,
+): { scrub: (text: string) => string; byKey: boolean } | undefined {
+  if (scope !== undefined && scope === trustedScope) {
+    // Only credentials learned since capture can still be there; nothing to look for when none is known.
+    return secrets.size === 0 ? undefined : { scrub: (text) => secrets.scrubKnown(text), byKey: false };
+  }
+  return { scrub: (text) => secrets.scrub(text), byKey: true };
+}
+
+/**
+ * The last filter before the wire: every span's name, attributes, events, links and status message are
+ * scrubbed (a span of `trustedScope`, mcpwatch's own, only for known credentials: its free text was scrubbed
+ * when captured). A span with nothing to remove is exported as it is; otherwise the exported object inherits
+ * from the original so that methods such as `spanContext()` stay intact.
+ */
+export function redactSpan(span: ReadableSpan, secrets: KnownSecrets, trustedScope?: string): ReadableSpan {
+  const scrubber = scrubberFor(span.instrumentationScope.name, secrets, trustedScope);
+  if (scrubber === undefined) return span;
+  const { scrub, byKey } = scrubber;
+  const name = scrub(span.name);
+  const attributes = scrubTree(span.attributes, scrub, byKey) as Attributes;
+  const message = span.status.message === undefined ? undefined : scrub(span.status.message);
+  const events = scrubTree(span.events, scrub, byKey) as ReadableSpan['events'];
+  const links = scrubTree(
+    span.links.map((link) => link.attributes),
+    scrub,
+    byKey,
+  ) as (Attributes | undefined)[];
+  const linksChanged = links.some((attributes, index) => attributes !== span.links[index]?.attributes);
+  if (
+    name === span.name &&
+    attributes === span.attributes &&
+    message === span.status.message &&
+    events === span.events &&
+    !linksChanged
+  )
+    return span;
   return Object.create(span, {
-    name: { value: secrets.scrub(span.name) },
-    attributes: { value: scrubAttributes(span.attributes, secrets) },
-    status: {
-      value:
-        span.status.message === undefined
-          ? span.status
-          : { ...span.status, message: secrets.scrub(span.status.message) },
-    },
-    events: {
-      value: span.events.map((event) => ({
-        ...event,
-        name: secrets.scrub(event.name),
-        ...(event.attributes === undefined ? {} : { attributes: scrubAttributes(event.attributes, secrets) }),
-      })),
-    },
+    name: { value: name },
+    attributes: { value: attributes },
+    status: { value: message === span.status.message ? span.status : { ...span.status, message } },
+    events: { value: events },
     links: {
-      value: span.links.map((link) => ({
-        ...link,
-        ...(link.attributes === undefined ? {} : { attributes: scrubAttributes(link.attributes, secrets) }),
-      })),
+      value: linksChanged
+        ? span.links.map((link, index) => ({
+            ...link,
+            ...(links[index] === undefined ? {} : { attributes: links[index] }),
+          }))
+        : span.links,
     },
   }) as ReadableSpan;
 }
 
-export function redactLogRecord(record: ReadableLogRecord, secrets: KnownSecrets): ReadableLogRecord {
-  return Object.create(record, {
-    body: { value: scrubValue(record.body, secrets) as AnyValue },
-    attributes: { value: scrubValue(record.attributes, secrets) },
-  }) as ReadableLogRecord;
+export function redactLogRecord(
+  record: ReadableLogRecord,
+  secrets: KnownSecrets,
+  trustedScope?: string,
+): ReadableLogRecord {
+  const scrubber = scrubberFor(record.instrumentationScope.name, secrets, trustedScope);
+  if (scrubber === undefined) return record;
+  const body = scrubTree(record.body, scrubber.scrub, scrubber.byKey) as AnyValue;
+  const attributes = scrubTree(record.attributes, scrubber.scrub, scrubber.byKey) as ReadableLogRecord['attributes'];
+  if (body === record.body && attributes === record.attributes) return record;
+  return Object.create(record, { body: { value: body }, attributes: { value: attributes } }) as ReadableLogRecord;
 }
 
 export class RedactingSpanExporter implements SpanExporter {
   constructor(
     private readonly inner: SpanExporter,
     private readonly secrets: KnownSecrets,
+    /** Instrumentation scope whose spans carry free text already scrubbed at capture (mcpwatch's own). */
+    private readonly trustedScope?: string,
   ) {}
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     this.inner.export(
-      spans.map((span) => redactSpan(span, this.secrets)),
+      spans.map((span) => redactSpan(span, this.secrets, this.trustedScope)),
       resultCallback,
     );
   }
@@ -136,10 +259,12 @@ export class RedactingLogRecordExporter implements LogRecordExporter {
   constructor(
     private readonly inner: LogRecordExporter,
     private readonly secrets: KnownSecrets,
+    /** Instrumentation scope whose records carry free text already scrubbed at capture (mcpwatch's own). */
+    private readonly trustedScope?: string,
   ) {}
   export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
     this.inner.export(
-      records.map((record) => redactLogRecord(record, this.secrets)),
+      records.map((record) => redactLogRecord(record, this.secrets, this.trustedScope)),
       resultCallback,
     );
   }

@@ -335,12 +335,24 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
           type: 'dynamic'
         }
         {
+          name: 'TokenExpiresAt'
+          type: 'dateTime'
+        }
+        {
           name: 'Arguments'
           type: 'string'
         }
         {
           name: 'Result'
           type: 'string'
+        }
+        {
+          name: 'StructuredResult'
+          type: 'string'
+        }
+        {
+          name: 'SecretFindings'
+          type: 'dynamic'
         }
         {
           name: 'Stateless'
@@ -367,14 +379,6 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
           type: 'dynamic'
         }
         {
-          name: 'SecretFindings'
-          type: 'dynamic'
-        }
-        {
-          name: 'TokenExpiresAt'
-          type: 'dateTime'
-        }
-        {
           name: 'TokenIssuer'
           type: 'string'
         }
@@ -395,11 +399,11 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
           type: 'string'
         }
         {
-          name: 'TokenIssuedAt'
+          name: 'TokenJwtExpiresAt'
           type: 'dateTime'
         }
         {
-          name: 'TokenJwtExpiresAt'
+          name: 'TokenIssuedAt'
           type: 'dateTime'
         }
         {
@@ -741,12 +745,24 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
             type: 'dynamic'
           }
           {
+            name: 'TokenExpiresAt'
+            type: 'datetime'
+          }
+          {
             name: 'Arguments'
             type: 'string'
           }
           {
             name: 'Result'
             type: 'string'
+          }
+          {
+            name: 'StructuredResult'
+            type: 'string'
+          }
+          {
+            name: 'SecretFindings'
+            type: 'dynamic'
           }
           {
             name: 'Stateless'
@@ -773,14 +789,6 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
             type: 'dynamic'
           }
           {
-            name: 'SecretFindings'
-            type: 'dynamic'
-          }
-          {
-            name: 'TokenExpiresAt'
-            type: 'datetime'
-          }
-          {
             name: 'TokenIssuer'
             type: 'string'
           }
@@ -801,11 +809,11 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
             type: 'string'
           }
           {
-            name: 'TokenIssuedAt'
+            name: 'TokenJwtExpiresAt'
             type: 'datetime'
           }
           {
-            name: 'TokenJwtExpiresAt'
+            name: 'TokenIssuedAt'
             type: 'datetime'
           }
           {

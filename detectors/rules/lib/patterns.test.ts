@@ -6,7 +6,7 @@ import { ARGUMENT_PATTERNS } from './argument-patterns.ts';
 import { ENCODED_RUN_PATTERNS } from './normalize.ts';
 import { ALL_TEXT_PATTERNS, scanTexts } from './patterns.ts';
 import { unsafeConstructs } from './regex-safety.ts';
-import { findSecrets, SECRET_PATTERNS } from './secrets.ts';
+import { findSecrets, SECRET_PATTERNS } from '../../../contracts/secret-catalog.ts';
 import { argumentTexts, toolTexts } from './text.ts';
 import { findHiddenCharacters } from './unicode.ts';
 
