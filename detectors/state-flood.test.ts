@@ -5,6 +5,7 @@
  * still alerts. And health turns red whenever detection is not running.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,11 @@ import { waitFor } from '../test/support/wait-for.ts';
 /** Sized to run well under a minute on 2 cores: the 2 MiB state log overflows several times over. */
 const FLOOD = 20_000;
 const ATTACK = path.join(import.meta.dirname, 'rules/fixtures/session-reuse-across-users/positive');
+/** The first recorded attack of the directory (beside it, `expected.json` says what each one raises). */
+const firstFixture = (): string =>
+  readdirSync(ATTACK)
+    .filter((name) => name.endsWith('.jsonl'))
+    .sort()[0]!;
 
 void describe('state flood and detector health', () => {
   let dir: string;
@@ -73,7 +79,7 @@ void describe('state flood and detector health', () => {
       assert.ok((shed?.value ?? 0) > 0, 'the full state log made the runtime shed state');
       assert.equal(runtime.running(), true, 'detection is still running');
 
-      const attack = loadEvents(path.join(ATTACK, (await import('node:fs')).readdirSync(ATTACK)[0]!)).map((event) => ({
+      const attack = loadEvents(path.join(ATTACK, firstFixture())).map((event) => ({
         ...event,
         time: new Date(
           start + 86_400_000 + Date.parse(event.time) - Date.parse('2026-03-02T09:00:00.000Z'),
@@ -150,7 +156,7 @@ void describe('state flood and detector health', () => {
     });
     try {
       await waitFor('serve to be ready', async () => (await fetch(`${serve.otlpUrl}/readyz`)).status === 200);
-      const attack = loadEvents(path.join(ATTACK, (await import('node:fs')).readdirSync(ATTACK)[0]!));
+      const attack = loadEvents(path.join(ATTACK, firstFixture()));
       await produceEvents(serve.transport, TOPICS.events, attack);
       assert.equal((await fetch(`${serve.otlpUrl}/healthz`)).status, 200);
       await assert.rejects(serve.detectors.done);
