@@ -12,8 +12,9 @@ import { pino } from 'pino';
 import { ALERTS_TABLE, toRow } from '../contracts/log-analytics.ts';
 import { startLogsIngestionStandIn, type LogsIngestionStandIn } from '../test/support/logs-ingestion-stand-in.ts';
 import { AzureMonitorSink } from '../detectors/sinks/azure-monitor.ts';
-import { alertFixture, eventually, standInCredential } from '../test/support/azure-monitor-fixtures.ts';
+import { alertFixture, standInCredential } from '../test/support/azure-monitor-fixtures.ts';
 import { measure, printTable } from './harness.ts';
+import { waitFor } from '../test/support/wait-for.ts';
 
 const alertsPerRun = 10_000;
 const runs = 3;
@@ -53,7 +54,7 @@ export default async function azureMonitor(): Promise<void> {
           for (let start = 0; start < alerts.length; start += deliverSize) {
             await sink.deliver(alerts.slice(start, start + deliverSize));
           }
-          if (until === 'stored') await eventually('all rows stored', () => stored() >= target, 120_000);
+          if (until === 'stored') await waitFor('all rows stored', () => stored() >= target, 120_000);
           const timedMs = performance.now() - startedAt;
           await sink.whenIdle();
           return { units: alertsPerRun, timedMs };

@@ -15,11 +15,12 @@ import { pino } from 'pino';
 import { ALERTS_TABLE } from '../contracts/log-analytics.ts';
 import { startLogsIngestionStandIn } from '../test/support/logs-ingestion-stand-in.ts';
 import { AzureMonitorSink } from '../detectors/sinks/azure-monitor.ts';
-import { alertFixture, eventually, standInCredential } from '../test/support/azure-monitor-fixtures.ts';
+import { alertFixture, standInCredential } from '../test/support/azure-monitor-fixtures.ts';
 import type { AlertFormat } from '../detectors/sinks/format.ts';
 import { SplunkHecSink } from '../detectors/sinks/splunk-hec.ts';
 import { HEC_STAND_IN_TOKEN, startSplunkHecStandIn } from '../test/support/splunk-hec-stand-in.ts';
 import { measure, printTable } from './harness.ts';
+import { waitFor } from '../test/support/wait-for.ts';
 
 const alertsPerRun = 10_000;
 const runs = 3;
@@ -117,7 +118,7 @@ export default async function splunkHec(): Promise<void> {
       run: async (sink) => {
         const target = azure.rows(ALERTS_TABLE.name).length + alertsPerRun;
         for (let start = 0; start < alerts.length; start += 100) await sink.deliver(alerts.slice(start, start + 100));
-        await eventually('all rows stored', () => azure.rows(ALERTS_TABLE.name).length >= target, 120_000);
+        await waitFor('all rows stored', () => azure.rows(ALERTS_TABLE.name).length >= target, 120_000);
         return { units: alertsPerRun };
       },
       teardown: (sink) => sink.close(),

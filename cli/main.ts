@@ -129,7 +129,7 @@ program
         import('../collector/collector.ts'),
         import('../collector/config.ts'),
         import('../transport/index.ts'),
-        import('../detectors/config.ts'),
+        import('./config-source.ts'),
       ]);
     const fromFile = options.config === undefined ? {} : await readConfigFile(options.config);
     const transport = await createTransport({
@@ -198,7 +198,7 @@ program
     const [{ startDetectors }, { loadDetectorsConfig }, { RULES }, { createSinks }, { createTransport }] =
       await Promise.all([
         import('../detectors/runtime.ts'),
-        import('../detectors/config.ts'),
+        import('./config-source.ts'),
         import('../detectors/rules/index.ts'),
         import('../detectors/sinks/index.ts'),
         import('../transport/index.ts'),
@@ -318,7 +318,7 @@ program
     ) => {
       const [{ replayFile }, { loadDetectorsConfig }, { RULES }, { FileSink, StdoutSink }] = await Promise.all([
         import('../detectors/replay.ts'),
-        import('../detectors/config.ts'),
+        import('./config-source.ts'),
         import('../detectors/rules/index.ts'),
         import('../detectors/sinks/index.ts'),
       ]);

@@ -17,6 +17,7 @@ import { parseDetectorsConfig, type SinkConfig } from './config.ts';
 import { alertIdOf } from './engine.ts';
 import { startDetectors, type DetectorsRuntime } from './runtime.ts';
 import { createSinks } from './sinks/index.ts';
+import { waitFor } from '../test/support/wait-for.ts';
 
 const idOf = (session: string): string => alertIdOf('test-session-two-principals', 1, session);
 
@@ -29,14 +30,6 @@ async function send(transport: Transport, values: (McpEvent | string)[]): Promis
     ),
   );
   await producer.close();
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 async function start(transport: Transport, sinks: SinkConfig[], port?: number): Promise<DetectorsRuntime> {
@@ -78,7 +71,7 @@ void describe('detectors runtime on the embedded transport', () => {
         JSON.stringify({ ...callEvent('e9', 0, 's9', 'x'), time: 'yesterday' }),
         callEvent('e2', 1, 's1', 'bob'),
       ]);
-      await until(async () => (await readAlertsFile(file)).length === 1, 'the alert');
+      await waitFor('the alert', async () => (await readAlertsFile(file)).length === 1);
       assert.deepEqual(
         (await readAlertsFile(file)).map((alert) => alert.alertId),
         [idOf('s1')],
@@ -92,11 +85,11 @@ void describe('detectors runtime on the embedded transport', () => {
       );
 
       const deadLetters: IncomingRecord[] = [];
-      await until(async () => {
+      await waitFor('two dead letters', async () => {
         deadLetters.length = 0;
         for await (const record of transport.readPartition(TOPICS.eventsDeadLetter, 0)) deadLetters.push(record);
         return deadLetters.length === 2;
-      }, 'two dead letters');
+      });
       assert.match(deadLetters[0]!.headers[HEADERS.deadLetterReason]!, /^\(root\): not JSON/);
       assert.match(deadLetters[1]!.headers[HEADERS.deadLetterReason]!, /^time: /);
       assert.equal(deadLetters[1]!.headers[HEADERS.deadLetterStage], 'detectors');
@@ -106,10 +99,10 @@ void describe('detectors runtime on the embedded transport', () => {
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
       assert.equal((await fetch(`${base}/readyz`)).status, 200);
       let metrics = '';
-      await until(async () => {
+      await waitFor('the metrics of both batches', async () => {
         metrics = await (await fetch(`${base}/metrics`)).text();
         return /^mcpwatch_detector_events_total 2$/m.test(metrics);
-      }, 'the metrics of both batches');
+      });
       assert.match(metrics, /^mcpwatch_detector_events_total 2$/m);
       assert.match(metrics, /^mcpwatch_detector_dead_letters_total 2$/m);
       assert.match(metrics, /^mcpwatch_detector_alerts_total\{rule="test-session-two-principals"\} 1$/m);
@@ -127,15 +120,14 @@ void describe('detectors runtime on the embedded transport', () => {
     const file = path.join(dir, 'restart.jsonl');
     const first = await start(transport, [{ type: 'file', path: file }]);
     await send(transport, [callEvent('e1', 0, 's1', 'alice'), callEvent('e2', 1, 's2', 'alice')]);
-    await until(() => first.metrics.events.get().then((metric) => metric.values[0]?.value === 2), 'two events');
+    await waitFor('two events', () => first.metrics.events.get().then((metric) => metric.values[0]?.value === 2));
     await first.close();
 
     const second = await start(transport, [{ type: 'file', path: file }]);
     try {
       await send(transport, [callEvent('e3', 2, 's1', 'bob')]);
-      await until(
-        () => second.metrics.alerts.get().then((metric) => metric.values[0]?.value === 1),
-        'the alert after restart',
+      await waitFor('the alert after restart', () =>
+        second.metrics.alerts.get().then((metric) => metric.values[0]?.value === 1),
       );
       assert.equal((await readAlertsFile(file)).length, 1);
       assert.equal((await second.metrics.events.get()).values[0]?.value, 1, 'only the new event ran');
@@ -161,9 +153,8 @@ void describe('detectors runtime on the embedded transport', () => {
       await failing.close();
 
       const healthy = await start(transport, [{ type: 'file', path: file }]);
-      await until(
-        () => healthy.metrics.alerts.get().then((metric) => metric.values[0]?.value === 1),
-        'the alert from the next owner',
+      await waitFor('the alert from the next owner', () =>
+        healthy.metrics.alerts.get().then((metric) => metric.values[0]?.value === 1),
       );
       await healthy.close();
       // The file sink confirmed before the webhook failed, so it saw the alert twice: same id both times.

@@ -5,6 +5,7 @@
  * still alerts. And health turns red whenever detection is not running.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,18 +23,16 @@ import { RULES } from './rules/index.ts';
 import { startDetectors } from './runtime.ts';
 import { createSinks } from './sinks/index.ts';
 import type { AlertSink } from './sinks/types.ts';
+import { waitFor } from '../test/support/wait-for.ts';
 
 /** Sized to run well under a minute on 2 cores: the 2 MiB state log overflows several times over. */
 const FLOOD = 20_000;
 const ATTACK = path.join(import.meta.dirname, 'rules/fixtures/session-reuse-across-users/positive');
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** The first recorded attack of the directory (beside it, `expected.json` says what each one raises). */
+const firstFixture = (): string =>
+  readdirSync(ATTACK)
+    .filter((name) => name.endsWith('.jsonl'))
+    .sort()[0]!;
 
 void describe('state flood and detector health', () => {
   let dir: string;
@@ -75,12 +74,12 @@ void describe('state flood and detector health', () => {
         ((await runtime.metrics.replayedEventsSkipped.get()).values[0]?.value ?? 0) >= 0 &&
         (await runtime.metrics.batchSeconds.get()).values.find((value) => value.metricName?.endsWith('_count'))!
           .value >= count;
-      await until(() => processed(FLOOD / 500), 'the flood to be processed');
+      await waitFor('the flood to be processed', () => processed(FLOOD / 500), 60_000);
       const shed = (await runtime.metrics.evictions.get()).values.find((value) => value.labels.reason === 'shed');
       assert.ok((shed?.value ?? 0) > 0, 'the full state log made the runtime shed state');
       assert.equal(runtime.running(), true, 'detection is still running');
 
-      const attack = loadEvents(path.join(ATTACK, (await import('node:fs')).readdirSync(ATTACK)[0]!)).map((event) => ({
+      const attack = loadEvents(path.join(ATTACK, firstFixture())).map((event) => ({
         ...event,
         time: new Date(
           start + 86_400_000 + Date.parse(event.time) - Date.parse('2026-03-02T09:00:00.000Z'),
@@ -89,10 +88,10 @@ void describe('state flood and detector health', () => {
       const expected = runCatalog(attack).alerts.map((alert) => alert.alertId);
       assert.ok(expected.length > 0);
       await produceEvents(transport, TOPICS.events, attack);
-      await until(async () => {
+      await waitFor('the attack to alert after the flood', async () => {
         const raised = new Set((await readAlertsFile(out)).map((alert) => alert.alertId));
         return expected.every((id) => raised.has(id));
-      }, 'the attack to alert after the flood');
+      });
     } finally {
       await runtime.close();
       await transport.close();
@@ -118,7 +117,7 @@ void describe('state flood and detector health', () => {
       logger: pino({ level: 'silent' }),
     });
     try {
-      await until(async () => (await fetch(`${runtime.opsAddress!}/readyz`)).status === 200, 'readiness');
+      await waitFor('readiness', async () => (await fetch(`${runtime.opsAddress!}/readyz`)).status === 200);
       assert.equal((await fetch(`${runtime.opsAddress!}/healthz`)).status, 200);
       await produceEvents(transport, TOPICS.events, [
         callEvent('e1', 0, 's1', 'alice'),
@@ -156,8 +155,8 @@ void describe('state flood and detector health', () => {
       logger: pino({ level: 'silent' }),
     });
     try {
-      await until(async () => (await fetch(`${serve.otlpUrl}/readyz`)).status === 200, 'serve to be ready');
-      const attack = loadEvents(path.join(ATTACK, (await import('node:fs')).readdirSync(ATTACK)[0]!));
+      await waitFor('serve to be ready', async () => (await fetch(`${serve.otlpUrl}/readyz`)).status === 200);
+      const attack = loadEvents(path.join(ATTACK, firstFixture()));
       await produceEvents(serve.transport, TOPICS.events, attack);
       assert.equal((await fetch(`${serve.otlpUrl}/healthz`)).status, 200);
       await assert.rejects(serve.detectors.done);

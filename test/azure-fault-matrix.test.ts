@@ -26,7 +26,8 @@ import {
 } from './support/logs-ingestion-stand-in.ts';
 import type { AzureMonitorSinkConfig } from '../detectors/sinks/azure-monitor-config.ts';
 import { AzureMonitorSink } from '../detectors/sinks/azure-monitor.ts';
-import { alertFixture, eventually, standInCredential } from './support/azure-monitor-fixtures.ts';
+import { alertFixture, standInCredential } from './support/azure-monitor-fixtures.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const CHILD_ENV = 'MCPWATCH_AZURE_SINK_CHILD';
 
@@ -148,7 +149,7 @@ function registerTests(): void {
             assert.equal((await sink.health()).healthy, false);
             assert.equal(standIn.rows(ALERTS_TABLE.name).length, 0);
             sink.resume();
-            await eventually('delivery after resume', () => sink.stats().pending === 0);
+            await waitFor('delivery after resume', () => sink.stats().pending === 0);
           }
           assertDelivered(standIn.rows(ALERTS_TABLE.name), alerts, await deadLetteredIds(directory));
           assert.deepEqual(await deadLetteredIds(directory), poisoned);
@@ -177,8 +178,8 @@ function registerTests(): void {
         if (line.startsWith('accepted ')) acceptedIds.push(...line.slice('accepted '.length).split(','));
       });
       try {
-        await eventually('all batches accepted by the child', () => acceptedIds.length === 50);
-        await eventually('the in-flight request', () => standIn.rows(ALERTS_TABLE.name).length >= 10);
+        await waitFor('all batches accepted by the child', () => acceptedIds.length === 50);
+        await waitFor('the in-flight request', () => standIn.rows(ALERTS_TABLE.name).length >= 10);
       } finally {
         child.kill('SIGKILL');
       }

@@ -78,7 +78,9 @@ describe('local dashboard in headless Chromium', () => {
     assert.equal(await page.locator('#catalog img').count(), 0, 'tool text is rendered as text, never as HTML');
 
     await page.selectOption('#filters select[name=severity]', 'critical');
-    await page.waitForFunction("document.querySelectorAll('#alerts tbody tr').length === 1");
+    // The page's CSP allows no eval, so wait on the DOM rather than on a predicate string.
+    await page.locator('#alerts tbody tr').nth(1).waitFor({ state: 'detached' });
+    assert.equal(await page.locator('#alerts tbody tr').count(), 1);
     assert.match(await page.locator('#alerts tbody').innerText(), /tool-definition-drift/);
 
     await page.click('#alerts-panel .kql summary');

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { OtlpReceiver } from './support/otlp-receiver.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const INSTRUMENTATION_BUDGET = { bytes: 25 * 1024 * 1024, packages: 40 };
@@ -171,14 +172,10 @@ void describe('the packages users install', () => {
         { type: 'text', text: 'echoed' },
       ]);
       await client.close();
-      const deadline = Date.now() + 15_000;
-      let kinds = new Set<string>();
-      while (Date.now() < deadline) {
-        kinds = new Set(receiver.logRecords().map((record) => record.eventName));
-        if (kinds.has('mcpwatch.call') && kinds.has('mcpwatch.tool_catalog')) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      assert.ok(kinds.has('mcpwatch.call') && kinds.has('mcpwatch.tool_catalog'), [...kinds].join(', '));
+      await waitFor('the call and catalog events of the installed server', () => {
+        const kinds = new Set(receiver.logRecords().map((record) => record.eventName));
+        return kinds.has('mcpwatch.call') && kinds.has('mcpwatch.tool_catalog');
+      });
       assert.ok(receiver.spans().some((span) => span.name === 'tools/call echo'));
     } finally {
       await receiver.stop();

@@ -28,7 +28,8 @@ import { startHttpProxy } from '../proxy/http-proxy.ts';
 import type { HttpProxyOptions, RunningHttpProxy } from '../proxy/http-proxy.ts';
 import { createBearerVerifier } from '../proxy/identity.ts';
 import { PinStore } from '../proxy/pin-store.ts';
-import { exportEnv, proxyCommand, root, startWatchedServe, waitFor } from './support/proxy.ts';
+import { exportEnv, proxyCommand, root, startWatchedServe } from './support/proxy.ts';
+import { waitFor } from './support/wait-for.ts';
 import type { WatchedServe } from './support/proxy.ts';
 
 const fixture = fileURLToPath(new URL('fixtures/conformance-server.ts', import.meta.url));

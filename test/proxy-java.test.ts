@@ -24,8 +24,8 @@ import {
   root,
   startWatchedServe,
   StdioTranscript,
-  waitFor,
 } from './support/proxy.ts';
+import { waitFor } from './support/wait-for.ts';
 import type { WatchedServe } from './support/proxy.ts';
 
 const fixtureDir = fileURLToPath(new URL('fixtures/java-mcp-server/', import.meta.url));

@@ -20,8 +20,8 @@ import {
   root,
   startWatchedServe,
   StdioTranscript,
-  waitFor,
 } from './support/proxy.ts';
+import { waitFor } from './support/wait-for.ts';
 import type { WatchedServe } from './support/proxy.ts';
 
 const require = createRequire(import.meta.url);

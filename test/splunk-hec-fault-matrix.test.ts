@@ -20,7 +20,7 @@ import { isMcpwatchError } from '../contracts/errors.ts';
 import { parseDetectorsConfig } from '../detectors/config.ts';
 import { RULES } from '../detectors/rules/index.ts';
 import { createSinks } from '../detectors/sinks/index.ts';
-import { alertFixture, eventually } from './support/azure-monitor-fixtures.ts';
+import { alertFixture } from './support/azure-monitor-fixtures.ts';
 import type { SplunkHecSinkConfig } from '../detectors/sinks/splunk-hec-config.ts';
 import { SplunkHecSink } from '../detectors/sinks/splunk-hec.ts';
 import { retryPolicy } from '../transport/retry.ts';
@@ -32,6 +32,7 @@ import {
   type HecFault,
   type SplunkHecStandIn,
 } from './support/splunk-hec-stand-in.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const CHILD_ENV = 'MCPWATCH_HEC_SINK_CHILD';
 
@@ -196,8 +197,8 @@ function registerTests(): void {
         if (line.startsWith('acknowledged ')) acknowledgedIds.push(...line.slice('acknowledged '.length).split(','));
       });
       try {
-        await eventually('two batches acknowledged', () => acknowledgedIds.length === 20, 60_000);
-        await eventually('the in-flight request indexed', () => standIn.events().length === 30, 60_000);
+        await waitFor('two batches acknowledged', () => acknowledgedIds.length === 20, 60_000);
+        await waitFor('the in-flight request indexed', () => standIn.events().length === 30, 60_000);
       } finally {
         child.kill('SIGKILL');
       }

@@ -15,7 +15,8 @@ import {
 import { isMcpwatchError } from '../../contracts/errors.ts';
 import type { AzureMonitorSinkConfig } from './azure-monitor-config.ts';
 import { AzureMonitorSink, createAzureMonitorSink } from './azure-monitor.ts';
-import { alertFixture, eventually, standInCredential } from '../../test/support/azure-monitor-fixtures.ts';
+import { alertFixture, standInCredential } from '../../test/support/azure-monitor-fixtures.ts';
+import { waitFor } from '../../test/support/wait-for.ts';
 
 interface Harness {
   standIn: LogsIngestionStandIn;
@@ -167,7 +168,7 @@ void test('on 403 stops sending, keeps every row, reports unhealthy, and sends t
     assert.equal(standIn.requests.length, 1, 'sent again while stopped');
     assert.equal(sink.stats().pending, 3);
     sink.resume();
-    await eventually('rows after resume', () => standIn.rows(ALERTS_TABLE.name).length === 3);
+    await waitFor('rows after resume', () => standIn.rows(ALERTS_TABLE.name).length === 3);
     assert.deepEqual(await sink.health(), { healthy: true });
   });
 });
@@ -274,7 +275,7 @@ void test('the synchronous factory validates now, opens in the background and de
     assert.match((await broken.health()).detail ?? '', /could not start.*missing\.pem/);
     const sink = createAzureMonitorSink({ ...config, caFile: join(directory, 'ca.pem') }, dependencies);
     await sink.deliver([alertFixture(1, 'factory')]);
-    await eventually('the row', () => standIn.rows(ALERTS_TABLE.name).length === 1);
+    await waitFor('the row', () => standIn.rows(ALERTS_TABLE.name).length === 1);
     await sink.close();
   } finally {
     await broken.close();
@@ -293,7 +294,7 @@ void test('a local write failure while flushing keeps the rows, turns unhealthy 
       standIn.rejectRowsWhere((row) => row.AlertId === alerts[1]!.alertId);
       await sink.deliver(alerts);
       // Two rounds of bisecting down to the refused row, each ending in the failed dead-letter write.
-      await eventually(
+      await waitFor(
         'two failed rounds',
         () => standIn.requests.filter((request) => request.status === 400).length >= 4,
       );

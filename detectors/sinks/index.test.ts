@@ -7,8 +7,9 @@ import { ALERTS_TABLE } from '../../contracts/log-analytics.ts';
 import { STAND_IN_TOKEN, startLogsIngestionStandIn } from '../../test/support/logs-ingestion-stand-in.ts';
 import { parseDetectorsConfig } from '../config.ts';
 import { RULES } from '../rules/index.ts';
-import { alertFixture, eventually, standInCredential } from '../../test/support/azure-monitor-fixtures.ts';
+import { alertFixture, standInCredential } from '../../test/support/azure-monitor-fixtures.ts';
 import { createSinks } from './index.ts';
+import { waitFor } from '../../test/support/wait-for.ts';
 
 test('an azure-monitor sink in the detectors configuration delivers through the Logs Ingestion API', async () => {
   const standIn = await startLogsIngestionStandIn({ token: STAND_IN_TOKEN });
@@ -33,7 +34,7 @@ test('an azure-monitor sink in the detectors configuration delivers through the 
     assert.equal(sink!.name, 'azure-monitor');
     const alert = alertFixture(0);
     await sink!.deliver([alert]);
-    await eventually('the row arrives at the stand-in', () => standIn.rows(ALERTS_TABLE.name).length === 1);
+    await waitFor('the row arrives at the stand-in', () => standIn.rows(ALERTS_TABLE.name).length === 1);
     assert.equal(standIn.rows(ALERTS_TABLE.name)[0]!.AlertId, alert.alertId);
     assert.deepEqual(await sink!.health(), { healthy: true });
     await sink!.close();

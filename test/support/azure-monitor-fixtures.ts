@@ -31,11 +31,3 @@ export const standInCredential: TokenCredential = {
   getToken: (): Promise<AccessToken> =>
     Promise.resolve({ token: STAND_IN_TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 }),
 };
-
-/** Polls `condition` every 10 ms until it holds; throws with `what` after `timeoutMs`. */
-export async function eventually(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited >= timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -9,6 +9,7 @@ import type { RunningServe } from '../../cli/serve.ts';
 import type { McpEvent } from '../../contracts/mcp-event.ts';
 import { parseMcpEvent } from '../../contracts/parse.ts';
 import { TOPICS } from '../../transport/topics.ts';
+import { waitFor } from './wait-for.ts';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 export const cli = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
@@ -62,16 +63,6 @@ export function exportEnv(otlpUrl: string, extra: Record<string, string> = {}): 
 
 /** `mcpwatch proxy <args>` as node would run the CLI from source. */
 export const proxyCommand = (...args: string[]): string[] => ['--import', 'tsx', cli, 'proxy', ...args];
-
-export async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /**
  * A scripted client over a child's stdio: sends one line at a time and, for a request, waits for the response

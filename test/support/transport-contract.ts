@@ -10,15 +10,7 @@ import { partitionForKey } from '../../transport/murmur2.ts';
 import { partitionId } from '../../transport/partitions.ts';
 import { HEADERS } from '../../transport/topics.ts';
 import type { Consumer, ConsumerHandlers, IncomingRecord, TopicPartition, Transport } from '../../transport/types.ts';
-
-/** Bounded wait for something asynchronous; fails with what was awaited. Not a timing assertion. */
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { waitFor } from './wait-for.ts';
 
 /** A key that the Kafka default partitioner (and the embedded log) puts on `partition`. */
 function keyOn(partition: number, partitions: number, prefix = 'key'): string {
