@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { OtlpReceiver } from './support/otlp-receiver.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** The SDK lines compared: 1.x with the full fixture (every scenario must pass bare), 2.x with a subset. */
@@ -144,12 +145,19 @@ void describe('official MCP conformance suite, bare vs instrumented', () => {
       let instrumented: Outcomes;
       try {
         instrumented = await runSuite(instrumentedServer.url);
-        // Proof the run was instrumented: spans for the suite's tool calls and its catalog reads arrive.
-        for (let attempt = 0; attempt < 100; attempt++) {
-          const spans = receiver.spans().filter((span) => span.resource['service.name'] === serviceName);
-          if (spans.some((span) => span.name === 'tools/call test_simple_text')) break;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
+        // Proof the run was instrumented: spans and audit events (exported in their own batches) both arrive.
+        await waitFor('the instrumented run to export spans and audit events', () => {
+          const ours = receiver.logRecords().filter((record) => record.resource['service.name'] === serviceName);
+          return (
+            receiver
+              .spans()
+              .some(
+                (span) => span.resource['service.name'] === serviceName && span.name === 'tools/call test_simple_text',
+              ) &&
+            ours.some((record) => record.eventName === 'mcpwatch.call') &&
+            ours.some((record) => record.eventName === 'mcpwatch.tool_catalog')
+          );
+        });
       } finally {
         await stopServer(instrumentedServer.child);
       }
