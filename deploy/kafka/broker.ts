@@ -555,11 +555,48 @@ async function runToExit(
   return { exitCode, output: output.text() };
 }
 
+/**
+ * A free port below the kernel's ephemeral range. A port from that range (what `listen(0)` hands out) can be
+ * taken as the local port of any outgoing connection while the broker is down, and `restart()` on the same
+ * port then fails; ports below it are only ever taken by listeners that ask for them.
+ */
 async function freePort(): Promise<number> {
+  const ephemeralLow = ephemeralPortRangeStart();
+  const low = 10_000;
+  if (ephemeralLow > low + 1_000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = low + Math.floor(Math.random() * (ephemeralLow - low));
+      if (await canListen(port)) return port;
+    }
+  }
+  return listenOnce(0);
+}
+
+function ephemeralPortRangeStart(): number {
+  try {
+    const [first] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    const port = Number(first);
+    return Number.isInteger(port) && port > 0 ? port : 0;
+  } catch {
+    return 0; // not Linux: fall back to a kernel-chosen port
+  }
+}
+
+async function canListen(port: number): Promise<boolean> {
+  try {
+    await listenOnce(port);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Listens on `port` (0: any), closes, and returns the port that was bound. */
+async function listenOnce(port: number): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, resolve);
+    server.listen(port, host, resolve);
   });
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
