@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import kafkajs, { Kafka, logLevel, type Admin } from 'kafkajs';
 import { isMcpwatchError } from '../contracts/errors.ts';
 import { createTransport } from '../transport/index.ts';
+import { startKafkaBroker } from '../deploy/kafka/broker.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
 import { describeTransportContract } from './support/transport-contract.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
@@ -195,5 +196,50 @@ void describe('kafka transport options', () => {
     });
     await assert.rejects(transport.producer(), (error: unknown) => isMcpwatchError(error, 'TRANSPORT_FAILED'));
     await transport.close();
+  });
+});
+
+void describe('kafka producer after a send in doubt', () => {
+  void it('keeps producing, with nothing lost, when the broker wrote a batch whose send timed out', async () => {
+    // A broker of its own: pausing the run's broker would stall every other test file.
+    const broker = await startKafkaBroker();
+    const transport = new KafkaTransport({
+      brokers: broker.brokers,
+      requestTimeoutMs: 1_000,
+      producer: { ackTimeoutMs: 1_000 },
+      retry: { retries: 1, initialRetryTimeMs: 50, maxRetryTimeMs: 200 },
+    });
+    try {
+      const topic = uniqueTopic('send-in-doubt');
+      await transport.ensureTopics([{ topic, partitions: 1 }]);
+      const producer = await transport.producer();
+      await producer.send(topic, [{ key: 'k', value: 'before' }]);
+      // Paused, the broker takes the produce request and writes it only after resume, long after the
+      // client gave up: the client's sequence numbers and the log now disagree.
+      broker.pause();
+      try {
+        await assert.rejects(
+          producer.send(topic, [
+            { key: 'k', value: 'in-doubt-1' },
+            { key: 'k', value: 'in-doubt-2' },
+          ]),
+          (error: unknown) => isMcpwatchError(error, 'TRANSPORT_FAILED'),
+        );
+      } finally {
+        broker.resume();
+      }
+      for (let index = 0; index < 3; index++) await producer.send(topic, [{ key: 'k', value: `after-${index}` }]);
+      await producer.close();
+
+      const values: string[] = [];
+      for await (const record of transport.readPartition(topic, 0)) values.push(String(record.value));
+      assert.deepEqual(
+        values.filter((value) => !value.startsWith('in-doubt')),
+        ['before', 'after-0', 'after-1', 'after-2'],
+      );
+    } finally {
+      await transport.close();
+      await broker.stop();
+    }
   });
 });

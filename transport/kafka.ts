@@ -110,19 +110,23 @@ export class KafkaTransport implements Transport {
 
   async producer(): Promise<Producer> {
     this.#assertOpen();
-    const client = this.#kafka.producer({
-      idempotent: true,
-      // One request in flight keeps per-partition order exact across kafkajs's retries.
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      allowAutoTopicCreation: false,
-    });
+    const createClient = () =>
+      this.#kafka.producer({
+        idempotent: true,
+        // One request in flight keeps per-partition order exact across kafkajs's retries.
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+      });
+    const client = createClient();
     try {
       await client.connect();
     } catch (error) {
       throw transportError('producer connect', error);
     }
-    const producer = new KafkaProducer(client, this.options.producer.ackTimeoutMs, () => this.#open.delete(producer));
+    const producer = new KafkaProducer(client, createClient, this.options.producer.ackTimeoutMs, () =>
+      this.#open.delete(producer),
+    );
     this.#open.add(producer);
     return producer;
   }

@@ -59,6 +59,13 @@ export interface KafkaBroker {
   stop(): Promise<void>;
   /** Stops and starts again on the same ports and data directory; resolves when ready again. */
   restart(): Promise<void>;
+  /**
+   * Freezes the broker (SIGSTOP): requests time out while connections stay open, as in a long GC pause; what
+   * was sent meanwhile is still processed after `resume()`. For fault-injection tests.
+   */
+  pause(): void;
+  /** Continues a paused broker (SIGCONT). */
+  resume(): void;
 }
 
 export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
@@ -116,6 +123,12 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       });
       return stopped;
     },
+    pause(): void {
+      signalJvm(running, 'SIGSTOP');
+    },
+    resume(): void {
+      signalJvm(running, 'SIGCONT');
+    },
     restart(): Promise<void> {
       if (stopped !== undefined) {
         return Promise.reject(new McpwatchError('CLOSED', `Kafka broker ${address} was stopped.`));
@@ -171,6 +184,15 @@ interface RunningJvm {
 }
 
 const liveJvms = new Set<ChildProcess>();
+
+/** The JVM runs under a watchdog shell that leads its own process group (`detached`): signal the group. */
+function signalJvm(jvm: RunningJvm, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  const child = jvm.process;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    throw new McpwatchError('CLOSED', 'The Kafka broker JVM is not running.');
+  }
+  killGroup(child, signal);
+}
 
 async function launchBroker(launch: {
   classpath: string;
@@ -451,6 +473,7 @@ async function stopJvm(jvm: RunningJvm, timeoutMs: number): Promise<void> {
   jvm.stopRequested = true;
   const child = jvm.process;
   if (child.exitCode !== null || child.signalCode !== null) return;
+  killGroup(child, 'SIGCONT'); // a paused broker cannot shut down
   child.stdin?.destroy();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {

@@ -1,17 +1,42 @@
-/** The seam's `Producer` over a kafkajs producer: acks from all in-sync replicas, errors as `TRANSPORT_FAILED`. */
+/**
+ * The seam's `Producer` over a kafkajs idempotent producer: acks from all in-sync replicas, errors as
+ * `TRANSPORT_FAILED`.
+ *
+ * A failed send leaves the producer's sequence numbers in doubt: the broker may have appended the batch
+ * (a timeout, a connection lost after the write) while kafkajs rolls its sequence back. The next batch would
+ * then reuse the sequence, which the broker refuses with OUT_OF_ORDER_SEQUENCE_NUMBER on every send from then
+ * on. So, as Kafka's own client resets its producer id in that case, a failed send retires its kafkajs producer
+ * and the next send starts a fresh one (a new producer id, sequences from 0). Sends stay at least once.
+ */
 import type { Producer as KafkaProducerClient } from 'kafkajs';
 import { McpwatchError } from '../../contracts/errors.ts';
 import type { OutgoingRecord, Producer } from '../types.ts';
 import { transportError } from './errors.ts';
 
+interface Session {
+  client: KafkaProducerClient;
+  connected: Promise<void>;
+  inFlight: number;
+  retired: boolean;
+}
+
 export class KafkaProducer implements Producer {
-  readonly #client: KafkaProducerClient;
+  readonly #createClient: () => KafkaProducerClient;
   readonly #ackTimeoutMs: number;
   readonly #onClose: () => void;
+  #session: Session | undefined;
+  readonly #retiring = new Set<Promise<void>>();
   #closed = false;
 
-  constructor(client: KafkaProducerClient, ackTimeoutMs: number, onClose: () => void) {
-    this.#client = client;
+  /** `client` is connected already; `createClient` makes the replacements after a failed send. */
+  constructor(
+    client: KafkaProducerClient,
+    createClient: () => KafkaProducerClient,
+    ackTimeoutMs: number,
+    onClose: () => void,
+  ) {
+    this.#session = { client, connected: Promise.resolve(), inFlight: 0, retired: false };
+    this.#createClient = createClient;
     this.#ackTimeoutMs = ackTimeoutMs;
     this.#onClose = onClose;
   }
@@ -19,8 +44,11 @@ export class KafkaProducer implements Producer {
   async send(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
     if (this.#closed) throw new McpwatchError('CLOSED', 'The Kafka producer is closed.');
     if (records.length === 0) return;
+    const session = this.#currentSession();
+    session.inFlight++;
     try {
-      await this.#client.send({
+      await session.connected;
+      await session.client.send({
         topic,
         acks: -1,
         timeout: this.#ackTimeoutMs,
@@ -32,7 +60,11 @@ export class KafkaProducer implements Producer {
         })),
       });
     } catch (error) {
+      this.#retire(session);
       throw transportError(`send to ${topic}`, error);
+    } finally {
+      session.inFlight--;
+      if (session.retired && session.inFlight === 0) this.#disconnect(session);
     }
   }
 
@@ -40,10 +72,39 @@ export class KafkaProducer implements Producer {
     if (this.#closed) return;
     this.#closed = true;
     this.#onClose();
+    const session = this.#session;
+    this.#session = undefined;
+    await Promise.all(this.#retiring);
+    if (session === undefined) return;
     try {
-      await this.#client.disconnect();
+      await session.connected.catch(() => undefined);
+      await session.client.disconnect();
     } catch (error) {
       throw transportError('producer close', error);
     }
+  }
+
+  #currentSession(): Session {
+    if (this.#session === undefined) {
+      const client = this.#createClient();
+      this.#session = { client, connected: client.connect(), inFlight: 0, retired: false };
+    }
+    return this.#session;
+  }
+
+  /** The next send starts a new session; this one is disconnected once its other sends have ended. */
+  #retire(session: Session): void {
+    if (session.retired) return;
+    session.retired = true;
+    if (this.#session === session) this.#session = undefined;
+  }
+
+  #disconnect(session: Session): void {
+    const retiring = session.connected
+      .catch(() => undefined)
+      .then(() => session.client.disconnect())
+      .catch(() => undefined) // a producer that failed is let go whatever its state
+      .finally(() => this.#retiring.delete(retiring));
+    this.#retiring.add(retiring);
   }
 }
