@@ -91,6 +91,9 @@ async function stop(child: ChildProcess): Promise<void> {
 
 type Outcomes = Record<string, string[]>;
 
+/** Why checks failed, for the assertion message (the outcomes compare ids and statuses only). */
+const failureReasons: string[] = [];
+
 /** Every server scenario of the suite against `url`: each scenario's checks as `id=STATUS`. */
 async function runSuite(url: string): Promise<Outcomes> {
   const outputDir = await mkdtemp(join(workDir, 'conformance-'));
@@ -112,8 +115,13 @@ async function runSuite(url: string): Promise<Outcomes> {
     const checks = JSON.parse(await readFile(join(outputDir, entry, 'checks.json'), 'utf8')) as {
       id: string;
       status: string;
+      errorMessage?: string;
     }[];
     outcomes[scenario] = checks.map((check) => `${check.id}=${check.status}`);
+    for (const check of checks) {
+      if (check.status === 'FAILURE')
+        failureReasons.push(`${url} ${check.id}: ${check.errorMessage ?? '(no message)'}`);
+    }
   }
   return outcomes;
 }
@@ -156,7 +164,7 @@ describe('official MCP conformance suite, direct vs through mcpwatch proxy', () 
 
     assert.ok(Object.keys(bare).length >= 32, `only ${Object.keys(bare).length} scenarios ran`);
     assert.equal(count(bare, 'FAILURE'), 0, JSON.stringify(bare, null, 1));
-    assert.deepEqual(proxied, bare);
+    assert.deepEqual(proxied, bare, failureReasons.join('\n'));
     t.diagnostic(
       `conformance: ${Object.keys(bare).length} scenarios; direct ${count(bare, 'SUCCESS')} passed / ` +
         `${count(bare, 'FAILURE')} failed; proxied ${count(proxied, 'SUCCESS')} passed / ${count(proxied, 'FAILURE')} failed`,
