@@ -111,21 +111,38 @@ async function main(): Promise<number> {
 
 let testProcess: ChildProcess | undefined;
 
+/**
+ * A run that outlasts this is stopped and fails: `node --test` waits for every file's process to exit, so a
+ * handle a test leaves open (a server, a child process) would otherwise hang it. `--test-force-exit` is not
+ * the answer: it drops already-reported results of a file's tail (nodejs/node#64833), so counts would lie.
+ */
+const runTimeoutMs = Number(process.env.MCPWATCH_TEST_TIMEOUT_MINUTES ?? 60) * 60_000;
+
 function runNodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const child = spawn(
     process.execPath,
-    // --test-force-exit: a test file that leaks a handle (a server, a child process) would otherwise keep its
-    // process, and so the whole run, alive after its last test.
-    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-force-exit', ...files],
-    { cwd: repoRoot, env, stdio: 'inherit' },
+    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+    // Its own process group, so that a stuck run is stopped with every test file's process.
+    { cwd: repoRoot, env, stdio: 'inherit', detached: true },
   );
   testProcess = child;
+  const watchdog = setTimeout(() => {
+    console.error(
+      `The test run did not finish within ${runTimeoutMs / 60_000} min; stopping it. A test file may leave a ` +
+        'handle open (node --test waits for each file process to exit).',
+    );
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  }, runTimeoutMs);
   return new Promise((resolve) => {
     child.once('error', (error) => {
+      clearTimeout(watchdog);
       console.error(`Could not run node --test: ${error.message}`);
       resolve(1);
     });
-    child.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128 + constants.signals[signal])));
+    child.once('exit', (code, signal) => {
+      clearTimeout(watchdog);
+      resolve(code ?? (signal === null ? 1 : 128 + constants.signals[signal]));
+    });
   });
 }
 
