@@ -27,6 +27,7 @@ import { KafkaConsumer } from './kafka/consumer.ts';
 import { kafkaLogLine, transportError } from './kafka/errors.ts';
 import { KafkaProducer } from './kafka/producer.ts';
 import { incomingRecord } from './kafka/records.ts';
+import { installRequestQueueScheduler } from './kafka/request-queue.ts';
 import { retryPolicy } from './retry.ts';
 import type { Consumer, ConsumerOptions, IncomingRecord, Producer, TopicSpec, Transport } from './types.ts';
 
@@ -52,6 +53,7 @@ export class KafkaTransport implements Transport {
 
   constructor(options: KafkaTransportOptionsInput, dependencies: KafkaTransportDependencies = {}) {
     this.options = parseKafkaTransportOptions(options);
+    installRequestQueueScheduler();
     this.#logger = dependencies.logger ?? pino({ name: 'mcpwatch.transport.kafka', level: 'warn' });
     const { brokers, clientId, ssl, sasl, connectionTimeoutMs, requestTimeoutMs, retry } = this.options;
     const config: KafkaConfig = {

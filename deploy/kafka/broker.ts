@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { McpwatchError } from '../../contracts/errors.ts';
+import { installRequestQueueScheduler } from '../../transport/kafka/request-queue.ts';
 
 const recipeDir = path.dirname(fileURLToPath(import.meta.url));
 /** Gitignored; holds the resolved classpath keyed by the pom's hash, so only the first start runs Maven. */
@@ -276,6 +277,7 @@ class ReadinessProbe {
   }
 
   private async run(address: string): Promise<void> {
+    installRequestQueueScheduler();
     const kafka = new Kafka({
       clientId: 'mcpwatch-broker-probe',
       brokers: [address],
