@@ -5,7 +5,7 @@
  * sources statically and runs every pattern over megabyte-long adversarial input.
  */
 import type { Signal, TextPattern } from './text-pattern.ts';
-import { MULTILINGUAL_PATTERNS } from './multilingual.ts';
+import { MULTILINGUAL_PATTERNS, MULTILINGUAL_REDIRECT_PATTERNS } from './multilingual.ts';
 import { viewsOf, type ViewKind } from './normalize.ts';
 import { bounded, excerpt, type LocatedText } from './text.ts';
 
@@ -120,7 +120,7 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     'no-confirmation',
     'concealment',
     2,
-    /\b(?:needs|requires|without)\s{1,4}(?:no\s{1,4}|any\s{1,4}|asking\s{1,4}for\s{1,4})?(?:user\s{1,4})?(?:confirmation|approval|permission)\b|\bno\s{1,4}need\s{1,4}to\s{1,4}(?:ask|confirm|tell)\b/i,
+    /\b(?:needs|requires|without)\s{1,4}(?:no\s{1,4}|any\s{1,4}|asking\s{1,4}for\s{1,4})?(?:user\s{1,4})?(?:confirmation|approval|permission)\b|\bno\s{1,4}need\s{1,4}to\s{1,4}(?:ask|confirm|tell|mention\s{1,4}(?:it|this|that)\b|(?:check|verify)\s{1,4}with\s{1,4}(?:them|the\s{1,4}user|the\s{1,4}human|him|her)\b)/i,
   ),
   p(
     'privacy-does-not-matter',
@@ -165,6 +165,18 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     /\b(?:requires?|needs?|must (?:include|provide|contain)|missing)\b[^.\n]{0,40}\b(?:your|the user's|the)\s{1,4}(?:api keys?|access tokens?|credentials|passwords?|private keys?|ssh keys?|session cookies?)\b[^.\n]{0,40}\b(?:argument|parameter|param|field)\b/i,
   ),
   p(
+    'private-data-request',
+    'exfiltration',
+    2,
+    /\b(?:read|list|open|get|fetch|collect|gather|go\s{1,4}through|look\s{1,4}(?:at|through)|access)\b[^.\n]{0,60}\b(?:private|internal|confidential)\s{1,4}(?:ones|repos|repositories|projects|files|documents|data|messages|channels|notes|emails)\b/i,
+  ),
+  p(
+    'contents-of-credential-store',
+    'exfiltration',
+    2,
+    /\b(?:contents?|text|data)\s{1,4}(?:of|from)\s{1,4}(?:the\s{1,4}|your\s{1,4}|reading\s{1,4})?(?:aws|gcloud|azure|kube|docker|npm|pypi|git|ssh|netrc|env)\s{1,4}(?:credentials?|config|private\s{1,4}key|keys?|tokens?)\b/i,
+  ),
+  p(
     'call-tool-now',
     'model-address',
     1,
@@ -185,7 +197,7 @@ export const SENSITIVE_PATH_PATTERNS: readonly TextPattern[] = [
     'cloud-credentials',
     'sensitive-path',
     2,
-    /[/\\]\.(?:aws[/\\]credentials|azure[/\\]|config[/\\]gcloud|kube[/\\]config|docker[/\\]config\.json)/i,
+    /[/\\]\.(?:aws[/\\]credentials|azure[/\\]|config[/\\](?:gcloud|gh[/\\]hosts\.yml)|kube[/\\]config|docker[/\\]config\.json|vault-token|terraform\.d[/\\]credentials)/i,
   ),
   p(
     'mcp-client-config',
@@ -198,6 +210,12 @@ export const SENSITIVE_PATH_PATTERNS: readonly TextPattern[] = [
     'sensitive-path',
     2,
     /(?:^|[\s/\\~"'`])\.(?:env|netrc|npmrc|pypirc|git-credentials|pgpass|bash_history|zsh_history)\b|\/etc\/(?:passwd|shadow|sudoers)\b/i,
+  ),
+  p(
+    'credential-store-named',
+    'sensitive-path',
+    2,
+    /\b(?:aws|gcloud|azure|kube|docker|npm|pypi|git)\s{1,4}credentials?\s{1,4}file\b|\bssh\s{1,4}private\s{1,4}keys?\b/i,
   ),
 ];
 
@@ -221,6 +239,12 @@ export const REDIRECT_PATTERNS: readonly TextPattern[] = [
     'tool-redirect',
     3,
     /\b(?:send|forward|copy|bcc|cc|route)\s{1,4}(?:all|every|each)\b[^.\n]{0,40}\bto\s{1,4}[\w.+-]{1,64}@[\w-]{1,64}\./i,
+  ),
+  p(
+    'instead-of-chosen-target',
+    'tool-redirect',
+    3,
+    /\binstead\s{1,4}of\s{1,4}(?:the\s{1,4}|their\s{1,4}|your\s{1,4})?(?:channel|recipient|address|destination|repo|repository|account|number|url|endpoint|email|chat|branch)\b[^.\n]{0,40}\b(?:user|they|you)\s{1,4}(?:chose|chosen|picked|selected|specified|requested|asked\s{1,4}for|gave|named|entered)\b/i,
   ),
   p(
     'instead-of-tool',
@@ -265,6 +289,7 @@ export const REDIRECT_PATTERNS: readonly TextPattern[] = [
     1,
     /\bmcp_[a-z0-9]{1,32}_[a-z0-9_]{1,64}\b|\([a-z0-9]{0,32}mcp[a-z0-9_]{0,32}\)/i,
   ),
+  ...MULTILINGUAL_REDIRECT_PATTERNS,
 ];
 
 export const ALL_TEXT_PATTERNS: readonly TextPattern[] = [
