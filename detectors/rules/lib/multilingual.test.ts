@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LANGUAGES, MULTILINGUAL_PATTERNS, MULTILINGUAL_REDIRECT_PATTERNS, type Language } from './multilingual.ts';
-import { INSTRUCTION_PATTERNS, REDIRECT_PATTERNS, SENSITIVE_PATH_PATTERNS, scanTexts, scoreOf } from './patterns.ts';
+import {
+  INSTRUCTION_PATTERNS,
+  REDIRECT_PATTERNS,
+  SENSITIVE_PATH_PATTERNS,
+  scanTexts,
+  scoreOf,
+  type TextPattern,
+} from './patterns.ts';
 
 const POISONING = [...INSTRUCTION_PATTERNS, ...SENSITIVE_PATH_PATTERNS];
 const RESULT = [...INSTRUCTION_PATTERNS, ...REDIRECT_PATTERNS, ...SENSITIVE_PATH_PATTERNS];
@@ -159,7 +166,7 @@ const SAMPLES: Record<Language | 'en', Samples> = {
   },
 };
 
-const scoreOfText = (text: string, patterns: typeof POISONING) =>
+const scoreOfText = (text: string, patterns: readonly TextPattern[]) =>
   scoreOf(scanTexts([{ location: 'text', text }], patterns));
 
 void describe('multilingual instruction patterns', () => {
