@@ -194,7 +194,7 @@ const LIST_ONLY_SERVERS: ReferenceServer[] = [
       ['everart', '@modelcontextprotocol/server-everart', { EVERART_API_KEY: 'corpus-placeholder' }],
       ['tavily', 'tavily-mcp', { TAVILY_API_KEY: 'corpus-placeholder' }],
       ['notion', '@notionhq/notion-mcp-server', { NOTION_TOKEN: 'corpus-placeholder' }],
-      ['context7', '@upstash/context7-mcp', {}],
+      ['perplexity', '@perplexity-ai/mcp-server', { PERPLEXITY_API_KEY: 'corpus-placeholder' }],
       ['playwright', '@playwright/mcp', {}],
     ] as const
   ).map(([slug, pkg, env]) => ({ slug, pkg, args: () => [], env: () => env, calls: () => [] })),
