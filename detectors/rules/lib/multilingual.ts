@@ -399,7 +399,7 @@ export const MULTILINGUAL_REDIRECT_PATTERNS: readonly MultilingualPattern[] = [
     'change-recipient',
     'tool-redirect',
     3,
-    /\b(?:cambia|cambie|reemplaza|reemplace|sustituye|sustituya)\s{1,4}(?:el|la)\s{1,4}(?:destinatario|direccion|destino|numero)\b|\bsiempre\b[^.\n]{0,40}(?:\b(?:cco|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+    /\b(?:cambia|cambie|reemplaza|reemplace|sustituye|sustituya)\s{1,4}(?:el|la)\s{1,4}(?:[a-z]{1,20}\s{1,4})?(?:destinatario|direccion|destino|numero|cuenta)\b|\bsiempre\b[^.\n]{0,40}(?:\b(?:cco|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
   ),
   m(
     'de',
@@ -413,7 +413,7 @@ export const MULTILINGUAL_REDIRECT_PATTERNS: readonly MultilingualPattern[] = [
     'change-recipient',
     'tool-redirect',
     3,
-    /\b(?:andere|andern sie|ersetze|ersetzen sie|tausche)\b[^.\n]{0,20}\b(?:empfanger|empfangeradresse|zieladresse|telefonnummer)\b|\b(?:immer|stets|zusatzlich)\b[^.\n]{0,40}(?:\b(?:bcc|cc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+    /\b(?:andere|andern sie|ersetze|ersetzen sie|tausche)\b[^.\n]{0,20}\b(?:empfanger|empfangeradresse|zieladresse|telefonnummer|zielkonto|konto|iban)\b|\b(?:immer|stets|zusatzlich)\b[^.\n]{0,40}(?:\b(?:bcc|cc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
   ),
   m(
     'fr',
@@ -427,7 +427,7 @@ export const MULTILINGUAL_REDIRECT_PATTERNS: readonly MultilingualPattern[] = [
     'change-recipient',
     'tool-redirect',
     3,
-    /\b(?:change|changez|remplace|remplacez|modifie|modifiez)\s{1,4}(?:le\s{1,4}|la\s{1,4}|l.)(?:destinataire|adresse|destination|numero)\b|\btoujours\b[^.\n]{0,40}(?:\b(?:cci|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+    /\b(?:change|changez|remplace|remplacez|modifie|modifiez)\s{1,4}(?:le\s{1,4}|la\s{1,4}|l.)(?:[a-z]{1,20}\s{1,4})?(?:destinataire|adresse|destination|numero|compte)\b|\btoujours\b[^.\n]{0,40}(?:\b(?:cci|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
   ),
   m(
     'ja',
@@ -455,7 +455,7 @@ export const MULTILINGUAL_REDIRECT_PATTERNS: readonly MultilingualPattern[] = [
     'change-recipient',
     'tool-redirect',
     3,
-    /\b(?:troque|mude|altere|substitua)\s{1,4}(?:o|a)\s{1,4}(?:destinatario|endereco|destino|numero)\b|\bsempre\b[^.\n]{0,40}(?:\b(?:cco|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+    /\b(?:troque|mude|altere|substitua)\s{1,4}(?:o|a)\s{1,4}(?:[a-z]{1,20}\s{1,4})?(?:destinatario|endereco|destino|numero|conta)\b|\bsempre\b[^.\n]{0,40}(?:\b(?:cco|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
   ),
   m(
     'ru',
@@ -469,7 +469,7 @@ export const MULTILINGUAL_REDIRECT_PATTERNS: readonly MultilingualPattern[] = [
     'change-recipient',
     'tool-redirect',
     3,
-    /(?:меняй|измени|замени|смени|поменяй|подставляй|подставь)[^.\n]{0,20}(?:получател|адрес|номер)|(?:всегда|также)[^.\n]{0,40}(?:скрытую\s{1,4}копию|\b(?:bcc|cc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+    /(?:меняй|измени|замени|смени|поменяй|подставляй|подставь)[^.\n]{0,20}(?:получател|адрес|номер|сч[её]т)|(?:всегда|также)[^.\n]{0,40}(?:скрытую\s{1,4}копию|\b(?:bcc|cc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
   ),
   m(
     'ko',
@@ -497,6 +497,6 @@ export const MULTILINGUAL_REDIRECT_PATTERNS: readonly MultilingualPattern[] = [
     'change-recipient',
     'tool-redirect',
     3,
-    /\b(?:cambia|cambiare|sostituisci|modifica)\s{1,4}(?:il\s{1,4}|la\s{1,4}|l.)(?:destinatario|indirizzo|destinazione|numero)\b|\bsempre\b[^.\n]{0,40}(?:\b(?:ccn|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+    /\b(?:cambia|cambiare|sostituisci|modifica)\s{1,4}(?:il\s{1,4}|la\s{1,4}|l.)(?:[a-z]{1,20}\s{1,4})?(?:destinatario|indirizzo|destinazione|numero|conto)\b|\bsempre\b[^.\n]{0,40}(?:\b(?:ccn|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
   ),
 ];

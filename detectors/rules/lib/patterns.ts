@@ -34,6 +34,18 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     /\b(?:user|human)\s{1,4}(?:must|should|need)\s{1,4}(?:not|never)\s{1,4}(?:know|see|be told|find out|notice)/i,
   ),
   p(
+    'do-not-bring-it-up',
+    'concealment',
+    3,
+    /\b(?:do not|don't|never)\s{1,4}(?:bring\s{1,4}(?:it|this|that)\s{1,4}up|draw\s{1,4}attention\s{1,4}to\s{1,4}(?:it|this|that))\b/i,
+  ),
+  p(
+    'invisible-to-users',
+    'concealment',
+    2,
+    /\b(?:invisible|not\s{1,4}visible)\s{1,4}to\s{1,4}(?:the\s{1,4})?(?:end\s{1,4})?(?:users?|humans?)\b[^.\n]{0,40}\b(?:stay|keep|remain)\b/i,
+  ),
+  p(
     'keep-out-of-replies',
     'concealment',
     3,
@@ -65,6 +77,12 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     'instruction-tag',
     2,
     /<\s{0,4}\/?\s{0,4}(?:important|system|instructions?|secret|hidden|admin|assistant)\s{0,4}>/i,
+  ),
+  p(
+    'comment-addresses-model',
+    'instruction-tag',
+    2,
+    /<!--[^>]{0,200}\b(?:assistant|ai|llm|model|agent|claude|chatgpt|copilot)\b/i,
   ),
   p('bracket-tag', 'instruction-tag', 2, /\[\s{0,4}(?:system|important|instructions?|admin)\s{0,4}\]/i),
   p(
@@ -256,7 +274,7 @@ export const REDIRECT_PATTERNS: readonly TextPattern[] = [
     'change-recipient',
     'tool-redirect',
     3,
-    /\b(?:change|set|replace|redirect|override)\s{1,4}the\s{1,4}(?:[a-z]{1,20}\s{1,4})?(?:recipient|destination|receiver|to address|target|url|endpoint|phone number)\b/i,
+    /\b(?:change|set|replace|redirect|override)\s{1,4}the\s{1,4}(?:[a-z]{1,20}\s{1,4})?(?:recipient|destination|receiver|to address|target|url|endpoint|phone number|account|iban|wallet)\b/i,
   ),
   p(
     'send-all-to',
