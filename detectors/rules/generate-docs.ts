@@ -1,12 +1,14 @@
 /**
- * Writes docs/detections.md from the catalog's own metadata, so the document cannot drift from the rules
- * (`generate-docs.test.ts` fails when it is stale). Run: `npx tsx detectors/rules/generate-docs.ts`.
+ * Writes docs/detections.md from the catalog's own metadata and the figures measured over its fixtures, so the
+ * document cannot drift from the rules (`generate-docs.test.ts` fails when it is stale). Run:
+ * `npm run docs:detections`.
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import type { Rule } from '../types.ts';
+import { measureCatalog, renderFigures } from './fixtures/measure.ts';
 import { RULES } from './index.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -92,7 +94,7 @@ export async function renderDetectionsDoc(): Promise<string> {
     '',
   ].join('\n');
   const options = (await resolveConfig(DETECTIONS_DOC)) ?? {};
-  return format([header, ...RULES.map(section)].join('\n'), {
+  return format([header, renderFigures(measureCatalog()), ...RULES.map(section)].join('\n'), {
     ...options,
     parser: 'markdown',
     filepath: DETECTIONS_DOC,

@@ -27,7 +27,7 @@ const PATTERNS = [...INSTRUCTION_PATTERNS, ...REDIRECT_PATTERNS, ...SENSITIVE_PA
 export const promptInjectionInToolResult: Rule<null, Config> = {
   meta: {
     id: 'prompt-injection-in-tool-result',
-    version: 2,
+    version: 3,
     title: 'Instructions to the model inside a tool result',
     description:
       'The text of a tool result addresses the model with instructions: override or concealment wording, ' +

@@ -45,7 +45,7 @@ const MAX_HITS_IN_EVIDENCE = 6;
 export const toolPoisoning: Rule<null, Config> = {
   meta: {
     id: 'tool-poisoning',
-    version: 2,
+    version: 3,
     title: 'Instructions to the model hidden in tool metadata',
     description:
       'A tool definition (name, title, description, or any description, default, enum or property name in ' +

@@ -31,7 +31,7 @@ const FOREIGN_REFERENCE_WEIGHT = 2;
 export const toolShadowing: Rule<State, Config> = {
   meta: {
     id: 'tool-shadowing',
-    version: 2,
+    version: 3,
     title: 'Tool metadata redirects another server’s tools',
     description:
       'A tool definition tells the model how to use a tool it does not own: "when send_message is invoked, ' +

@@ -80,6 +80,8 @@ interface Step {
   tool: string;
   time: number;
   eventId: string;
+  /** `owner/name` of the repository the call's arguments name, when they name one. */
+  repository?: string;
 }
 
 interface State {
@@ -94,13 +96,15 @@ interface State {
 export const toxicFlow: Rule<State, Config> = {
   meta: {
     id: 'toxic-flow',
-    version: 1,
+    version: 2,
     title: 'Untrusted input, sensitive read, then external write in one session',
     description:
       'Within one session (or principal, where sessions are absent) a tool that reads untrusted content was ' +
       'followed by a tool that reads sensitive data and then by a tool that writes to an external ' +
       'destination, within the window. This is the shape of indirect prompt injection turned exfiltration ' +
-      '(e.g. a public GitHub issue steering an agent to leak a private repository). Tool classes are configurable.',
+      '(e.g. a public GitHub issue steering an agent to leak a private repository). A read of another repository ' +
+      'than the one the untrusted input came from counts as sensitive whatever the tool is called. Tool classes ' +
+      'are configurable.',
     severity: 'high',
     maturity: 'experimental',
     owasp: ['MCP06', 'MCP10'],
@@ -125,7 +129,13 @@ export const toxicFlow: Rule<State, Config> = {
       step !== undefined && eventTime - step.time <= window ? step : undefined;
     const untrusted = fresh(state.untrusted);
     const sensitive = untrusted === undefined ? undefined : fresh(state.sensitive);
-    const step = { tool: event.tool, time: eventTime, eventId: event.eventId };
+    const repository = repositoryOf(event);
+    const step: Step = {
+      tool: event.tool,
+      time: eventTime,
+      eventId: event.eventId,
+      ...(repository === undefined ? {} : { repository }),
+    };
     if (untrusted !== undefined && sensitive !== undefined && classOf(event, config.externalSinks)) {
       return {
         state: {},
@@ -146,7 +156,12 @@ export const toxicFlow: Rule<State, Config> = {
         ],
       };
     }
-    if (untrusted !== undefined && classOf(event, config.sensitiveSources))
+    const readsAnotherRepository =
+      untrusted?.repository !== undefined &&
+      repository !== undefined &&
+      repository !== untrusted.repository &&
+      !classOf(event, config.externalSinks);
+    if (untrusted !== undefined && (readsAnotherRepository || classOf(event, config.sensitiveSources)))
       return { state: { untrusted, sensitive: step } };
     if (classOf(event, config.untrustedSources))
       return {
@@ -160,4 +175,22 @@ export const toxicFlow: Rule<State, Config> = {
 
 function classOf(event: CallEvent, tokens: readonly string[]): boolean {
   return event.tool !== undefined && nameMatches(event.tool, tokens) !== undefined;
+}
+
+const SEARCH_REPOSITORY = /\brepo:([\w.-]{1,100}\/[\w.-]{1,100})/;
+
+/** The repository a call names: `owner` and `repo` arguments, or `repo:owner/name` in a search query. */
+function repositoryOf(event: CallEvent): string | undefined {
+  if (event.arguments === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(event.arguments);
+  } catch {
+    return undefined; // cut at the export bound: no repository to compare
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { owner, repo, q, query } = parsed as Record<string, unknown>;
+  if (typeof owner === 'string' && typeof repo === 'string') return `${owner}/${repo}`.toLowerCase();
+  const search = typeof q === 'string' ? q : typeof query === 'string' ? query : undefined;
+  return search === undefined ? undefined : SEARCH_REPOSITORY.exec(search.slice(0, 2048))?.[1]?.toLowerCase();
 }

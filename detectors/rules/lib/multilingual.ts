@@ -55,6 +55,13 @@ export const MULTILINGUAL_PATTERNS: readonly MultilingualPattern[] = [
     /(?:发送|發送|传递|傳遞|传入|傳入|填入|放入|附加到|作为|作為)[^。\n]{0,20}(?:内容|內容|对话|對話|聊天记录|聊天記錄|凭据|憑據|密钥|金鑰|密码|密碼)|(?:内容|內容|对话|對話|聊天记录|聊天記錄|凭据|憑據|密钥|金鑰)[^。\n]{0,12}(?:作为|作為)[^。\n]{0,8}(?:参数|參數)/,
   ),
   m('zh', 'read-file', 'file-read', 1, /(?:读取|讀取|打开|打開)[^。\n]{0,10}(?:文件|檔案)/),
+  m(
+    'zh',
+    'retry-with-secret',
+    'exfiltration',
+    2,
+    /(?:再次|重新)(?:调用|調用|运行|運行|执行|執行)[^。\n]{0,30}(?:内容|內容|凭据|憑據|密钥|金鑰|密码|密碼|令牌)/,
+  ),
 
   // Spanish
   m(
@@ -86,6 +93,13 @@ export const MULTILINGUAL_PATTERNS: readonly MultilingualPattern[] = [
     /\b(?:envia|envie|pasa|pase|incluye|incluya|pon|ponga|adjunta|adjunte|copia|copie)\b[^.\n]{0,40}\b(?:contenido|conversacion|historial|credenciales|claves?|contrasenas?)\b[^.\n]{0,40}\b(?:como|en|al|a)\b/i,
   ),
   m('es', 'read-file', 'file-read', 1, /\b(?:lee|lea|abre|abra)\s{1,4}(?:el\s{1,4})?(?:archivo|fichero)/i),
+  m(
+    'es',
+    'retry-with-secret',
+    'exfiltration',
+    2,
+    /\b(?:vuelve|vuelva)\s{1,4}a\s{1,4}(?:llamar|ejecutar|invocar|intentar|usar)\b[^.\n]{0,60}\bcon\s{1,4}(?:el\s{1,4}|la\s{1,4}|las\s{1,4}|los\s{1,4}|tu\s{1,4}|su\s{1,4}|tus\s{1,4}|sus\s{1,4})?(?:contenido|credenciales|claves?|contrasenas?|tokens?)\b|\b(?:llama|llame|reintenta|reintente|repite|repita|ejecuta|ejecute)\b[^.\n]{0,40}\b(?:de nuevo|otra vez|nuevamente)\b[^.\n]{0,40}\bcon\s{1,4}(?:el\s{1,4}|la\s{1,4}|las\s{1,4}|los\s{1,4}|tu\s{1,4}|su\s{1,4})?(?:contenido|credenciales|claves?|contrasenas?|tokens?)\b/i,
+  ),
 
   // German (folded: umlauts lose their dots, ß stays)
   m(
@@ -117,6 +131,13 @@ export const MULTILINGUAL_PATTERNS: readonly MultilingualPattern[] = [
     /\b(?:sende|schicke|ubergib|ubergebe|fuge|fugen sie|setze|setzen sie|kopiere)\b[^.\n]{0,40}\b(?:inhalt|gesprachsverlauf|verlauf|zugangsdaten|passwort|schlussel)\b[^.\n]{0,40}\b(?:als|in|an|im)\b/i,
   ),
   m('de', 'read-file', 'file-read', 1, /\b(?:lies|lese|lesen sie|offne|offnen sie)\b[^.\n]{0,20}\bdatei/i),
+  m(
+    'de',
+    'retry-with-secret',
+    'exfiltration',
+    2,
+    /\b(?:rufe|rufen sie|starte|starten sie|versuche|versuchen sie|wiederhole|wiederholen sie)\b[^.\n]{0,40}\b(?:erneut|nochmal|noch einmal|wieder)\b[^.\n]{0,40}\bmit\s{1,4}(?:dem\s{1,4}|den\s{1,4}|der\s{1,4}|deinem\s{1,4}|deinen\s{1,4}|ihrem\s{1,4}|ihren\s{1,4})?(?:inhalt|zugangsdaten|schlussel|passwort|token)/i,
+  ),
 
   // French
   m(
@@ -148,6 +169,13 @@ export const MULTILINGUAL_PATTERNS: readonly MultilingualPattern[] = [
     /\b(?:envoie|envoyez|transmets|transmettez|inclus|incluez|mets|mettez|ajoute|ajoutez|passe|passez|copie|copiez)\b[^.\n]{0,40}\b(?:contenu|conversation|historique|identifiants|mot de passe|cles?)\b[^.\n]{0,40}\b(?:comme|dans|en|a)\b/i,
   ),
   m('fr', 'read-file', 'file-read', 1, /\b(?:lis|lisez|ouvre|ouvrez)\s{1,4}(?:le\s{1,4})?fichier/i),
+  m(
+    'fr',
+    'retry-with-secret',
+    'exfiltration',
+    2,
+    /\b(?:rappelle|rappelez|relance|relancez|reessaie|reessayez|appelle|appelez)\b[^.\n]{0,60}\bavec\s{1,4}(?:le\s{1,4}|la\s{1,4}|les\s{1,4}|ton\s{1,4}|votre\s{1,4}|vos\s{1,4}|tes\s{1,4})?(?:contenu|identifiants|cles?|mot de passe|jetons?)\b/i,
+  ),
 
   // Japanese
   m(
@@ -179,6 +207,13 @@ export const MULTILINGUAL_PATTERNS: readonly MultilingualPattern[] = [
     /(?:内容|会話|履歴|認証情報|秘密鍵|パスワード)[^。\n]{0,20}(?:送信|渡して|渡す|添付|入れて|として)/,
   ),
   m('ja', 'read-file', 'file-read', 1, /ファイル[^。\n]{0,10}(?:読み|読んで|開い|開き)/),
+  m(
+    'ja',
+    'retry-with-secret',
+    'exfiltration',
+    2,
+    /(?:再度|もう一度|再び)[^。\n]{0,10}(?:呼び出|実行|試)[^。\n]{0,30}(?:内容|認証情報|秘密鍵|パスワード|トークン)|(?:内容|認証情報|秘密鍵|パスワード|トークン)[^。\n]{0,30}(?:再度|もう一度|再び)[^。\n]{0,10}(?:呼び出|実行)/,
+  ),
 
   // Portuguese
   m(
@@ -210,6 +245,13 @@ export const MULTILINGUAL_PATTERNS: readonly MultilingualPattern[] = [
     /\b(?:envie|envia|passe|passa|inclua|coloque|anexe|copie)\b[^.\n]{0,40}\b(?:conteudo|conversa|historico|credenciais|chaves?|senhas?)\b[^.\n]{0,40}\b(?:como|no|na|em)\b/i,
   ),
   m('pt', 'read-file', 'file-read', 1, /\b(?:leia|le|abra)\s{1,4}(?:o\s{1,4})?(?:arquivo|ficheiro)/i),
+  m(
+    'pt',
+    'retry-with-secret',
+    'exfiltration',
+    2,
+    /\b(?:chame|chama|execute|executa|tente|repita|invoque)\b[^.\n]{0,40}\b(?:novamente|de novo|outra vez)\b[^.\n]{0,40}\bcom\s{1,4}(?:o\s{1,4}|a\s{1,4}|os\s{1,4}|as\s{1,4}|seu\s{1,4}|sua\s{1,4}|seus\s{1,4}|suas\s{1,4})?(?:conteudo|credenciais|chaves?|senhas?|tokens?)\b/i,
+  ),
 
   // Russian
   m(
@@ -241,6 +283,13 @@ export const MULTILINGUAL_PATTERNS: readonly MultilingualPattern[] = [
     /(?:отправь|отправьте|передай|передайте|вставь|вставьте|добавь|добавьте|включи|включите|скопируй)[^.\n]{0,40}(?:содержимое|переписку|историю|уч[её]тные\s{1,4}данные|ключ|пароль)/i,
   ),
   m('ru', 'read-file', 'file-read', 1, /(?:прочитай|прочитайте|прочти|открой|откройте)[^.\n]{0,20}файл/i),
+  m(
+    'ru',
+    'retry-with-secret',
+    'exfiltration',
+    2,
+    /(?:вызови|вызовите|повтори|повторите|запусти|запустите)[^.\n]{0,60}\sс\s{1,4}(?:содержимым|уч[её]тными\s{1,4}данными|ключом|паролем|токеном)/i,
+  ),
 
   // Korean
   m(
@@ -272,6 +321,13 @@ export const MULTILINGUAL_PATTERNS: readonly MultilingualPattern[] = [
     /(?:내용|대화|기록|자격 증명|비밀번호|비밀 키|개인 키)[^.\n]{0,20}(?:전송|보내|첨부|넣어)/,
   ),
   m('ko', 'read-file', 'file-read', 1, /파일[^.\n]{0,10}(?:읽|열어)/),
+  m(
+    'ko',
+    'retry-with-secret',
+    'exfiltration',
+    2,
+    /(?:다시|재)\s{0,2}(?:호출|실행|시도)[^.\n]{0,30}(?:내용|자격 증명|비밀번호|토큰)|(?:내용|자격 증명|비밀번호|토큰)[^.\n]{0,30}(?:다시|재)\s{0,2}(?:호출|실행|시도)/,
+  ),
 
   // Italian
   m(
@@ -303,4 +359,144 @@ export const MULTILINGUAL_PATTERNS: readonly MultilingualPattern[] = [
     /\b(?:invia|inviare|passa|passare|includi|inserisci|allega|metti|copia)\b[^.\n]{0,40}\b(?:contenuto|conversazione|cronologia|credenziali|chiavi?|password)\b[^.\n]{0,40}\b(?:come|nel|nella|in)\b/i,
   ),
   m('it', 'read-file', 'file-read', 1, /\b(?:leggi|apri)\s{1,4}(?:il\s{1,4})?file\b/i),
+  m(
+    'it',
+    'retry-with-secret',
+    'exfiltration',
+    2,
+    /\b(?:richiama|richiami|chiama|chiami|riprova|ripeti|esegui)\b[^.\n]{0,60}\bcon\s{1,4}(?:il\s{1,4}|la\s{1,4}|le\s{1,4}|i\s{1,4}|tuo\s{1,4}|tua\s{1,4}|tue\s{1,4}|tuoi\s{1,4})?(?:contenuto|credenziali|chiavi?|password|token)\b/i,
+  ),
+];
+
+/**
+ * The shadowing wording of `REDIRECT_PATTERNS` in the same languages: "when tool X is used" (2), and changing a
+ * recipient or always copying to someone (3).
+ */
+export const MULTILINGUAL_REDIRECT_PATTERNS: readonly MultilingualPattern[] = [
+  m(
+    'zh',
+    'when-tool-invoked',
+    'tool-redirect',
+    2,
+    /(?:当|當|每当|每當|每次)[^。\n]{0,40}(?:使用|调用|調用|执行|執行|运行|運行)[^。\n]{0,20}(?:时|時)/,
+  ),
+  m(
+    'zh',
+    'change-recipient',
+    'tool-redirect',
+    3,
+    /(?:更改|修改|替换|替換|改为|改為|换成|換成)[^。\n]{0,10}(?:收件人|接收者|接收人|号码|號碼)|(?:收件人|接收者|接收人)[^。\n]{0,10}(?:改为|改為|换成|換成|替换为|替換為)|(?:始终|始終|总是|總是|一律)[^。\n]{0,20}(?:抄送|密送)/,
+  ),
+  m(
+    'es',
+    'when-tool-invoked',
+    'tool-redirect',
+    2,
+    /\bcuando\b[^.\n]{0,80}\bse\s{1,4}(?:use|usa|utilice|utiliza|invoque|invoca|llame|llama|ejecute|ejecuta)\b/i,
+  ),
+  m(
+    'es',
+    'change-recipient',
+    'tool-redirect',
+    3,
+    /\b(?:cambia|cambie|reemplaza|reemplace|sustituye|sustituya)\s{1,4}(?:el|la)\s{1,4}(?:[a-z]{1,20}\s{1,4})?(?:destinatario|direccion|destino|numero|cuenta)\b|\bsiempre\b[^.\n]{0,40}(?:\b(?:cco|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+  ),
+  m(
+    'de',
+    'when-tool-invoked',
+    'tool-redirect',
+    2,
+    /\b(?:wenn|sobald|immer wenn)\b[^.\n]{0,80}\b(?:benutzt|verwendet|aufgerufen|ausgefuhrt|genutzt)\s{1,4}(?:wird|werden)\b/i,
+  ),
+  m(
+    'de',
+    'change-recipient',
+    'tool-redirect',
+    3,
+    /\b(?:andere|andern sie|ersetze|ersetzen sie|tausche)\b[^.\n]{0,20}\b(?:empfanger|empfangeradresse|zieladresse|telefonnummer|zielkonto|konto|iban)\b|\b(?:immer|stets|zusatzlich)\b[^.\n]{0,40}(?:\b(?:bcc|cc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+  ),
+  m(
+    'fr',
+    'when-tool-invoked',
+    'tool-redirect',
+    2,
+    /\b(?:quand|lorsque|lorsqu|chaque fois que)\b[^.\n]{0,80}\b(?:est|sont)\s{1,4}(?:utilise|utilisee|utilises|appele|appelee|appeles|invoque|invoquee|execute|executee)\b/i,
+  ),
+  m(
+    'fr',
+    'change-recipient',
+    'tool-redirect',
+    3,
+    /\b(?:change|changez|remplace|remplacez|modifie|modifiez)\s{1,4}(?:le\s{1,4}|la\s{1,4}|l.)(?:[a-z]{1,20}\s{1,4})?(?:destinataire|adresse|destination|numero|compte)\b|\btoujours\b[^.\n]{0,40}(?:\b(?:cci|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+  ),
+  m(
+    'ja',
+    'when-tool-invoked',
+    'tool-redirect',
+    2,
+    /(?:を|が)(?:使用する|使用される|使う|使われる|呼び出す|呼び出される|実行する|実行される)(?:とき|時|場合|際)/,
+  ),
+  m(
+    'ja',
+    'change-recipient',
+    'tool-redirect',
+    3,
+    /(?:宛先|受信者|送信先|電話番号)[^。\n]{0,30}(?:に変更|に置き換え|に差し替え|に書き換え)|(?:常に|必ず)[^。\n]{0,30}(?:bcc|cc)/i,
+  ),
+  m(
+    'pt',
+    'when-tool-invoked',
+    'tool-redirect',
+    2,
+    /\bquando\b[^.\n]{0,80}\b(?:for|e|sao|forem)\s{1,4}(?:usad[ao]s?|utilizad[ao]s?|chamad[ao]s?|invocad[ao]s?|executad[ao]s?)\b/i,
+  ),
+  m(
+    'pt',
+    'change-recipient',
+    'tool-redirect',
+    3,
+    /\b(?:troque|mude|altere|substitua)\s{1,4}(?:o|a)\s{1,4}(?:[a-z]{1,20}\s{1,4})?(?:destinatario|endereco|destino|numero|conta)\b|\bsempre\b[^.\n]{0,40}(?:\b(?:cco|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+  ),
+  m(
+    'ru',
+    'when-tool-invoked',
+    'tool-redirect',
+    2,
+    /(?:когда|всякий\s{1,4}раз,?\s{1,4}когда)[^.\n]{0,80}(?:используется|используют|вызывается|вызывают|запускается|выполняется)/i,
+  ),
+  m(
+    'ru',
+    'change-recipient',
+    'tool-redirect',
+    3,
+    /(?:меняй|измени|замени|смени|поменяй|подставляй|подставь)[^.\n]{0,20}(?:получател|адрес|номер|сч[её]т)|(?:всегда|также)[^.\n]{0,40}(?:скрытую\s{1,4}копию|\b(?:bcc|cc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+  ),
+  m(
+    'ko',
+    'when-tool-invoked',
+    'tool-redirect',
+    2,
+    /(?:도구|툴)[^.\n]{0,10}(?:사용|호출|실행)(?:할|될|되는|하는)\s{0,2}(?:때|경우)/,
+  ),
+  m(
+    'ko',
+    'change-recipient',
+    'tool-redirect',
+    3,
+    /(?:수신자|받는 사람|전화번호)[^.\n]{0,20}(?:변경|바꾸|바꿔|교체)|(?:항상|반드시)[^.\n]{0,30}(?:숨은 참조|\bbcc\b|\bcc\b)/i,
+  ),
+  m(
+    'it',
+    'when-tool-invoked',
+    'tool-redirect',
+    2,
+    /\bquando\b[^.\n]{0,80}\bviene\s{1,4}(?:usato|usata|utilizzato|utilizzata|chiamato|chiamata|invocato|invocata|eseguito|eseguita)\b/i,
+  ),
+  m(
+    'it',
+    'change-recipient',
+    'tool-redirect',
+    3,
+    /\b(?:cambia|cambiare|sostituisci|modifica)\s{1,4}(?:il\s{1,4}|la\s{1,4}|l.)(?:[a-z]{1,20}\s{1,4})?(?:destinatario|indirizzo|destinazione|numero|conto)\b|\bsempre\b[^.\n]{0,40}(?:\b(?:ccn|cc|bcc)\b|[\w.+-]{1,64}@[\w-]{1,64}\.)/i,
+  ),
 ];

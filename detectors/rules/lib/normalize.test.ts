@@ -25,6 +25,8 @@ void describe('normalization before the patterns', () => {
     assert.equal(foldText('ignore_all_previous_instructions'), 'ignore all previous instructions');
     assert.equal(foldText('doNotTellTheUser'), 'do not tell the user');
     assert.equal(foldText('read-the-ssh-key'), 'read the ssh key');
+    // Dots inside file names and paths end no sentence; a decimal number keeps its point.
+    assert.equal(foldText('Attach ~/.docker/config.json as v1.5'), 'attach ~/ docker/config json as v1.5');
   });
 
   void test('decodes base64, hex and percent-encoded runs that read as text', () => {

@@ -110,7 +110,8 @@ const isLower = (c: string) => c >= 'a' && c <= 'z';
 
 /**
  * Splits identifiers into words: `_`, `-` and `.` between word characters become spaces, and a lower-case
- * letter or digit followed by an upper-case one gets a space between (`doNotTell` → `do Not Tell`).
+ * letter or digit followed by an upper-case one gets a space between (`doNotTell` → `do Not Tell`). A dot
+ * inside a file name, path (`~/.ssh`) or address is no sentence end, so patterns bounded by sentences read past it.
  */
 function splitIdentifiers(text: string): string {
   let out = '';
@@ -118,7 +119,11 @@ function splitIdentifiers(text: string): string {
     const c = text[i]!;
     const before = text[i - 1] ?? '';
     const after = text[i + 1] ?? '';
-    if ((c === '_' || c === '-') && (isAsciiLetter(before) || isAsciiDigit(before)) && isAsciiLetter(after)) {
+    const dotInPath = c === '.' && (before === '/' || before === '\\');
+    if (
+      (((c === '_' || c === '-' || c === '.') && (isAsciiLetter(before) || isAsciiDigit(before))) || dotInPath) &&
+      isAsciiLetter(after)
+    ) {
       out += ' ';
       continue;
     }

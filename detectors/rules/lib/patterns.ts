@@ -5,7 +5,7 @@
  * sources statically and runs every pattern over megabyte-long adversarial input.
  */
 import type { Signal, TextPattern } from './text-pattern.ts';
-import { MULTILINGUAL_PATTERNS } from './multilingual.ts';
+import { MULTILINGUAL_PATTERNS, MULTILINGUAL_REDIRECT_PATTERNS } from './multilingual.ts';
 import { viewsOf, type ViewKind } from './normalize.ts';
 import { bounded, excerpt, type LocatedText } from './text.ts';
 
@@ -31,7 +31,25 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     'user-must-not-know',
     'concealment',
     3,
-    /\b(?:user|human)\s{1,4}(?:must|should)\s{1,4}(?:not|never)\s{1,4}(?:know|see|be told|find out|notice)/i,
+    /\b(?:user|human)\s{1,4}(?:must|should|need)\s{1,4}(?:not|never)\s{1,4}(?:know|see|be told|find out|notice)/i,
+  ),
+  p(
+    'do-not-bring-it-up',
+    'concealment',
+    3,
+    /\b(?:do not|don't|never)\s{1,4}(?:bring\s{1,4}(?:it|this|that)\s{1,4}up|draw\s{1,4}attention\s{1,4}to\s{1,4}(?:it|this|that))\b/i,
+  ),
+  p(
+    'invisible-to-users',
+    'concealment',
+    2,
+    /\b(?:invisible|not\s{1,4}visible)\s{1,4}to\s{1,4}(?:the\s{1,4})?(?:end\s{1,4})?(?:users?|humans?)\b[^.\n]{0,40}\b(?:stay|keep|remain)\b/i,
+  ),
+  p(
+    'keep-out-of-replies',
+    'concealment',
+    3,
+    /\bkeep\s{1,4}(?:it|this|them|that)\s{1,4}out\s{1,4}of\s{1,4}(?:your\s{1,4}|the\s{1,4})?(?:replies|reply|responses?|answers?|output|summary)\b|\b(?:do not|don't|never)\s{1,4}(?:mention|show|include|print|repeat)\s{1,4}(?:it|this|them|that)\s{1,4}in\s{1,4}(?:your\s{1,4}|the\s{1,4})?(?:replies|reply|responses?|answers?|summary)\b/i,
   ),
   p('hide-from-user', 'concealment', 3, /\b(?:hide|conceal|keep)\b[^.\n]{0,30}\bfrom\s{1,4}the\s{1,4}(?:user|human)/i),
   p(
@@ -60,6 +78,12 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     2,
     /<\s{0,4}\/?\s{0,4}(?:important|system|instructions?|secret|hidden|admin|assistant)\s{0,4}>/i,
   ),
+  p(
+    'comment-addresses-model',
+    'instruction-tag',
+    2,
+    /<!--[^>]{0,200}\b(?:assistant|ai|llm|model|agent|claude|chatgpt|copilot)\b/i,
+  ),
   p('bracket-tag', 'instruction-tag', 2, /\[\s{0,4}(?:system|important|instructions?|admin)\s{0,4}\]/i),
   p(
     'tool-will-fail',
@@ -84,7 +108,7 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     'pass-content',
     'exfiltration',
     2,
-    /\b(?:pass|put|include|add|send|provide|insert|append)\b[^.\n]{0,40}\b(?:its|the|their|file's|whole|full|entire)\s{1,4}(?:content|contents|text|conversation|chat history|history|credentials|keys?|tokens?|password)\b[^.\n]{0,40}\b(?:as|in|into|to|via)\b/i,
+    /\b(?:pass|put|include|add|send|provide|insert|append|attach|paste|copy|embed)\b[^.\n]{0,40}\b(?:its|the|their|file's|whole|full|entire)\s{1,4}(?:content|contents|text|conversation|chat history|history|credentials|keys?|tokens?|password)\b[^.\n]{0,40}\b(?:as|in|into|to|via)\b/i,
   ),
   p(
     'conversation-history',
@@ -97,6 +121,12 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     'model-address',
     2,
     /\b(?:assistant|ai|llm|model|agent|claude|chatgpt|copilot)\s{0,2}[,:]\s{0,4}(?:you\s{1,4})?(?:must|should|need to|are required to|now)\b/i,
+  ),
+  p(
+    'reader-is-a-model',
+    'model-address',
+    2,
+    /\b(?:ai|llm|assistant|agent|model)s?\s{1,4}(?:reading|processing|summari[sz]ing|seeing)\s{1,4}(?:this|these)\b|\bif\s{1,4}you\s{1,4}are\s{1,4}(?:an?\s{1,4})?(?:ai|llm|language model|assistant|agent)\b/i,
   ),
   p(
     'note-to-model',
@@ -120,7 +150,7 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     'no-confirmation',
     'concealment',
     2,
-    /\b(?:needs|requires|without)\s{1,4}(?:no\s{1,4}|any\s{1,4}|asking\s{1,4}for\s{1,4})?(?:user\s{1,4})?(?:confirmation|approval|permission)\b|\bno\s{1,4}need\s{1,4}to\s{1,4}(?:ask|confirm|tell)\b/i,
+    /\b(?:needs|requires|without)\s{1,4}(?:no\s{1,4}|any\s{1,4}|asking\s{1,4}for\s{1,4})?(?:user\s{1,4})?(?:confirmation|approval|permission)\b|\bwithout\s{1,4}asking\b|\bno\s{1,4}need\s{1,4}to\s{1,4}(?:ask|confirm|tell|mention\s{1,4}(?:it|this|that)\b|(?:check|verify)\s{1,4}with\s{1,4}(?:them|the\s{1,4}user|the\s{1,4}human|him|her)\b)/i,
   ),
   p(
     'privacy-does-not-matter',
@@ -165,6 +195,24 @@ export const INSTRUCTION_PATTERNS: readonly TextPattern[] = [
     /\b(?:requires?|needs?|must (?:include|provide|contain)|missing)\b[^.\n]{0,40}\b(?:your|the user's|the)\s{1,4}(?:api keys?|access tokens?|credentials|passwords?|private keys?|ssh keys?|session cookies?)\b[^.\n]{0,40}\b(?:argument|parameter|param|field)\b/i,
   ),
   p(
+    'private-data-request',
+    'exfiltration',
+    2,
+    /\b(?:read|list|open|get|fetch|collect|gather|go\s{1,4}through|look\s{1,4}(?:at|through)|access)\b[^.\n]{0,60}\b(?:private|internal|confidential)\s{1,4}(?:ones|repos|repositories|projects|files|documents|data|messages|channels|notes|emails)\b|\b(?:all|every)\s{1,4}(?:of\s{1,4})?(?:their|your|his|her|the\s{1,4}user's|the\s{1,4}owner's)\s{1,4}private\s{1,4}(?:repos|repositories|projects|files|documents|messages|channels|notes|emails)\b/i,
+  ),
+  p(
+    'paste-secret-here',
+    'exfiltration',
+    2,
+    /\b(?:paste|put|insert|enter|drop|place)\b[^.\n]{0,40}\b(?:keys?|tokens?|passwords?|credentials|secrets?|cookies?)\s{1,4}here\b/i,
+  ),
+  p(
+    'contents-of-credential-store',
+    'exfiltration',
+    2,
+    /\b(?:contents?|text|data)\s{1,4}(?:of|from)\s{1,4}(?:the\s{1,4}|your\s{1,4}|reading\s{1,4})?(?:aws|gcloud|azure|kube|docker|npm|pypi|git|ssh|netrc|env)\s{1,4}(?:credentials?|config|private\s{1,4}key|keys?|tokens?)\b/i,
+  ),
+  p(
     'call-tool-now',
     'model-address',
     1,
@@ -185,7 +233,7 @@ export const SENSITIVE_PATH_PATTERNS: readonly TextPattern[] = [
     'cloud-credentials',
     'sensitive-path',
     2,
-    /[/\\]\.(?:aws[/\\]credentials|azure[/\\]|config[/\\]gcloud|kube[/\\]config|docker[/\\]config\.json)/i,
+    /[/\\]\.(?:aws[/\\]credentials|azure[/\\]|config[/\\](?:gcloud|gh[/\\]hosts\.yml)|kube[/\\]config|docker[/\\]config\.json|vault-token|terraform\.d[/\\]credentials)/i,
   ),
   p(
     'mcp-client-config',
@@ -198,6 +246,18 @@ export const SENSITIVE_PATH_PATTERNS: readonly TextPattern[] = [
     'sensitive-path',
     2,
     /(?:^|[\s/\\~"'`])\.(?:env|netrc|npmrc|pypirc|git-credentials|pgpass|bash_history|zsh_history)\b|\/etc\/(?:passwd|shadow|sudoers)\b/i,
+  ),
+  p(
+    'credential-store-named',
+    'sensitive-path',
+    2,
+    /\b(?:aws|gcloud|azure|kube|docker|npm|pypi|git)\s{1,4}credentials?\s{1,4}file\b|\bssh\s{1,4}private\s{1,4}keys?\b|\bprivate\s{1,4}ssh\s{1,4}keys?\b/i,
+  ),
+  p(
+    'every-environment-variable',
+    'sensitive-path',
+    2,
+    /\b(?:all|every|each)\s{1,4}(?:of\s{1,4}the\s{1,4}|the\s{1,4})?environment\s{1,4}variables?\b|\bprocess\.env\b/i,
   ),
 ];
 
@@ -214,13 +274,19 @@ export const REDIRECT_PATTERNS: readonly TextPattern[] = [
     'change-recipient',
     'tool-redirect',
     3,
-    /\b(?:change|set|replace|redirect|override)\s{1,4}the\s{1,4}(?:recipient|destination|receiver|to address|target|url|endpoint|phone number)\b/i,
+    /\b(?:change|set|replace|redirect|override)\s{1,4}the\s{1,4}(?:[a-z]{1,20}\s{1,4})?(?:recipient|destination|receiver|to address|target|url|endpoint|phone number|account|iban|wallet)\b/i,
   ),
   p(
     'send-all-to',
     'tool-redirect',
     3,
     /\b(?:send|forward|copy|bcc|cc|route)\s{1,4}(?:all|every|each)\b[^.\n]{0,40}\bto\s{1,4}[\w.+-]{1,64}@[\w-]{1,64}\./i,
+  ),
+  p(
+    'instead-of-chosen-target',
+    'tool-redirect',
+    3,
+    /\binstead\s{1,4}of\s{1,4}(?:the\s{1,4}|their\s{1,4}|your\s{1,4})?(?:channel|recipient|address|destination|repo|repository|account|number|url|endpoint|email|chat|branch)\b[^.\n]{0,40}\b(?:user|they|you)\s{1,4}(?:chose|chosen|picked|selected|specified|requested|asked\s{1,4}for|gave|named|entered)\b/i,
   ),
   p(
     'instead-of-tool',
@@ -260,11 +326,18 @@ export const REDIRECT_PATTERNS: readonly TextPattern[] = [
     /\b(?:every|each|all|any)\s{1,4}(?:other\s{1,4})?(?:tool|function)\s{1,4}(?:calls?|invocations?|you\s{1,4}(?:use|call|run|invoke))\b|\b(?:when|whenever|before|after)\s{1,4}(?:you\s{1,4})?(?:use|call|run|invoke)\s{1,4}(?:any|every|another|other)\s{1,4}(?:tools?|functions?|commands?)\b/i,
   ),
   p(
+    'pipe-to-shell',
+    'remote-code',
+    1,
+    /\b(?:curl|wget)\b[^\n|]{0,200}\|\s{0,4}(?:sudo\s{1,4})?(?:ba|z)?sh\b|\biex\s{0,4}\(\s{0,4}(?:new-object|iwr|invoke-webrequest)\b/i,
+  ),
+  p(
     'other-server-tool',
     'tool-redirect',
     1,
     /\bmcp_[a-z0-9]{1,32}_[a-z0-9_]{1,64}\b|\([a-z0-9]{0,32}mcp[a-z0-9_]{0,32}\)/i,
   ),
+  ...MULTILINGUAL_REDIRECT_PATTERNS,
 ];
 
 export const ALL_TEXT_PATTERNS: readonly TextPattern[] = [

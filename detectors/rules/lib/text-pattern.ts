@@ -9,6 +9,7 @@ export type Signal =
   | 'exfiltration'
   | 'tool-redirect'
   | 'model-address'
+  | 'remote-code'
   | 'obfuscation';
 
 export interface TextPattern {
