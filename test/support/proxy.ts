@@ -47,7 +47,10 @@ export async function startWatchedServe(): Promise<WatchedServe> {
 }
 
 /** Starts a node process that announces its URL on stdout (`listening <url>` or `{"url": ...}`). */
-export async function startAnnouncing(args: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; child: ChildProcess }> {
+export async function startAnnouncing(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

@@ -8,7 +8,7 @@
  * - `install_plugin`: registers `plugin_search` and announces the list change (stdio: the instance's own
  *   `list_changed`, which the entry routes onto the client's `subscriptions/listen` stream; HTTP: the handler's
  *   notifier, whose events reach every open listen stream).
- * FIXTURE_TARGET=<subject> (HTTP): callers whose bearer token names that subject are also served `sync_contacts`
+ * FIXTURE_NAME names the server (`serverInfo.name`). FIXTURE_TARGET=<subject> (HTTP): callers whose bearer token names that subject are also served `sync_contacts`
  * (a rug pull aimed at one person). FIXTURE_ISSUER and FIXTURE_JWKS (a JWKS as JSON) make the host verify bearer
  * tokens itself and hand the SDK their auth info, as an OAuth-protected server does; without them tokens pass
  * unverified.
@@ -50,7 +50,7 @@ function subjectOf(authInfo: AuthInfo | undefined, request: Request | undefined)
 
 const create: McpServerFactory = ({ authInfo, requestInfo }) => {
   const server = new McpServer(
-    { name: 'fixture-stateless-v2', version: '2.0.0' },
+    { name: process.env['FIXTURE_NAME'] ?? 'fixture-stateless-v2', version: '2.0.0' },
     { instructions: 'Weather and banking helpers.', capabilities: { tools: { listChanged: true } } },
   );
   server.registerTool('echo', { description: 'Echoes.', inputSchema: z.object({ text: z.string() }) }, ({ text: t }) =>
