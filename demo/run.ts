@@ -1,7 +1,8 @@
 /**
  * `mcpwatch demo` (what `npm start` runs): `serve` in this process, the sample servers as separate processes
- * instrumented by the one import (the toolbox server instead runs bare, watched only through `mcpwatch proxy`,
- * as a server you do not own would be), and the scripted agent. Alerts are attributed to the step during which they
+ * instrumented by the one import, on both SDK lines (workspace and calendar on 1.x, weather on 2.x; the toolbox
+ * server, on 2.x, instead runs bare, watched only through `mcpwatch proxy`, as a server you do not own would be),
+ * and the scripted agent. Alerts are attributed to the step during which they
  * arrive; the run passes only when every attack step raised each rule it expects and no benign step raised any.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -55,6 +56,13 @@ const QUIET_MS = 1_200;
 const SERVER_NAMES = ['workspace', 'calendar', 'weather', 'toolbox'] as const;
 /** Servers run without the import and watched from outside, through the gateway. */
 const PROXIED: ReadonlySet<string> = new Set(['toolbox']);
+/** How each server is built and watched, for the view. */
+const WATCHED_AS = {
+  workspace: 'SDK 1.x, one import',
+  calendar: 'SDK 1.x, one import',
+  weather: 'SDK 2.x, one import',
+  toolbox: 'SDK 2.x, mcpwatch proxy',
+} as const;
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const view = new TerminalView(options.output ?? process.stdout);
@@ -108,7 +116,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const servers = Object.fromEntries(
       SERVER_NAMES.map((name, index) => [name, urls[index]!]),
     ) as unknown as DemoServers;
-    view.servers(servers);
+    view.servers(servers, WATCHED_AS);
 
     const world: ScenarioWorld = { servers, issuer, sessions: new Map() };
     cleanup.push(() => closeSessions(world));

@@ -34,11 +34,12 @@ export class TerminalView {
     if (dashboardUrl !== undefined) this.line(`  dashboard  ${this.paint(36, dashboardUrl)}`);
   }
 
-  servers(servers: DemoServers): void {
+  /** Each server's URL and how it is built and watched. */
+  servers(servers: DemoServers, watchedAs: Readonly<Record<keyof DemoServers, string>>): void {
     this.line(
       '  servers    ' +
-        Object.entries(servers)
-          .map(([name, url]: [string, string]) => `${name} ${this.paint(90, url)}`)
+        (Object.entries(servers) as [keyof DemoServers, string][])
+          .map(([name, url]) => `${name} ${this.paint(90, `${url} (${watchedAs[name]})`)}`)
           .join('\n             '),
     );
     this.line('');

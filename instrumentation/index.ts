@@ -1,5 +1,6 @@
 import { watchOutboundRequests } from './outbound.ts';
 import { hookSdkModules } from './sdk-hooks.ts';
+import { watchInboundHttpRequests } from './transport-hooks.ts';
 import { startTelemetryPipeline } from '../observer/export/pipeline.ts';
 import type { TelemetryPipeline } from '../observer/export/pipeline.ts';
 import { instrumentationConfig } from '../observer/telemetry.ts';
@@ -26,6 +27,7 @@ export function startInstrumentation(): TelemetryPipeline {
   global[STARTED] = pipeline;
   hookSdkModules();
   watchOutboundRequests();
+  watchInboundHttpRequests();
   return pipeline;
 }
 

@@ -1,6 +1,6 @@
 import type { ServerLike, TransportLike } from './internal-types.ts';
 import { watchOutboundRequests } from './outbound.ts';
-import { hookTransport } from './transport-hooks.ts';
+import { hookTransport, watchInboundHttpRequests } from './transport-hooks.ts';
 import { globalTelemetry, guard, Telemetry } from '../observer/telemetry.ts';
 import type { InstrumentOptions } from './types.ts';
 
@@ -57,6 +57,7 @@ export function instrument<S>(server: S, options: InstrumentOptions = {}): S {
     if (target === undefined || target[INSTRUMENTED] === true) return;
     Object.defineProperty(target, INSTRUMENTED, { value: true });
     watchOutboundRequests();
+    watchInboundHttpRequests();
     const custom = options.tracerProvider ?? options.meterProvider ?? options.loggerProvider;
     let telemetry: Telemetry | undefined;
     const telemetryOf = (): Telemetry =>

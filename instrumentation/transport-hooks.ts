@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { subscribe } from 'node:diagnostics_channel';
 import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import { ConnectionObserver } from '../observer/connection-observer.ts';
@@ -138,15 +139,40 @@ function observerFor(server: ServerLike, transport: TransportLike, telemetry: Te
   );
 }
 
+/**
+ * The peer address of the `node:http` request being handled. SDK 2.x serves Streamable HTTP from a web `Request`
+ * (`createMcpHandler` behind `toNodeHandler`, or any fetch-style adapter), which carries no address: the
+ * server's `http.server.request.start` diagnostics channel names the socket before the request is handled.
+ */
+const nodeRequestAddress = new AsyncLocalStorage<string>();
+let watchingInbound = false;
+
+/** Follows the address of every inbound `node:http` request into its handling. Idempotent. */
+export function watchInboundHttpRequests(): void {
+  if (watchingInbound) return;
+  watchingInbound = true;
+  subscribe('http.server.request.start', (message) =>
+    guard('inbound http hook', () => {
+      const socket = (message as { request?: { socket?: { remoteAddress?: unknown } } }).request?.socket;
+      const address = str(socket?.remoteAddress);
+      // From here to the end of this socket's callback and in every continuation the handling creates; the next
+      // request on the socket (the same peer) enters its own.
+      if (address !== undefined) nodeRequestAddress.enterWith(address.slice(0, 128));
+    }),
+  );
+}
+
 /** What the observer is told about one inbound message: the SDK's extra info, else the HTTP request's scope. */
-function inboundOf(transport: TransportLike, extra: MessageExtra | undefined): InboundContext {
+function inboundOf(transport: TransportLike, kind: McpTransport, extra: MessageExtra | undefined): InboundContext {
   const http = activeContext().getValue(HTTP_REQUEST_KEY) as HttpRequestScope | undefined;
   const headers = extra?.requestInfo?.headers ?? headersOf(extra?.request) ?? http?.headers;
   const authInfo = extra?.authInfo as AuthInfoLike | undefined;
+  const clientAddress =
+    http?.clientAddress ?? (kind === 'streamable-http' || kind === 'sse' ? nodeRequestAddress.getStore() : undefined);
   return {
     ...(transport.sessionId === undefined ? {} : { sessionId: transport.sessionId }),
     ...(headers === undefined ? {} : { headers }),
-    ...(http?.clientAddress === undefined ? {} : { clientAddress: http.clientAddress }),
+    ...(clientAddress === undefined ? {} : { clientAddress }),
     ...(authInfo === undefined ? {} : { authInfo }),
   };
 }
@@ -169,7 +195,10 @@ export function hookTransport(
     'onmessage',
     (handler) =>
       function (this: unknown, message: unknown, extra?: unknown) {
-        const observed = observer.onInbound(message, inboundOf(transport, extra as MessageExtra | undefined));
+        const observed = observer.onInbound(
+          message,
+          inboundOf(transport, observer.kind, extra as MessageExtra | undefined),
+        );
         const deliver = (): void => handler.call(this, message, extra);
         if (observed === undefined) deliver();
         else runWith(observed.context.setValue(CALL_SCOPE_KEY, observed.scope), deliver);

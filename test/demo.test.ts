@@ -43,6 +43,11 @@ async function demoCatchesEveryAttack(brokers: string[] | undefined): Promise<vo
     }
   }
   assert.equal(result.passed, true);
+  // The weather server runs on SDK 2.x with the one import: its list_changed re-read the catalog in-process.
+  const rugPull = result.outcomes.find((outcome) => outcome.step.id === 'rug-pull');
+  const drift = rugPull?.alerts.find((alert) => alert.ruleId === 'tool-definition-drift');
+  assert.equal(drift?.entities.server, 'weather');
+  assert.equal(drift.evidence['trigger'], 'list-changed');
   const attacks = result.outcomes.filter((outcome) => outcome.step.attack).length;
   assert.ok(screen.includes(`${attacks}/${attacks} attacks caught, 0 benign steps alerted`), screen);
 

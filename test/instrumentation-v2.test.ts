@@ -162,7 +162,7 @@ void describe('mcpwatch/register with SDK 2.x', () => {
     assertModern(events, 'fixture-require-v2');
   });
 
-  void it('createMcpHandler over Streamable HTTP: Mcp-Method and Mcp-Name recorded next to the body', async () => {
+  void it('createMcpHandler over Streamable HTTP: Mcp-Method and Mcp-Name recorded next to the body, and the client address', async () => {
     const serviceName = `svc-${Math.random().toString(36).slice(2)}`;
     const child = spawn(
       process.execPath,
@@ -188,6 +188,8 @@ void describe('mcpwatch/register with SDK 2.x', () => {
       const toolCall = call(events);
       assert.equal(toolCall['transport'], 'streamable-http');
       assert.deepEqual(toolCall['mcpHeaders'], { method: 'tools/call', name: 'echo', protocolVersion: MODERN });
+      // The web Request createMcpHandler serves has no peer address; the node:http request's is recorded.
+      assert.equal(toolCall.client?.['address'], '127.0.0.1');
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

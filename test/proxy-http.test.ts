@@ -6,8 +6,7 @@
  * `--enforce` withholding a drifted tool over HTTP.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
@@ -28,7 +27,7 @@ import { startHttpProxy } from '../proxy/http-proxy.ts';
 import type { HttpProxyOptions, RunningHttpProxy } from '../proxy/http-proxy.ts';
 import { createBearerVerifier } from '../proxy/identity.ts';
 import { PinStore } from '../proxy/pin-store.ts';
-import { exportEnv, proxyCommand, root, startWatchedServe } from './support/proxy.ts';
+import { exportEnv, proxyCommand, root, startAnnouncing, startWatchedServe, stop } from './support/proxy.ts';
 import { waitFor } from './support/wait-for.ts';
 import type { WatchedServe } from './support/proxy.ts';
 
@@ -56,38 +55,6 @@ after(async () => {
   await watched.close();
   await rm(workDir, { recursive: true, force: true });
 });
-
-/** Starts a process that announces its URL on stdout (`listening <url>` or `{"url": ...}`). */
-async function startAnnouncing(args: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (chunk: Buffer) => (err = (err + chunk.toString()).slice(-4000)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`did not start: ${out} ${err}`)), 120_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening (\S+)|"url":"([^"]+)"/.exec(out);
-      const found = match?.[1] ?? match?.[2];
-      if (found !== undefined) {
-        clearTimeout(timer);
-        resolve(found);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${String(code)}: ${out} ${err}`));
-    });
-  });
-  return { url, child };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 type Outcomes = Record<string, string[]>;
 

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     case 'toolbox':
       return announce(await hostOverHttpV2(toolboxServer, options));
     case 'weather':
-      return announce(await hostOverHttp(weatherServer(Number(process.env.RUG_PULL_AFTER ?? 3)), options));
+      return announce(await hostOverHttpV2(weatherServer(Number(process.env.RUG_PULL_AFTER ?? 3)), options));
     case 'calendar': {
       const jwk = JSON.parse(requireEnv('DEMO_ISSUER_JWK')) as Record<string, unknown>;
       const verifier = await createLaxVerifier(jwk);

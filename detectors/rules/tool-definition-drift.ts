@@ -3,12 +3,13 @@ import type { Severity } from '../../contracts/alert.ts';
 import type { ToolDefinition } from '../../contracts/mcp-event.ts';
 import type { Finding, Rule } from '../types.ts';
 import { contentHash } from '../../contracts/content-hash.ts';
+import { audienceOf, isStatelessCatalog } from './lib/catalog-audience.ts';
 import { entitiesOf, pushBounded } from './lib/entities.ts';
 import { REFERENCES } from './lib/references.ts';
 import { excerpt } from './lib/text.ts';
 
 const Config = z.strictObject({
-  /** Two principals served different catalogs within this many seconds counts as a split view. */
+  /** Two principals served different catalogs within this many seconds counts as a split view (before 2026-07-28), a new audience served another list than the previous one as side by side (2026-07-28). */
   splitViewWindowSeconds: z.number().int().min(1).default(300),
   /** Characters of each description kept in state, for the before/after evidence. */
   keepDescriptionChars: z.number().int().min(0).max(4096).default(1024),
@@ -30,8 +31,12 @@ interface State {
   tools: Record<string, KnownTool>;
   /** Session id → list hash that session was last served. */
   sessions: Record<string, string>;
-  /** Recent catalogs by principal, for split views. */
+  /** Recent catalogs by principal, for split views (session-era catalogs). */
   recent: { principal: string; listHash: string; time: number; eventId: string }[];
+  /** Audience → list hash it was last served (2026-07-28 catalogs); absent in states of version 1. */
+  audiences?: Record<string, string>;
+  /** Event time of the last catalog. */
+  servedAt?: number;
 }
 
 interface ToolChange {
@@ -43,24 +48,29 @@ interface ToolChange {
 }
 
 const MAX_SESSIONS = 1024;
+const MAX_AUDIENCES = 1024;
 const MAX_RECENT = 32;
 const MAX_CHANGES_IN_EVIDENCE = 16;
 
 /**
  * Changes to a server's tools after they were first seen (the rug pull), keyed on the server: the baseline is
- * the first catalog seen, and each new version is compared with the previous one.
+ * the first catalog seen, and each new version is compared with the previous one. For 2026-07-28 catalogs it
+ * raises changes over time only: a list that differs from the previous one because another audience is served
+ * another list at the same time is `tool-list-variance`'s (README "Drift over time, variance at one time").
  */
 export const toolDefinitionDrift: Rule<State, Config> = {
   meta: {
     id: 'tool-definition-drift',
-    version: 1,
+    version: 2,
     title: 'Tool definitions changed after first seen',
     description:
       'A tool of a server changed after it was first seen (description, title, input or output schema, ' +
       'annotations), tools were added, removed or renamed, or the server instructions changed. Changes ' +
       'within a session or without a list_changed notification, and different catalogs served to different ' +
       'principals at the same time, are raised as more severe: a client that approved a tool once keeps ' +
-      'trusting a definition that is no longer the one it approved (rug pull).',
+      'trusting a definition that is no longer the one it approved (rug pull). From protocol revision ' +
+      '2026-07-28 only changes over time are raised here; different lists served side by side are ' +
+      'tool-list-variance.',
     severity: 'high',
     maturity: 'test',
     owasp: ['MCP03', 'MCP04'],
@@ -70,6 +80,8 @@ export const toolDefinitionDrift: Rule<State, Config> = {
       'Servers whose tool list depends on the caller’s permissions (declare them or tune to additions only).',
     ],
     references: [REFERENCES.toolsListChanged, REFERENCES.toolsSecurity, REFERENCES.invariantToolPoisoning],
+    protocolVersions:
+      'all; from 2026-07-28 changes over time only (lists served side by side: tool-list-variance), before it also the split view across principals',
   },
   configSchema: Config,
   scope: 'server',
@@ -89,12 +101,24 @@ export const toolDefinitionDrift: Rule<State, Config> = {
           );
     const findings: Finding[] = [];
     const principal = event.principal?.id;
+    const stateless = isStatelessCatalog(event);
+    const audience = stateless && event.trigger === 'tools/list' ? audienceOf(event) : undefined;
+    const servedBefore = audience === undefined ? undefined : state.audiences?.[audience];
+    // 2026-07-28: this audience was served this very list before, or is new while another audience was served
+    // the previous list within the window: the lists differ side by side, not over time.
+    const sideBySide =
+      audience !== undefined &&
+      state.listHash !== event.listHash &&
+      (servedBefore === event.listHash ||
+        (servedBefore === undefined &&
+          state.servedAt !== undefined &&
+          eventTime - state.servedAt <= config.splitViewWindowSeconds * 1000));
 
     if (
       state.listHash !== undefined &&
       (state.listHash !== event.listHash || state.instructionsHash !== event.instructionsHash)
     ) {
-      const changes = diff(state.tools, tools);
+      const changes = sideBySide ? [] : diff(state.tools, tools);
       const instructionsChanged = state.instructionsHash !== event.instructionsHash;
       const previousInSession = event.sessionId === undefined ? undefined : state.sessions[event.sessionId];
       const midSession = previousInSession !== undefined && previousInSession !== event.listHash;
@@ -123,7 +147,7 @@ export const toolDefinitionDrift: Rule<State, Config> = {
       }
     }
 
-    if (principal !== undefined) {
+    if (principal !== undefined && !stateless) {
       const other = state.recent.find(
         (seen) =>
           seen.principal !== principal &&
@@ -155,8 +179,15 @@ export const toolDefinitionDrift: Rule<State, Config> = {
       const ids = Object.keys(sessions);
       for (const stale of ids.slice(0, Math.max(0, ids.length - MAX_SESSIONS))) delete sessions[stale];
     }
+    const audiences = { ...state.audiences };
+    if (audience !== undefined) {
+      delete audiences[audience];
+      audiences[audience] = event.listHash;
+      const names = Object.keys(audiences);
+      for (const stale of names.slice(0, Math.max(0, names.length - MAX_AUDIENCES))) delete audiences[stale];
+    }
     const recent =
-      principal === undefined
+      principal === undefined || stateless
         ? state.recent
         : pushBounded(
             state.recent.filter((seen) => seen.principal !== principal),
@@ -167,6 +198,8 @@ export const toolDefinitionDrift: Rule<State, Config> = {
       tools,
       sessions,
       recent,
+      ...(Object.keys(audiences).length === 0 ? {} : { audiences }),
+      servedAt: eventTime,
       listHash: event.listHash,
       ...(event.instructionsHash === undefined ? {} : { instructionsHash: event.instructionsHash }),
     };

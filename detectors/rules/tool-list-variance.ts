@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import type { Rule } from '../types.ts';
+import { audienceOf, isStatelessCatalog } from './lib/catalog-audience.ts';
 import { entitiesOf, pushBounded } from './lib/entities.ts';
 
 const SPEC = 'https://modelcontextprotocol.io/specification/2026-07-28';
-/** The first revision in which list results no longer vary per connection. */
-const STATELESS_FROM = '2026-07-28';
 
 const Config = z.strictObject({
   /** Two different lists served within this many seconds, with no list change announced between, count. */
@@ -12,36 +11,35 @@ const Config = z.strictObject({
 });
 type Config = z.infer<typeof Config>;
 
+/** What one audience (principal, else client address, else client name) was last served. */
 interface Served {
-  listHash: string;
-  /** Principal id, else client address, else client name: who was served. */
   servedTo: string;
+  listHash: string;
+  /** The list this audience was served before it was served `listHash`: its own change over time. */
+  previousListHash?: string;
   time: number;
   eventId: string;
 }
 
 interface State {
-  recent: Served[];
+  audiences: Served[];
   /** Event time of the last `list-changed` catalog: lists before it are not compared with lists after it. */
   changedAt?: number;
 }
 
-const MAX_RECENT = 32;
+/** Audiences remembered per server, least recently served dropped first (as drift bounds its sessions). */
+const MAX_AUDIENCES = 1024;
 
-/**
- * One server serving different `tools/list` answers at the same time (2026-07-28 and later, where list results
- * must not vary per connection): a targeted rug pull shows one audience a different tool set. The session-era
- * split view stays in `tool-definition-drift`; this rule is its stateless counterpart, kept apart because it
- * needs the protocol version and does not depend on a first-seen baseline.
- */
 export const toolListVariance: Rule<State, Config> = {
   meta: {
     id: 'tool-list-variance',
-    version: 1,
+    version: 2,
     title: 'Server serves different tool lists at the same time',
     description:
       'A server answered tools/list with different tool lists (different list hashes) to different principals, ' +
-      'clients or connections within a short window, with no list change announced between them. From ' +
+      'clients or connections within a short window, with no list change announced between them and neither ' +
+      'list explained by its audience having been served the other one before (that is a change over time, ' +
+      'raised by tool-definition-drift). From ' +
       'protocol revision 2026-07-28 list results no longer vary per connection, so two concurrent lists mean ' +
       'some callers see tools others do not: a rug pull aimed at one target, or a compromised replica.',
     severity: 'high',
@@ -57,23 +55,40 @@ export const toolListVariance: Rule<State, Config> = {
   },
   scope: 'server',
   configSchema: Config,
-  keyOf: (event) =>
-    event.kind === 'tool-catalog' && event.protocolVersion !== undefined && event.protocolVersion >= STATELESS_FROM
-      ? event.server.name
-      : undefined,
-  initialState: () => ({ recent: [] }),
+  keyOf: (event) => (event.kind === 'tool-catalog' && isStatelessCatalog(event) ? event.server.name : undefined),
+  initialState: () => ({ audiences: [] }),
   onEvent(state, event, { config, eventTime }) {
     if (event.kind !== 'tool-catalog') return { state };
-    if (event.trigger === 'list-changed') return { state: { recent: [], changedAt: eventTime } };
-    const servedTo = event.principal?.id ?? event.client?.address ?? event.client?.name ?? 'unknown';
+    // A state checkpointed by version 1 kept `recent` instead: it starts over.
+    const known = Array.isArray(state.audiences) ? state.audiences : [];
+    if (event.trigger === 'list-changed') return { state: { audiences: known, changedAt: eventTime } };
+    const servedTo = audienceOf(event) ?? 'unknown';
     const since = Math.max(eventTime - config.windowSeconds * 1000, state.changedAt ?? Number.NEGATIVE_INFINITY);
-    const recent = state.recent.filter((served) => served.time >= since);
-    const other = recent.find((served) => served.listHash !== event.listHash);
+    // What this audience was served before counts however long ago: a change since is drift's, not variance.
+    const own = known.find((seen) => seen.servedTo === servedTo);
+    // A move across an announced list change is explained by the announcement: the old list is stale after it.
+    const moved = own === undefined || own.time < (state.changedAt ?? Number.NEGATIVE_INFINITY) ? undefined : own;
+    const previousListHash = moved?.listHash === event.listHash ? moved.previousListHash : moved?.listHash;
+    // Neither audience moved from the other's list to its own: the two lists are served side by side.
+    const other = known.find(
+      (seen) =>
+        seen.time >= since &&
+        seen.servedTo !== servedTo &&
+        seen.listHash !== event.listHash &&
+        seen.listHash !== previousListHash &&
+        seen.previousListHash !== event.listHash,
+    );
     const next: State = {
-      recent: pushBounded(
-        recent.filter((served) => !(served.listHash === event.listHash && served.servedTo === servedTo)),
-        { listHash: event.listHash, servedTo, time: eventTime, eventId: event.eventId },
-        MAX_RECENT,
+      audiences: pushBounded(
+        known.filter((seen) => seen !== own),
+        {
+          servedTo,
+          listHash: event.listHash,
+          ...(previousListHash === undefined ? {} : { previousListHash }),
+          time: eventTime,
+          eventId: event.eventId,
+        },
+        MAX_AUDIENCES,
       ),
       ...(state.changedAt === undefined ? {} : { changedAt: state.changedAt }),
     };

@@ -46,6 +46,41 @@ export async function startWatchedServe(): Promise<WatchedServe> {
   };
 }
 
+/** Starts a node process that announces its URL on stdout (`listening <url>` or `{"url": ...}`). */
+export async function startAnnouncing(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (chunk: Buffer) => (err = (err + chunk.toString()).slice(-4000)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`did not start: ${out} ${err}`)), 120_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening (\S+)|"url":"([^"]+)"/.exec(out);
+      const found = match?.[1] ?? match?.[2];
+      if (found !== undefined) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${String(code)}: ${out} ${err}`));
+    });
+  });
+  return { url, child };
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 /** The environment of a proxied process exporting to `otlpUrl` quickly; the test runner's Kafka is none of its business. */
 export function exportEnv(otlpUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { KAFKA_BROKERS: _brokers, ...env } = process.env;
