@@ -200,7 +200,7 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
     plan: 'Analytics'
     schema: {
       name: 'MCPWatchEvents_CL'
-      description: 'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound, input requests).'
+      description: 'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound, input requests) and classifier verdicts.'
       columns: [
         {
           name: 'SchemaVersion'
@@ -517,6 +517,58 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
         {
           name: 'UrlHost'
           type: 'string'
+        }
+        {
+          name: 'Backend'
+          type: 'string'
+        }
+        {
+          name: 'Subject'
+          type: 'string'
+        }
+        {
+          name: 'SourceEventId'
+          type: 'string'
+        }
+        {
+          name: 'ContentHash'
+          type: 'string'
+        }
+        {
+          name: 'AttackDetected'
+          type: 'boolean'
+        }
+        {
+          name: 'Confidence'
+          type: 'real'
+        }
+        {
+          name: 'Category'
+          type: 'string'
+        }
+        {
+          name: 'Rationale'
+          type: 'string'
+        }
+        {
+          name: 'Model'
+          type: 'string'
+        }
+        {
+          name: 'ContentChars'
+          type: 'long'
+        }
+        {
+          name: 'Truncated'
+          type: 'boolean'
+        }
+        {
+          name: 'Cached'
+          type: 'boolean'
+        }
+        {
+          name: 'ClassifiedAt'
+          type: 'dateTime'
         }
       ]
     }
@@ -927,6 +979,58 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
           {
             name: 'UrlHost'
             type: 'string'
+          }
+          {
+            name: 'Backend'
+            type: 'string'
+          }
+          {
+            name: 'Subject'
+            type: 'string'
+          }
+          {
+            name: 'SourceEventId'
+            type: 'string'
+          }
+          {
+            name: 'ContentHash'
+            type: 'string'
+          }
+          {
+            name: 'AttackDetected'
+            type: 'boolean'
+          }
+          {
+            name: 'Confidence'
+            type: 'real'
+          }
+          {
+            name: 'Category'
+            type: 'string'
+          }
+          {
+            name: 'Rationale'
+            type: 'string'
+          }
+          {
+            name: 'Model'
+            type: 'string'
+          }
+          {
+            name: 'ContentChars'
+            type: 'long'
+          }
+          {
+            name: 'Truncated'
+            type: 'boolean'
+          }
+          {
+            name: 'Cached'
+            type: 'boolean'
+          }
+          {
+            name: 'ClassifiedAt'
+            type: 'datetime'
           }
         ]
       }
@@ -3294,6 +3398,7 @@ let Parser = (
 {
     MCPWatchEvents_CL
     | where not(disabled)
+    | where Kind != 'classification'
     | where (isnull(starttime) or TimeGenerated >= starttime) and (isnull(endtime) or TimeGenerated <= endtime)
     | extend
         SrcAgentId = ClientName,
