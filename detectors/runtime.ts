@@ -23,6 +23,7 @@ import { deadLetter } from '../transport/dead-letter.ts';
 import { TOPICS } from '../transport/topics.ts';
 import type { Consumer, OutgoingRecord, Producer, RecordBatch, TopicPartition, Transport } from '../transport/types.ts';
 import { restoreCheckpoints } from './checkpoint.ts';
+import { startClassifierStage, type ClassifierStage } from './classifier/stage.ts';
 import { engineOptionsOf, type DetectorsConfig } from './config.ts';
 import { AlertDelivery } from './delivery.ts';
 import { DetectorMetrics } from './metrics.ts';
@@ -64,10 +65,14 @@ export interface StartDetectorsOptions {
   deliveryBackoffMs?: number;
   /** Also export Node.js process metrics (off when several runtimes share a process). */
   processMetrics?: boolean;
+  /** Where the classifier's key variable is read; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface DetectorsRuntime {
   readonly metrics: DetectorMetrics;
+  /** The classifier stage, when `config.classifier` is set. */
+  readonly classifier: ClassifierStage | undefined;
   /** Events partitions owned and restored, sorted. */
   assignedPartitions(): number[];
   /** The ops server's address when `config.ops.port` is set. */
@@ -128,6 +133,19 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
   });
 
   const eventPartitions = await preparedTopics(transport, topics, routes, options.eventPartitions, log);
+  // Beside the engines, never in their path: its own consumer group, its verdicts back into the events topic.
+  const classifier =
+    config.classifier === undefined
+      ? undefined
+      : await startClassifierStage({
+          transport,
+          config: config.classifier,
+          groupId: `${config.groupId}.classifier`,
+          eventsTopic: topics.events,
+          registry: metrics.registry,
+          logger: log.child({ part: 'classifier' }),
+          ...(options.env === undefined ? {} : { env: options.env }),
+        });
   const producer: Producer = await transport.producer();
   const consumer: Consumer = await transport.consumer({
     groupId: config.groupId,
@@ -376,6 +394,7 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
   let closing: Promise<void> | undefined;
   return {
     metrics,
+    classifier,
     assignedPartitions: () =>
       [...owned.values()]
         .filter((tp) => tp.topic === topics.events)
@@ -387,6 +406,7 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     close() {
       closing ??= (async () => {
         clearInterval(idleTimer);
+        await classifier?.close();
         await consumer.close();
         await done.catch(() => undefined);
         const results = await Promise.allSettled([...sinks.map((sink) => sink.close()), producer.close()]);
