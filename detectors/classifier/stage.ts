@@ -9,7 +9,9 @@
  * hold back detection. Per batch it extracts the pieces of content (tool definitions and server instructions
  * of catalogs, once per server and definition hash; results of calls), answers what its cache knows at once,
  * joins what is already queued or in flight, queues the rest (bounded; beyond, dropped and counted) and
- * commits. Requests go out at most `maxConcurrent` at a time, `requestsPerMinute` per rolling minute, each
+ * commits. A clean verdict is written once per content the backend answered (the log records what was
+ * checked); an attack verdict for every occurrence, cached or not, so each occurrence alerts with its own
+ * session and user. Requests go out at most `maxConcurrent` at a time, `requestsPerMinute` per rolling minute, each
  * within `requestTimeoutMs`, within the hourly and daily character budgets, retried by the one retry policy
  * honouring `Retry-After`. A failure is counted and logged; the content stays unclassified and detection goes
  * on. At most once: a verdict in flight when the process stops is lost, never an event.
@@ -315,7 +317,10 @@ export async function startClassifierStage(options: ClassifierStageOptions): Pro
       waiting.delete(pending.piece.contentHash);
       stats.classified += 1;
       metrics.contents.inc({ outcome: 'classified' });
-      for (const occurrence of pending.occurrences) records.push(recordOf(occurrence, verdict, false));
+      // A clean verdict is written once per content answered; an attack for every occurrence (each its own alert).
+      for (const [number, occurrence] of pending.occurrences.entries()) {
+        if (number === 0 || verdict.attackDetected) records.push(recordOf(occurrence, verdict, false));
+      }
     }
     await emit(records);
   }
@@ -354,7 +359,7 @@ export async function startClassifierStage(options: ClassifierStageOptions): Pro
     if (known !== undefined) {
       stats.cached += 1;
       metrics.contents.inc({ outcome: 'cached' });
-      cachedRecords.push(recordOf(occurrence, known, true));
+      if (known.attackDetected) cachedRecords.push(recordOf(occurrence, known, true));
       return;
     }
     const pending = waiting.get(hash);
