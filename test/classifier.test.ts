@@ -457,6 +457,50 @@ void describe('classifier stage', () => {
     }
   });
 
+  void test('a definition the backend failed on is asked again at its next listing; one it answered is not', async () => {
+    const judge = await startOpenAiChatStandIn({
+      models: ['judge-small'],
+      answer: () => '{"attack": false, "category": "none", "confidence": 0.9, "reason": "A plain tool."}',
+    });
+    judge.script({ kind: 'status', status: 500 });
+    const transport = new EmbeddedTransport();
+    let runtime: DetectorsRuntime | undefined;
+    try {
+      const config = parseDetectorsConfig(
+        {
+          groupId: 'classifier-relist',
+          classifier: {
+            backend: { type: 'openai-judge', baseUrl: judge.baseUrl, model: 'judge-small' },
+            subjects: ['tool-definition'],
+            from: 'earliest',
+            limits: { attempts: 1, maxConcurrent: 1 },
+          },
+        },
+        RULES,
+      );
+      runtime = await startDetectors({ transport, config, sinks: [], logger: silent, eventPartitions: 1 });
+      await produceEvents(transport, 'mcp.events.v1', [catalog('l-1', 'gina', 0)]);
+      await waitFor('one definition judged, one failed', () => {
+        const now = runtime!.classifier!.stats();
+        return now.classified === 1 && now.dropped.failed === 1;
+      });
+      await produceEvents(transport, 'mcp.events.v1', [catalog('l-2', 'gina', 1), catalog('l-3', 'hank', 2)]);
+      await waitFor(
+        'the failed definition judged at its next listing',
+        () => runtime!.classifier!.stats().classified === 2,
+      );
+      await produceEvents(transport, 'mcp.events.v1', [catalog('l-4', 'ivan', 3)]);
+      await waitFor('the last listing read', async () =>
+        (await readEvents(transport, 'mcp.events.v1')).some((event) => event.sessionId === 'l-4'),
+      );
+      assert.equal(judge.requests.length, 3, 'each definition answered once, the failed one asked twice');
+    } finally {
+      await runtime?.close();
+      await transport.close();
+      await judge.close();
+    }
+  });
+
   void test('backends speak the wire protocol: keys, errors, Retry-After, documented limits', async () => {
     const shields = await startPromptShieldsStandIn({ isAttack: (text) => text.includes(ATTACK_MARKER) });
     const judge = await startOpenAiChatStandIn({

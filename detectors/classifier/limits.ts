@@ -70,6 +70,10 @@ export class LruMap<K, V> {
     return this.entries.has(key);
   }
 
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+
   set(key: K, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, value);

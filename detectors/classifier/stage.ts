@@ -17,6 +17,7 @@
  * on. At most once: a verdict in flight when the process stops is lost, never an event.
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { isMcpwatchError, McpwatchError } from '../../contracts/errors.ts';
@@ -234,9 +235,18 @@ export async function startClassifierStage(options: ClassifierStageOptions): Pro
     from: config.from,
   });
 
+  /** `server\0definition key` of a definition occurrence, which is classified once per server. */
+  const definitionOf = ({ source, piece }: Occurrence): string | undefined =>
+    piece.definitionKey === undefined ? undefined : `${source.server.name}\u0000${piece.definitionKey}`;
+
   function drop(pendings: readonly Pending[], reason: DropReason): void {
     for (const pending of pendings) {
       waiting.delete(pending.piece.contentHash);
+      // Not classified: the next listing of these definitions asks again.
+      for (const occurrence of pending.occurrences) {
+        const definition = definitionOf(occurrence);
+        if (definition !== undefined) seenDefinitions.delete(definition);
+      }
       stats.dropped[reason] += pending.occurrences.length;
       metrics.dropped.inc({ reason }, pending.occurrences.length);
     }
@@ -266,10 +276,7 @@ export async function startClassifierStage(options: ClassifierStageOptions): Pro
       if (closing.signal.aborted) return false;
       const wait = rate.take(Date.now());
       if (wait === 0) return true;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        closing.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
+      await sleep(wait, undefined, { signal: closing.signal }).catch(() => undefined);
     }
   }
 
@@ -354,6 +361,11 @@ export async function startClassifierStage(options: ClassifierStageOptions): Pro
   }
 
   function accept(occurrence: Occurrence, cachedRecords: OutgoingRecord[]): void {
+    const definition = definitionOf(occurrence);
+    if (definition !== undefined) {
+      if (seenDefinitions.has(definition)) return;
+      seenDefinitions.set(definition, true);
+    }
     const hash = occurrence.piece.contentHash;
     const known = cache.get(hash);
     if (known !== undefined) {
@@ -370,6 +382,7 @@ export async function startClassifierStage(options: ClassifierStageOptions): Pro
       return;
     }
     if (queue.length >= limits.queueSize) {
+      if (definition !== undefined) seenDefinitions.delete(definition);
       stats.dropped['queue-full'] += 1;
       metrics.dropped.inc({ reason: 'queue-full' });
       return;
@@ -393,11 +406,6 @@ export async function startClassifierStage(options: ClassifierStageOptions): Pro
         if (!parsed.ok || parsed.value.kind === 'classification') continue;
         const event = parsed.value;
         for (const piece of piecesOf(event, config.subjects, limits.maxContentChars)) {
-          if (piece.definitionKey !== undefined) {
-            const key = `${event.server.name}\u0000${piece.definitionKey}`;
-            if (seenDefinitions.has(key)) continue;
-            seenDefinitions.set(key, true);
-          }
           accept({ source: event, piece }, cachedRecords);
         }
       }
