@@ -502,7 +502,10 @@ void describe('classifier stage', () => {
   });
 
   void test('backends speak the wire protocol: keys, errors, Retry-After, documented limits', async () => {
-    const shields = await startPromptShieldsStandIn({ isAttack: (text) => text.includes(ATTACK_MARKER) });
+    const shields = await startPromptShieldsStandIn({
+      isAttack: (text) => text.includes(ATTACK_MARKER),
+      bearerToken: 'entra-access-token',
+    });
     const judge = await startOpenAiChatStandIn({
       models: ['judge-small'],
       apiKey: 'judge-key',
@@ -552,6 +555,20 @@ void describe('classifier stage', () => {
         (error: unknown) => isMcpwatchError(error, 'CLASSIFICATION_FAILED') && /InvalidRequestBody/.test(error.message),
       );
       assert.equal(right.maxBatchItems, 5);
+      const entra = new PromptShieldsBackend(
+        { ...base, auth: 'entra', keyEnv: 'UNSET' },
+        {
+          env: {},
+          credential: {
+            getToken: () =>
+              Promise.resolve({ token: 'entra-access-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+          },
+        },
+      );
+      assert.deepEqual(await entra.classify([{ subject: 'tool-result', text: 'hello' }], signal), [
+        { attackDetected: false },
+      ]);
+      assert.equal(shields.requests.at(-1)!.auth, 'bearer');
       assert.equal(right.maxBatchChars, 10_000);
 
       const judgeBase = {

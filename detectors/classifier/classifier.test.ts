@@ -32,6 +32,12 @@ void describe('classifier stage, pure parts', () => {
     assert.ok(sent.text.startsWith('START ') && sent.text.endsWith(' END'));
     assert.match(sent.text, /\[… \d+ characters not sent …\]/);
     assert.deepEqual(cut('short', 500), { text: 'short', truncated: false });
+    const emoji = cut('😀'.repeat(1_000), 301).text;
+    assert.doesNotMatch(
+      emoji,
+      /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/,
+      'no half pair at a cut',
+    );
   });
 
   void test('a catalog gives its instructions and each definition, keyed by definition hash; subjects filter', () => {

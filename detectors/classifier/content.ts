@@ -39,7 +39,10 @@ export function cut(text: string, max: number): { text: string; truncated: boole
   const note = `\n[… ${text.length - max} characters not sent …]\n`;
   const keep = Math.max(0, max - note.length);
   const head = Math.ceil(keep / 2);
-  return { text: text.slice(0, head) + note + text.slice(text.length - (keep - head)), truncated: true };
+  // Never half a surrogate pair at either cut: the backend would get a character that is not one.
+  const start = text.slice(0, head).replace(/[\ud800-\udbff]$/, '');
+  const end = text.slice(text.length - (keep - head)).replace(/^[\udc00-\udfff]/, '');
+  return { text: start + note + end, truncated: true };
 }
 
 function piece(
