@@ -23,7 +23,7 @@ import { deadLetter } from '../transport/dead-letter.ts';
 import { TOPICS } from '../transport/topics.ts';
 import type { Consumer, OutgoingRecord, Producer, RecordBatch, TopicPartition, Transport } from '../transport/types.ts';
 import { restoreCheckpoints } from './checkpoint.ts';
-import { startClassifierStage, type ClassifierStage } from './classifier/stage.ts';
+import { createClassifierBackend, startClassifierStage, type ClassifierStage } from './classifier/stage.ts';
 import { engineOptionsOf, type DetectorsConfig } from './config.ts';
 import { AlertDelivery } from './delivery.ts';
 import { DetectorMetrics } from './metrics.ts';
@@ -132,7 +132,17 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     maxDelayMs: 30_000,
   });
 
+  // A classifier without its key fails here, before anything is started.
+  const classifierBackend =
+    config.classifier === undefined ? undefined : createClassifierBackend(config.classifier, options.env);
+
   const eventPartitions = await preparedTopics(transport, topics, routes, options.eventPartitions, log);
+  const producer: Producer = await transport.producer();
+  const consumer: Consumer = await transport.consumer({
+    groupId: config.groupId,
+    topics: [topics.events, ...routes.map((route) => route.topic)],
+    from: options.from ?? 'earliest',
+  });
   // Beside the engines, never in their path: its own consumer group, its verdicts back into the events topic.
   const classifier =
     config.classifier === undefined
@@ -144,14 +154,8 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
           eventsTopic: topics.events,
           registry: metrics.registry,
           logger: log.child({ part: 'classifier' }),
-          ...(options.env === undefined ? {} : { env: options.env }),
+          backend: classifierBackend!,
         });
-  const producer: Producer = await transport.producer();
-  const consumer: Consumer = await transport.consumer({
-    groupId: config.groupId,
-    topics: [topics.events, ...routes.map((route) => route.topic)],
-    from: options.from ?? 'earliest',
-  });
 
   /** Batches and idle ticks run one at a time: both change engines and checkpoint them. */
   let serial: Promise<void> = Promise.resolve();

@@ -4,6 +4,9 @@ import { contentHash } from '../../contracts/content-hash.ts';
 import { McpEvent } from '../../contracts/mcp-event.ts';
 import { RULES } from '../rules/index.ts';
 import { parseDetectorsConfig } from '../config.ts';
+import { startDetectors } from '../runtime.ts';
+import { EmbeddedTransport } from '../../transport/embedded.ts';
+import { isMcpwatchError } from '../../contracts/errors.ts';
 import { cut, piecesOf } from './content.ts';
 import { CharacterBudget, LruMap, RequestRate } from './limits.ts';
 import { classificationEventOf } from './stage.ts';
@@ -127,5 +130,22 @@ void describe('classifier stage, pure parts', () => {
         ),
       /classifier\.limits\.maxContentChars: Prompt Shields takes at most 10000/,
     );
+  });
+
+  void test('detectors with a classifier but no key refuse to start, naming the variable', async () => {
+    const transport = new EmbeddedTransport();
+    const config = parseDetectorsConfig(
+      {
+        classifier: {
+          backend: { type: 'prompt-shields', endpoint: 'https://cs.example.com', keyEnv: 'MCPWATCH_TEST_NO_SUCH_KEY' },
+        },
+      },
+      RULES,
+    );
+    await assert.rejects(
+      startDetectors({ transport, config, sinks: [], env: {} }),
+      (error: unknown) => isMcpwatchError(error, 'CONFIG_INVALID') && /MCPWATCH_TEST_NO_SUCH_KEY/.test(error.message),
+    );
+    await transport.close();
   });
 });

@@ -42,7 +42,7 @@ export interface ClassifierStageOptions {
   logger: Logger;
   /** Where key variables are read; `process.env` by default. */
   env?: NodeJS.ProcessEnv;
-  /** Replaces the backend the config names (a benchmark's no-op backend). */
+  /** The backend, when already built from the config (the runtime builds it first, so a missing key fails before anything starts). */
   backend?: ClassifierBackendClient;
 }
 
