@@ -12,6 +12,8 @@ export const errorCodes = [
   'TRANSPORT_FAILED',
   /** A sink could not confirm delivery; `retriable` says whether trying again can help. */
   'DELIVERY_FAILED',
+  /** A classifier backend gave no usable verdict (refused, failed, or answered garbage); `retriable` says whether asking again can help. */
+  'CLASSIFICATION_FAILED',
   /** A required service did not become ready in time (e.g. the Kafka broker). */
   'NOT_READY',
   /** The component was closed and can take no more work. */

@@ -122,7 +122,7 @@ export const EVENTS_TABLE: TableSchema = {
   name: 'MCPWatchEvents_CL',
   streamName: 'Custom-MCPWatchEvents',
   description:
-    'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound, input requests).',
+    'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound, input requests) and classifier verdicts.',
   columns: columnsOfObject(variantsOf(McpEvent)),
 };
 

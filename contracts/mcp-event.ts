@@ -319,6 +319,56 @@ export const InputRequestEvent = z.looseObject({
   urlHost: z.string().max(256).optional(),
 });
 
+export const ClassifierBackend = z.enum(['prompt-shields', 'openai-judge']);
+
+/** What was classified: a tool's definition, the server's instructions, or a tool call's result. */
+export const ClassificationSubject = z.enum(['tool-definition', 'server-instructions', 'tool-result']);
+
+/** What a judge may name as the kind of attack; anything else it says is refused, not passed on. */
+export const ClassificationCategory = z.enum([
+  'tool-poisoning',
+  'indirect-prompt-injection',
+  'data-exfiltration',
+  'jailbreak',
+  'other',
+  'none',
+]);
+
+/**
+ * A classifier backend's verdict on content of an earlier event, written to the events log by the detectors'
+ * classifier stage (`detectors/classifier/`), never by an instrumentation: the collector does not accept this
+ * kind. It carries the envelope of the event whose content was classified, so it is keyed and attributed like
+ * it, and a replay of the log gives the same alerts without asking the classifier again.
+ */
+export const ClassificationEvent = z.looseObject({
+  ...envelope,
+  kind: z.literal('classification'),
+  backend: ClassifierBackend,
+  subject: ClassificationSubject,
+  /** The event whose content was classified. */
+  sourceEventId: z.string().min(1).max(256),
+  /** The tool the definition or the result belongs to. */
+  tool: z.string().max(512).optional(),
+  /** SHA-256 of the text as the classifier was given it (after any cut); the cache key. */
+  contentHash: ContentHash,
+  attackDetected: z.boolean(),
+  /** The judge's confidence in its verdict, 0 to 1; Prompt Shields gives none. */
+  confidence: z.number().min(0).max(1).optional(),
+  category: ClassificationCategory.optional(),
+  /** The judge's one-line reason, bounded and stripped of control characters: text a model wrote about attacker text. */
+  rationale: z.string().max(280).optional(),
+  /** The judge's model name as configured. */
+  model: z.string().max(256).optional(),
+  /** Characters of the content before any cut. */
+  contentChars: z.number().int().nonnegative(),
+  /** The content was longer than `maxContentChars`: its head and tail were sent with a note of the cut between. */
+  truncated: z.boolean().optional(),
+  /** The verdict came from the stage's cache (the same content was classified before), not from a new request. */
+  cached: z.boolean().optional(),
+  /** When the verdict was given (the event's `time` is its source's). */
+  classifiedAt: Timestamp,
+});
+
 export const McpEvent = z.discriminatedUnion('kind', [
   CallEvent,
   AuthEvent,
@@ -327,6 +377,7 @@ export const McpEvent = z.discriminatedUnion('kind', [
   OutboundRequestEvent,
   EnforcementEvent,
   InputRequestEvent,
+  ClassificationEvent,
 ]);
 
 export type ServerIdentity = z.infer<typeof ServerIdentity>;
@@ -347,6 +398,10 @@ export type McpRequestHeaders = z.infer<typeof McpRequestHeaders>;
 export type RequestedField = z.infer<typeof RequestedField>;
 export type InputRequestEvent = z.infer<typeof InputRequestEvent>;
 export type OutboundCredential = z.infer<typeof OutboundCredential>;
+export type ClassificationEvent = z.infer<typeof ClassificationEvent>;
+export type ClassifierBackend = z.infer<typeof ClassifierBackend>;
+export type ClassificationSubject = z.infer<typeof ClassificationSubject>;
+export type ClassificationCategory = z.infer<typeof ClassificationCategory>;
 export type McpEvent = z.infer<typeof McpEvent>;
 export type McpEventKind = McpEvent['kind'];
 
@@ -354,10 +409,12 @@ export type McpEventKind = McpEvent['kind'];
  * The Kafka key of an event: its session, else its principal, else its server, so that one session's events
  * keep their order on one partition. Tool catalogs are the exception: they are keyed by server, so that every
  * definition a server serves, to any session, reaches one detector in order (drift across sessions is the
- * rug pull). Prefixed so that a session id can never collide with a principal id.
+ * rug pull). A classification is keyed like the event it classified: by server for definitions and instructions.
+ * Prefixed so that a session id can never collide with a principal id.
  */
 export function partitionKeyOf(event: McpEvent): string {
   if (event.kind === 'tool-catalog') return `server:${event.server.name}`;
+  if (event.kind === 'classification' && event.subject !== 'tool-result') return `server:${event.server.name}`;
   if (event.sessionId !== undefined) return `session:${event.sessionId}`;
   if (event.principal !== undefined) return `principal:${event.principal.id}`;
   return `server:${event.server.name}`;

@@ -262,6 +262,23 @@ function apiFactsOf(event: McpEvent): ApiFacts {
           ...pick(event, ['elicitationMode', 'message', 'requestedFields', 'url', 'urlHost']),
         },
       };
+    case 'classification':
+      // A classifier's verdict on content of an earlier event (its `sourceEventId`); an attack is a failed check.
+      return {
+        operation: `classify ${event.subject}`,
+        activityId: 99,
+        statusId: event.attackDetected ? 2 : 1,
+        statusDetail: event.attackDetected ? 'attack detected' : 'no attack detected',
+        unmapped: {
+          kind: event.kind,
+          backend: event.backend,
+          subject: event.subject,
+          sourceEventId: event.sourceEventId,
+          contentHash: event.contentHash,
+          attackDetected: event.attackDetected,
+          ...pick(event, ['tool', 'confidence', 'category', 'rationale', 'model', 'truncated', 'cached']),
+        },
+      };
   }
 }
 
@@ -278,7 +295,7 @@ export function eventToOcsf(event: McpEvent, options: OcsfOptions = {}): OcsfRec
   const activityName = API_ACTIVITY_CAPTIONS[facts.activityId] ?? facts.operation;
   const address = event.client?.address;
   const clientIp = ipOrUndefined(address);
-  const tool = event.kind === 'call' ? event.tool : undefined;
+  const tool = event.kind === 'call' || event.kind === 'classification' ? event.tool : undefined;
   const resourceUri = event.kind === 'call' ? event.resourceUri : undefined;
   const requestId = event.kind === 'call' ? event.requestId : undefined;
   const clientName = event.client?.name;

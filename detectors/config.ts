@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { describeIssues, issuesOf } from '../contracts/parse.ts';
 import { McpwatchError } from '../contracts/errors.ts';
 import { TOPICS } from '../transport/topics.ts';
+import { ClassifierConfig } from './classifier/config.ts';
 import { AzureMonitorSinkConfig } from './sinks/azure-monitor-config.ts';
 import { ALERT_FORMATS } from './sinks/format.ts';
 import { SplunkHecSinkConfig } from './sinks/splunk-hec-config.ts';
@@ -126,6 +127,8 @@ export function detectorsConfigSchema(catalog: readonly Rule<unknown, unknown>[]
       .default([{ type: 'stdout', format: 'text' }]),
     /** Health, readiness and Prometheus metrics endpoint. */
     ops: OpsConfig.default(OpsConfig.parse({})),
+    /** An optional classifier backend whose verdicts become `classification` events (`classifier/`); off when absent. */
+    classifier: ClassifierConfig.optional(),
   });
 }
 
@@ -147,6 +150,7 @@ export interface DetectorsConfig {
   engine: EngineTuning;
   sinks: SinkConfig[];
   ops: OpsConfig;
+  classifier?: ClassifierConfig;
 }
 
 /** Validates a configuration object against a rule catalog; throws `CONFIG_INVALID` naming every bad key. */
@@ -172,6 +176,7 @@ export function parseDetectorsConfig(input: unknown, catalog: readonly Rule<unkn
     engine: result.data.engine,
     sinks: result.data.sinks,
     ops: result.data.ops,
+    ...(result.data.classifier === undefined ? {} : { classifier: result.data.classifier }),
   };
 }
 

@@ -23,6 +23,7 @@ import { deadLetter } from '../transport/dead-letter.ts';
 import { TOPICS } from '../transport/topics.ts';
 import type { Consumer, OutgoingRecord, Producer, RecordBatch, TopicPartition, Transport } from '../transport/types.ts';
 import { restoreCheckpoints } from './checkpoint.ts';
+import { createClassifierBackend, startClassifierStage, type ClassifierStage } from './classifier/stage.ts';
 import { engineOptionsOf, type DetectorsConfig } from './config.ts';
 import { AlertDelivery } from './delivery.ts';
 import { DetectorMetrics } from './metrics.ts';
@@ -64,10 +65,14 @@ export interface StartDetectorsOptions {
   deliveryBackoffMs?: number;
   /** Also export Node.js process metrics (off when several runtimes share a process). */
   processMetrics?: boolean;
+  /** Where the classifier's key variable is read; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface DetectorsRuntime {
   readonly metrics: DetectorMetrics;
+  /** The classifier stage, when `config.classifier` is set. */
+  readonly classifier: ClassifierStage | undefined;
   /** Events partitions owned and restored, sorted. */
   assignedPartitions(): number[];
   /** The ops server's address when `config.ops.port` is set. */
@@ -127,6 +132,10 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     maxDelayMs: 30_000,
   });
 
+  // A classifier without its key fails here, before anything is started.
+  const classifierBackend =
+    config.classifier === undefined ? undefined : createClassifierBackend(config.classifier, options.env);
+
   const eventPartitions = await preparedTopics(transport, topics, routes, options.eventPartitions, log);
   const producer: Producer = await transport.producer();
   const consumer: Consumer = await transport.consumer({
@@ -134,6 +143,19 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     topics: [topics.events, ...routes.map((route) => route.topic)],
     from: options.from ?? 'earliest',
   });
+  // Beside the engines, never in their path: its own consumer group, its verdicts back into the events topic.
+  const classifier =
+    config.classifier === undefined
+      ? undefined
+      : await startClassifierStage({
+          transport,
+          config: config.classifier,
+          groupId: `${config.groupId}.classifier`,
+          eventsTopic: topics.events,
+          registry: metrics.registry,
+          logger: log.child({ part: 'classifier' }),
+          backend: classifierBackend!,
+        });
 
   /** Batches and idle ticks run one at a time: both change engines and checkpoint them. */
   let serial: Promise<void> = Promise.resolve();
@@ -376,6 +398,7 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
   let closing: Promise<void> | undefined;
   return {
     metrics,
+    classifier,
     assignedPartitions: () =>
       [...owned.values()]
         .filter((tp) => tp.topic === topics.events)
@@ -387,6 +410,7 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     close() {
       closing ??= (async () => {
         clearInterval(idleTimer);
+        await classifier?.close();
         await consumer.close();
         await done.catch(() => undefined);
         const results = await Promise.allSettled([...sinks.map((sink) => sink.close()), producer.close()]);

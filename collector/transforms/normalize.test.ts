@@ -124,6 +124,14 @@ void test('an unknown mcpwatch audit event is dead-lettered; other event names a
   );
 });
 
+void test('a classification arriving over OTLP is dead-lettered: only the detectors write verdicts', () => {
+  const forged = normalizeLogRecord(logRecord('mcpwatch.classification', emptyAttributeMap()), otherScope, resource);
+  assert.deepEqual(forged, {
+    outcome: 'dead-letter',
+    reason: 'eventName: unknown mcpwatch audit event "mcpwatch.classification"',
+  });
+});
+
 void test('resource URIs lose userinfo, query and fragment', () => {
   assert.equal(sanitizeResourceUri('https://user:pw@host.example/a/b?token=x#frag'), 'https://host.example/a/b');
   assert.equal(sanitizeResourceUri('not a url?secret=1'), 'not a url');

@@ -8,6 +8,7 @@ import { elicitationCredentialRequest } from './elicitation-credential-request.t
 import { headerBodyMismatch } from './header-body-mismatch.ts';
 import { hiddenUnicode } from './hidden-unicode.ts';
 import { insufficientScope } from './insufficient-scope.ts';
+import { promptAttackClassified } from './prompt-attack-classified.ts';
 import { promptInjectionInToolResult } from './prompt-injection-in-tool-result.ts';
 import { secretInToolIo } from './secret-in-tool-io.ts';
 import { sessionClientChange } from './session-client-change.ts';
@@ -46,6 +47,7 @@ export const RULES: readonly Rule<unknown, unknown>[] = [
   erased(clientIdentityChange),
   erased(toolListVariance),
   erased(elicitationCredentialRequest),
+  erased(promptAttackClassified),
 ];
 
 /** The engine holds rules of any state and config type; each rule only ever sees its own. */

@@ -200,7 +200,7 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
     plan: 'Analytics'
     schema: {
       name: 'MCPWatchEvents_CL'
-      description: 'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound, input requests).'
+      description: 'mcpwatch normalized MCP security audit events (calls, auth, sessions, tool catalogs, outbound, input requests) and classifier verdicts.'
       columns: [
         {
           name: 'SchemaVersion'
@@ -517,6 +517,58 @@ resource tableMCPWatchEvents 'Microsoft.OperationalInsights/workspaces/tables@20
         {
           name: 'UrlHost'
           type: 'string'
+        }
+        {
+          name: 'Backend'
+          type: 'string'
+        }
+        {
+          name: 'Subject'
+          type: 'string'
+        }
+        {
+          name: 'SourceEventId'
+          type: 'string'
+        }
+        {
+          name: 'ContentHash'
+          type: 'string'
+        }
+        {
+          name: 'AttackDetected'
+          type: 'boolean'
+        }
+        {
+          name: 'Confidence'
+          type: 'real'
+        }
+        {
+          name: 'Category'
+          type: 'string'
+        }
+        {
+          name: 'Rationale'
+          type: 'string'
+        }
+        {
+          name: 'Model'
+          type: 'string'
+        }
+        {
+          name: 'ContentChars'
+          type: 'long'
+        }
+        {
+          name: 'Truncated'
+          type: 'boolean'
+        }
+        {
+          name: 'Cached'
+          type: 'boolean'
+        }
+        {
+          name: 'ClassifiedAt'
+          type: 'dateTime'
         }
       ]
     }
@@ -927,6 +979,58 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
           {
             name: 'UrlHost'
             type: 'string'
+          }
+          {
+            name: 'Backend'
+            type: 'string'
+          }
+          {
+            name: 'Subject'
+            type: 'string'
+          }
+          {
+            name: 'SourceEventId'
+            type: 'string'
+          }
+          {
+            name: 'ContentHash'
+            type: 'string'
+          }
+          {
+            name: 'AttackDetected'
+            type: 'boolean'
+          }
+          {
+            name: 'Confidence'
+            type: 'real'
+          }
+          {
+            name: 'Category'
+            type: 'string'
+          }
+          {
+            name: 'Rationale'
+            type: 'string'
+          }
+          {
+            name: 'Model'
+            type: 'string'
+          }
+          {
+            name: 'ContentChars'
+            type: 'long'
+          }
+          {
+            name: 'Truncated'
+            type: 'boolean'
+          }
+          {
+            name: 'Cached'
+            type: 'boolean'
+          }
+          {
+            name: 'ClassifiedAt'
+            type: 'datetime'
           }
         ]
       }
@@ -1848,6 +1952,123 @@ calls
     }
     eventGroupingSettings: {
       aggregationKind: 'AlertPerResult'
+    }
+  }
+  dependsOn: [
+    tableMCPWatchAlerts
+    tableMCPWatchEvents
+  ]
+}
+
+resource rulePromptAttackClassified 'Microsoft.SecurityInsights/alertRules@2023-02-01' = if (deploySentinelContent) {
+  scope: workspace
+  name: '938d20b7-912a-5796-8da5-a88dd96a7a64'
+  kind: 'Scheduled'
+  properties: {
+    displayName: 'MCPWatch - Prompt attack found by the classifier'
+    description: '''
+The optional classifier backend (Azure AI Content Safety Prompt Shields or a judge model) found tool poisoning or an indirect prompt injection in a tool definition, the server instructions or a tool result.
+Lifts each mcpwatch `prompt-attack-classified` alert in MCPWatchAlerts_CL into a Sentinel alert with the user, client address
+and MCP server as entities; the mcpwatch alert id groups repeats into one incident.
+'''
+    severity: 'High'
+    enabled: true
+    query: '''
+// Rows ingested since the previous run: the wider queryPeriod admits late events, ingestion_time() keeps
+// each row to exactly one run.
+MCPWatchAlerts_CL
+| where ingestion_time() > ago(5m)
+| where RuleId == "prompt-attack-classified"
+// A retried delivery or a suppression update repeats the AlertId: keep its latest row.
+| summarize arg_max(TimeGenerated, *) by AlertId
+| extend SentinelSeverity = case(Severity in ("critical", "high"), "High", Severity == "medium", "Medium", Severity == "low", "Low", "Informational")
+| extend OwaspCategories = strcat_array(Owasp, ","), AttackTechniques = strcat_array(Attack, ","), ProductName = "mcpwatch"
+| project TimeGenerated, AlertId, RuleId, RuleVersion, Title, Description, SentinelSeverity, EntitiesUser, EntitiesIp,
+    EntitiesServer, EntitiesSession, EntitiesTool, EntitiesClient, Evidence, OwaspCategories, AttackTechniques, Count,
+    ProductName
+'''
+    queryFrequency: 'PT5M'
+    queryPeriod: 'PT1H'
+    triggerOperator: 'GreaterThan'
+    triggerThreshold: 0
+    suppressionEnabled: false
+    suppressionDuration: 'PT5H'
+    tactics: [
+      'Execution'
+    ]
+    techniques: [
+      'T1204'
+    ]
+    entityMappings: [
+      {
+        entityType: 'Account'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesUser'
+          }
+        ]
+      }
+      {
+        entityType: 'IP'
+        fieldMappings: [
+          {
+            identifier: 'Address'
+            columnName: 'EntitiesIp'
+          }
+        ]
+      }
+      {
+        entityType: 'CloudApplication'
+        fieldMappings: [
+          {
+            identifier: 'Name'
+            columnName: 'EntitiesServer'
+          }
+        ]
+      }
+    ]
+    customDetails: {
+      McpwatchAlertId: 'AlertId'
+      McpwatchRule: 'RuleId'
+      McpSession: 'EntitiesSession'
+      McpTool: 'EntitiesTool'
+      McpClient: 'EntitiesClient'
+      Owasp: 'OwaspCategories'
+      Techniques: 'AttackTechniques'
+      FoldedCount: 'Count'
+    }
+    alertDetailsOverride: {
+      alertDisplayNameFormat: '{{Title}}'
+      alertDescriptionFormat: '{{Description}}'
+      alertSeverityColumnName: 'SentinelSeverity'
+      alertDynamicProperties: [
+        {
+          alertProperty: 'ProductName'
+          value: 'ProductName'
+        }
+        {
+          alertProperty: 'ProductComponentName'
+          value: 'RuleId'
+        }
+      ]
+    }
+    eventGroupingSettings: {
+      aggregationKind: 'AlertPerResult'
+    }
+    incidentConfiguration: {
+      createIncident: true
+      groupingConfiguration: {
+        enabled: true
+        reopenClosedIncident: false
+        lookbackDuration: 'P1D'
+        matchingMethod: 'Selected'
+        groupByEntities: []
+        groupByAlertDetails: []
+        groupByCustomDetails: [
+          'McpwatchAlertId'
+        ]
+      }
     }
   }
   dependsOn: [
@@ -3294,6 +3515,7 @@ let Parser = (
 {
     MCPWatchEvents_CL
     | where not(disabled)
+    | where Kind != 'classification'
     | where (isnull(starttime) or TimeGenerated >= starttime) and (isnull(endtime) or TimeGenerated <= endtime)
     | extend
         SrcAgentId = ClientName,
