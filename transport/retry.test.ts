@@ -62,6 +62,18 @@ test('onRetry sees each failure and the wait before the next attempt', async () 
   ]);
 });
 
+test('onRetry numbers the attempts of each call, however many run at once', async () => {
+  const policy = retryPolicy({ attempts: 3, ...fast });
+  const attempts: number[] = [];
+  policy.onRetry(({ attempt }) => attempts.push(attempt));
+  const failing = () => Promise.reject(new Error('down'));
+  await Promise.all([assert.rejects(policy.execute(failing)), assert.rejects(policy.execute(failing))]);
+  assert.deepEqual(
+    attempts.sort((a, b) => a - b),
+    [1, 1, 2, 2],
+  );
+});
+
 test('Retry-After is read as delay-seconds or an HTTP date', () => {
   const now = Date.UTC(2026, 0, 1);
   assert.equal(retryAfterMsOf('3', now), 3000);

@@ -59,16 +59,12 @@ export function retryPolicy(options: RetryOptions): RetryPolicy {
     maxAttempts: options.attempts === Infinity ? Infinity : Math.max(0, options.attempts - 1),
     backoff: new JitteredBackoff(options),
   });
-  let attempt = 0;
   return {
-    execute: (run, signal) =>
-      policy.execute(({ attempt: retries }) => {
-        attempt = retries + 1;
-        return run(attempt);
-      }, signal),
+    execute: (run, signal) => policy.execute(({ attempt: retries }) => run(retries + 1), signal),
     onRetry(listener) {
+      // `event.attempt` is the attempt that failed, per call: concurrent executions do not share a counter.
       policy.onRetry((event) => {
-        listener({ error: 'error' in event ? event.error : undefined, delayMs: event.delay, attempt });
+        listener({ error: 'error' in event ? event.error : undefined, delayMs: event.delay, attempt: event.attempt });
       });
     },
   };
