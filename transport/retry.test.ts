@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { McpwatchError } from '../contracts/errors.ts';
 import { MAX_RETRY_AFTER_MS, retryAfterMsOf, retryDelayMs, retryPolicy } from './retry.ts';
 
@@ -67,7 +68,8 @@ test('onRetry numbers the attempts of each call, however many run at once', asyn
   const attempts: number[] = [];
   policy.onRetry(({ attempt }) => attempts.push(attempt));
   const failing = () => Promise.reject(new Error('down'));
-  await Promise.all([assert.rejects(policy.execute(failing)), assert.rejects(policy.execute(failing))]);
+  const slowlyFailing = () => delay(30).then(failing);
+  await Promise.all([assert.rejects(policy.execute(failing)), assert.rejects(policy.execute(slowlyFailing))]);
   assert.deepEqual(
     attempts.sort((a, b) => a - b),
     [1, 1, 2, 2],
