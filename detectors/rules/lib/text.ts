@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ToolDefinition } from '../../../contracts/mcp-event.ts';
+import { TextMemo } from './memo.ts';
 
 /** Characters of one field a pattern ever sees. */
 export const MAX_FIELD_CHARS = 16_384;
@@ -54,8 +55,32 @@ export function stringsIn(value: unknown, root: string): LocatedText[] {
   return out;
 }
 
+/** Texts of the tool objects of the events in flight: the content rules of one catalog event share them. */
+const TEXTS_OF_TOOL = new WeakMap<ToolDefinition, readonly LocatedText[]>();
+/**
+ * Texts of recently seen definitions, by their JSON: every session lists the same catalog, and handing out the
+ * same strings again lets the memos downstream (see `memo.ts`) find them without hashing them again.
+ */
+const TEXTS_OF_DEFINITION = new TextMemo<readonly LocatedText[]>(4096, 16_777_216);
+
 /** The text a model reads from one tool definition: name, title, description, schemas, annotations. */
-export function toolTexts(tool: ToolDefinition): LocatedText[] {
+export function toolTexts(tool: ToolDefinition): readonly LocatedText[] {
+  let texts = TEXTS_OF_TOOL.get(tool);
+  if (texts === undefined) {
+    const { name, title, description, inputSchema, outputSchema, annotations } = tool;
+    let definition: string | undefined;
+    try {
+      definition = JSON.stringify([name, title, description, inputSchema, outputSchema, annotations]);
+    } catch {
+      // Not JSON (a cycle, a BigInt): texts of this object only.
+    }
+    texts = definition === undefined ? textsOf(tool) : TEXTS_OF_DEFINITION.get(definition, () => textsOf(tool));
+    TEXTS_OF_TOOL.set(tool, texts);
+  }
+  return texts;
+}
+
+function textsOf(tool: ToolDefinition): LocatedText[] {
   const at = `tools[${tool.name}]`;
   const texts: LocatedText[] = [{ location: `${at}.name`, text: bounded(tool.name) }];
   if (tool.title !== undefined) texts.push({ location: `${at}.title`, text: bounded(tool.title) });
