@@ -274,7 +274,7 @@ export class DetectionEngine {
 
   /** Runs every rule over one event, then fires the timers the advanced watermark passed. */
   process(event: McpEvent): Alert[] {
-    const eventTime = Date.parse(event.time);
+    const eventTime = timeOf(event);
     this.counters.events += 1;
     if (eventTime < this.watermark) this.counters.lateEvents += 1;
     this.advanceClock(eventTime);
@@ -614,6 +614,14 @@ export class DetectionEngine {
     if (this.ruleErrors.length < 100)
       this.ruleErrors.push({ ruleId, ...(eventId === undefined ? {} : { eventId }), error });
   }
+}
+
+/** The last event time parsed: the engines of all scopes process one event in turn. */
+let parsedTime = { text: '', ms: Number.NaN };
+
+function timeOf(event: McpEvent): number {
+  if (event.time !== parsedTime.text) parsedTime = { text: event.time, ms: Date.parse(event.time) };
+  return parsedTime.ms;
 }
 
 /**
