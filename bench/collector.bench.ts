@@ -14,7 +14,7 @@ import { OtlpProto } from '../collector/otlp/proto.ts';
 import { partitionKeyOf } from '../contracts/mcp-event.ts';
 import { normalizeTraces } from '../collector/transforms/normalize.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
-import { measure, printTable, type BenchContext } from './harness.ts';
+import { formatNumber, measure, printTable, quantile, type BenchContext } from './harness.ts';
 
 const exportsPerRun = 40;
 const spansPerExport = 250;
@@ -61,7 +61,7 @@ export function exportBody(exportIndex: number): Uint8Array {
     .finish();
 }
 
-export default async function collectorBench({ brokers }: BenchContext): Promise<void> {
+export default async function collectorBench({ brokers, reportGoal }: BenchContext): Promise<void> {
   const bodies = Array.from({ length: exportsPerRun }, (_, index) => exportBody(index));
   const decoded = await Promise.all(bodies.map((body) => decodeTraces(body, 'protobuf', DEFAULT_DECODE_LIMITS)));
   const records = decoded.flatMap((traces) =>
@@ -168,6 +168,16 @@ export default async function collectorBench({ brokers }: BenchContext): Promise
       [baseline, viaCollector],
       { baseline: baseline.name, unit: 'spans/s' },
     );
+    const collectorRate = quantile(viaCollector.samples, 0.5);
+    const producerRate = quantile(baseline.samples, 0.5);
+    reportGoal({
+      figure: 'collector: OTLP protobuf → Kafka',
+      measured: `${formatNumber(collectorRate)} spans/s`,
+      baseline: `raw kafkajs producer, same records: ${formatNumber(producerRate)}`,
+      ratio: `${(collectorRate / producerRate).toFixed(2)}×`,
+      goal: '≥ 0.5×',
+      met: collectorRate / producerRate >= 0.5,
+    });
     for (const [name, { cpuMs, wallMs }] of cpu) {
       const units = records.length * (runs + 1);
       console.log(

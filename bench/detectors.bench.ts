@@ -19,7 +19,7 @@ import { anyRuleWants, rulesByScope } from '../detectors/scopes.ts';
 import { FileSink } from '../detectors/sinks/file.ts';
 import type { AlertSink } from '../detectors/sinks/types.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
-import { measure, printTable, quantile, type BenchContext } from './harness.ts';
+import { formatNumber, measure, printTable, quantile, type BenchContext, type GoalRow } from './harness.ts';
 
 const eventCount = Number(process.env.BENCH_DETECTORS_EVENTS ?? 20_000);
 const sessionCounts = (process.env.BENCH_DETECTORS_SESSIONS ?? '100000').split(',').map(Number);
@@ -50,7 +50,7 @@ function workload(count: number, start = Date.UTC(2026, 0, 1)): McpEvent[] {
   return events;
 }
 
-export default async function detectorsBench({ brokers }: BenchContext): Promise<void> {
+export default async function detectorsBench({ brokers, reportGoal }: BenchContext): Promise<void> {
   const kafka = new Kafka({ clientId: 'bench-detectors', brokers, logLevel: logLevel.ERROR });
   const transport = new KafkaTransport(
     { brokers, clientId: 'bench-detectors', consumer: { maxWaitTimeMs: 100 } },
@@ -132,8 +132,19 @@ export default async function detectorsBench({ brokers }: BenchContext): Promise
       { baseline: baseline.name, unit: 'events/s' },
     );
 
+    const detectorsRate = quantile(detectors.samples, 0.5);
+    const consumeRate = quantile(baseline.samples, 0.5);
+    reportGoal({
+      figure: `detectors, ${RULES.length} rules, from Kafka`,
+      measured: `${formatNumber(detectorsRate)} events/s`,
+      baseline: `kafkajs consume + \`JSON.parse\`: ${formatNumber(consumeRate)}`,
+      ratio: `${(detectorsRate / consumeRate).toFixed(2)}×`,
+      goal: '≥ 0.5×',
+      met: detectorsRate / consumeRate >= 0.5,
+    });
+
     await latency(transport, topics);
-    memory();
+    for (const row of memory()) reportGoal(row);
   } finally {
     await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.disconnect();
@@ -265,8 +276,9 @@ async function latency(transport: KafkaTransport, topics: string[]): Promise<voi
   }
 }
 
-/** Heap held by the engine's state for N distinct sessions (one call each), full catalog. */
-function memory(): void {
+/** Heap held by the engine's state for N distinct sessions (one call each), full catalog; a goal row per size. */
+function memory(): GoalRow[] {
+  const rows: GoalRow[] = [];
   const gc = (globalThis as { gc?: () => void }).gc;
   console.log(
     `### engine memory per tracked session, ${RULES.length} rules${gc === undefined ? ' (run with --expose-gc for exact numbers)' : ''}\n`,
@@ -304,6 +316,15 @@ function memory(): void {
     console.log(
       `| ${sessions.toLocaleString('en-US')} | ${(delta / 1_048_576).toFixed(1)} | ${Math.round(delta / sessions)} | ${keys.toLocaleString('en-US')} | ${Math.round(rate).toLocaleString('en-US')} |`,
     );
+    rows.push({
+      figure: `engine memory per tracked session (${sessions.toLocaleString('en-US')}, ${gc === undefined ? 'without' : 'with'} \`--expose-gc\`)`,
+      measured: `${formatNumber(delta / sessions)} B`,
+      baseline: '—',
+      ratio: '—',
+      goal: '≤ 512 B',
+      met: delta / sessions <= 512,
+    });
   }
   console.log('');
+  return rows;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatTable, measure, quantile, type Measurement } from './harness.ts';
+import { formatGoalTable, formatTable, measure, quantile, type Measurement } from './harness.ts';
 
 void test('quantile interpolates between the closest ranks', () => {
   assert.equal(quantile([4, 1, 3, 2], 0.5), 2.5);
@@ -61,4 +61,17 @@ void test('formatTable shows median, spread and the ratio of medians to the base
   assert.match(lines[4] ?? '', /^\| base +\| +100 \| +95–105 \| +90–110 \| 1\.00× \(baseline\) \| +3 \|$/);
   assert.match(lines[5] ?? '', /^\| twice +\| +200 \| +175–250 \| +150–300 \| +2\.00× \| +5 \|$/);
   assert.throws(() => formatTable('t', [row('a', [1])], { baseline: 'missing', unit: 'x' }), RangeError);
+});
+
+void test('formatGoalTable prints figure, measured, same-run baseline, ratio and goal, and whether it is met', () => {
+  const table = formatGoalTable([
+    { figure: 'replay', measured: '9.0 s CPU', baseline: 'read: 3.0 s', ratio: '0.33×', goal: '≥ 0.3×', met: true },
+    { figure: 'memory', measured: '600 B', baseline: '—', ratio: '—', goal: '≤ 512 B', met: false },
+  ]).split('\n');
+  assert.deepEqual(table, [
+    '| figure | measured | same-run baseline | ratio | goal |',
+    '| --- | --- | --- | --- | --- |',
+    '| replay | 9.0 s CPU | read: 3.0 s | 0.33× | ≥ 0.3× (met) |',
+    '| memory | 600 B | — | — | ≤ 512 B (not met) |',
+  ]);
 });

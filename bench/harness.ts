@@ -82,15 +82,14 @@ export function formatTable(title: string, rows: readonly Measurement[], options
   const baseline = rows.find((row) => row.name === options.baseline);
   if (baseline === undefined) throw new RangeError(`printTable(${title}): no row named ${options.baseline}`);
   const baselineMedian = quantile(baseline.samples, 0.5);
-  const number = (value: number) => Math.round(value).toLocaleString('en-US');
   const header = ['', `median ${options.unit}`, 'p25–p75', 'min–max', `vs ${options.baseline}`, 'runs'];
   const body = rows.map((row) => {
     const median = quantile(row.samples, 0.5);
     return [
       row.name,
-      number(median),
-      `${number(quantile(row.samples, 0.25))}–${number(quantile(row.samples, 0.75))}`,
-      `${number(Math.min(...row.samples))}–${number(Math.max(...row.samples))}`,
+      formatNumber(median),
+      `${formatNumber(quantile(row.samples, 0.25))}–${formatNumber(quantile(row.samples, 0.75))}`,
+      `${formatNumber(Math.min(...row.samples))}–${formatNumber(Math.max(...row.samples))}`,
       row === baseline ? '1.00× (baseline)' : `${(median / baselineMedian).toFixed(2)}×`,
       String(row.samples.length),
     ];
@@ -107,8 +106,43 @@ export function printTable(title: string, rows: readonly Measurement[], options:
   console.log(`${formatTable(title, rows, options)}\n`);
 }
 
+/** One figure the project holds itself to: what was measured, against what in the same run, and the goal. */
+export interface GoalRow {
+  figure: string;
+  /** The figure as measured, with its unit. */
+  measured: string;
+  /** What it is compared with in the same run, with its value; `—` for an absolute figure. */
+  baseline: string;
+  /** measured ÷ baseline, or `—`. */
+  ratio: string;
+  /** The goal, e.g. `≥ 0.5×` or `≤ 512 B`. */
+  goal: string;
+  met: boolean;
+}
+
+/** The goal rows as a Markdown table: figure | measured | same-run baseline | ratio | goal. */
+export function formatGoalTable(rows: readonly GoalRow[]): string {
+  const header = ['figure', 'measured', 'same-run baseline', 'ratio', 'goal'];
+  const body = rows.map((row) => [
+    row.figure,
+    row.measured,
+    row.baseline,
+    row.ratio,
+    `${row.goal} (${row.met ? 'met' : 'not met'})`,
+  ]);
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), `|${header.map(() => ' --- ').join('|')}|`, ...body.map(line)].join('\n');
+}
+
 /** What `bench/run.ts` hands every `*.bench.ts` default export. */
 export interface BenchContext {
   /** Bootstrap addresses of the broker started for this bench run. */
   brokers: string[];
+  /** Records a goal row; `bench/run.ts` prints every row recorded in one table at the end. */
+  reportGoal: (row: GoalRow) => void;
+}
+
+/** Numbers as the tables print them: rounded, with thousands separators. */
+export function formatNumber(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
 }

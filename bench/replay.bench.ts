@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDetectorsConfig } from '../detectors/config.ts';
 import { replayFile } from '../detectors/replay.ts';
 import { RULES } from '../detectors/rules/index.ts';
-import { measure, printTable } from './harness.ts';
+import { measure, printTable, quantile, type BenchContext } from './harness.ts';
 
 const eventCount = Number(process.env.BENCH_REPLAY_EVENTS ?? 200_000);
 const CATALOG_SHARE = 0.126;
@@ -86,7 +86,7 @@ async function cpuMs(work: () => Promise<number>): Promise<{ units: number; time
   return { units, timedMs: (used.user + used.system) / 1000 };
 }
 
-export default async function replayBench(): Promise<void> {
+export default async function replayBench({ reportGoal }: BenchContext): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mcpwatch-bench-replay-'));
   try {
     const file = path.join(dir, 'recording.jsonl');
@@ -117,6 +117,16 @@ export default async function replayBench(): Promise<void> {
         unit: 'events/s of CPU',
       },
     );
+    const cpuSeconds = (measurement: typeof replay) => eventCount / quantile(measurement.samples, 0.5);
+    const ratio = cpuSeconds(baseline) / cpuSeconds(replay);
+    reportGoal({
+      figure: `replay, mixed ${eventCount.toLocaleString('en-US')} events (12.6 % catalogs)`,
+      measured: `${cpuSeconds(replay).toFixed(1)} s CPU`,
+      baseline: `read + \`JSON.parse\`: ${cpuSeconds(baseline).toFixed(1)} s`,
+      ratio: `${ratio.toFixed(2)}×`,
+      goal: '≥ 0.3×',
+      met: ratio >= 0.3,
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -3,14 +3,15 @@
  * contains one of the arguments) in turn. Each exports a default `(context: BenchContext) => Promise<void>`
  * that prints its own tables. Exits non-zero if any benchmark threw.
  *
- *   tsx bench/run.ts                 all benchmarks
- *   tsx bench/run.ts kafka-baseline  a subset
+ *   tsx --expose-gc bench/run.ts                 all benchmarks (`npm run bench`)
+ *   tsx --expose-gc bench/run.ts kafka-baseline  a subset
  */
 import { readdir } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startKafkaBroker } from '../deploy/kafka/broker.ts';
-import type { BenchContext } from './harness.ts';
+import { formatGoalTable, type BenchContext, type GoalRow } from './harness.ts';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
@@ -35,9 +36,16 @@ async function main(filters: string[]): Promise<number> {
   process.on('SIGINT', stopOnSignal);
   process.on('SIGTERM', stopOnSignal);
   console.log(`Kafka broker ready at ${broker.brokers.join(',')} in ${broker.startupMs} ms`);
-  console.log(`Node ${process.version}, ${process.platform}/${process.arch}\n`);
+  console.log(`Node ${process.version}, ${process.platform}/${process.arch}`);
+  console.log(
+    `Load average at the start (1, 5, 15 min): ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(', ')}\n`,
+  );
 
   let failed = 0;
+  const goals: GoalRow[] = [];
+  const context: BenchContext = { brokers: broker.brokers, reportGoal: (row) => goals.push(row) };
   try {
     for (const file of files) {
       console.log(`## ${file}\n`);
@@ -45,7 +53,7 @@ async function main(filters: string[]): Promise<number> {
       try {
         const module = (await import(pathToFileURL(path.join(benchDir, file)).href)) as { default?: unknown };
         if (typeof module.default !== 'function') throw new TypeError(`${file} has no default export function`);
-        await (module.default as Bench)({ brokers: broker.brokers });
+        await (module.default as Bench)(context);
         console.log(`(${file} took ${((performance.now() - benchStartedAt) / 1000).toFixed(1)} s)\n`);
       } catch (error) {
         failed++;
@@ -54,6 +62,12 @@ async function main(filters: string[]): Promise<number> {
     }
   } finally {
     await broker.stop();
+  }
+  if (goals.length > 0) {
+    const load = loadavg().map((value) => value.toFixed(2));
+    console.log(
+      `## Goals\n\n${formatGoalTable(goals)}\n\nLoad average at the end (1, 5, 15 min): ${load.join(', ')}\n`,
+    );
   }
   console.log(`Benchmarks finished in ${((performance.now() - startedAt) / 1000).toFixed(1)} s; ${failed} failed.`);
   return failed === 0 ? 0 : 1;

@@ -119,6 +119,49 @@ describe('DetectionEngine', () => {
     assert.equal(engine.counters.evictedIdle, 2);
   });
 
+  test('checkpoints each changed key once, with its latest entry, and evicts a key idle while only other rules see events', () => {
+    const untimed: Rule<unknown, unknown> = {
+      ...(twoPrincipals as Rule<unknown, unknown>),
+      onEvent: (state) => ({ state }),
+    };
+    const byPrincipal: Rule<unknown, unknown> = {
+      ...untimed,
+      meta: { ...untimed.meta, id: 'test-by-principal' },
+      keyOf: (event) => (event.sessionId === 'quiet' ? undefined : event.principal?.id),
+    };
+    const engine = new DetectionEngine({
+      rules: [
+        { rule: untimed, config: {} },
+        { rule: byPrincipal, config: {} },
+      ],
+      idleKeyTtlMs: 10_000,
+    });
+    engine.process(call('e1', '2026-01-01T00:00:00Z', 'quiet', 'alice'));
+    engine.process(call('e2', '2026-01-01T00:00:05Z', 'busy', 'alice'));
+    engine.process(call('e3', '2026-01-01T00:00:06Z', 'busy', 'alice'));
+    const changes = engine.takeChanges().filter((change) => change.type === 'state');
+    assert.deepEqual(
+      changes.map((change) => [change.ruleId, change.key, change.entry?.lastSeen]),
+      [
+        ['test-two-principals', 'quiet', Date.parse('2026-01-01T00:00:00Z')],
+        ['test-two-principals', 'busy', Date.parse('2026-01-01T00:00:06Z')],
+        ['test-by-principal', 'alice', Date.parse('2026-01-01T00:00:06Z')],
+      ],
+    );
+    assert.deepEqual(engine.takeChanges(), []);
+    // Only test-by-principal sees this event; the quiet session went idle 10 s after its only event.
+    engine.process({ ...call('e4', '2026-01-01T00:00:10.001Z', 'busy', 'alice'), sessionId: undefined });
+    assert.equal(engine.counters.evictedIdle, 1);
+    assert.deepEqual(engine.stateSize(), { 'test-two-principals': 1, 'test-by-principal': 1 });
+    assert.deepEqual(
+      engine.takeChanges().flatMap((change) => (change.type === 'state' ? [[change.key, change.entry]] : [])),
+      [
+        ['quiet', undefined],
+        ['alice', { state: { principals: [] }, lastSeen: Date.parse('2026-01-01T00:00:10.001Z'), timers: {} }],
+      ],
+    );
+  });
+
   test('a rule that throws is counted and does not stop the event', () => {
     const broken: Rule<unknown, unknown> = {
       ...(twoPrincipals as Rule<unknown, unknown>),

@@ -95,6 +95,11 @@ class TimerQueue {
     return this.heap.length;
   }
 
+  /** When the earliest timer is due (Infinity when none is queued). */
+  get nextAt(): number {
+    return this.heap[0]?.at ?? Number.POSITIVE_INFINITY;
+  }
+
   push(timer: Omit<QueuedTimer, 'seq'>): void {
     const heap = this.heap;
     heap.push({ ...timer, seq: this.seq++ });
@@ -148,6 +153,57 @@ export function alertIdOf(ruleId: string, ruleVersion: number, subject: string, 
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
 }
 
+/** One rule's state for one key, as held: a `StateEntry` with no timers object while no timer is pending. */
+interface HeldEntry {
+  state: unknown;
+  lastSeen: number;
+  timers: Record<string, number> | undefined;
+}
+
+/**
+ * What the engine holds for one rule id: keys and suppressions in least-recently-seen order, those changed
+ * since the last `takeChanges` (dirty keys: the checkpoint is built from them when it is taken), and where the
+ * last eviction scan of each map stopped. A scan starts at the oldest entry and stops at the first that is not
+ * idle; while that entry is unmoved and not yet idle, scanning again would find nothing, so it is skipped.
+ */
+class RuleSlot {
+  readonly keys = new Map<string, HeldEntry>();
+  readonly subjects = new Map<string, SuppressionEntry>();
+  readonly changedKeys = new Set<string>();
+  readonly changedSubjects = new Set<string>();
+  /** The key the last scan stopped at; undefined when it went through the whole map. */
+  keyScanStop: string | undefined = undefined;
+  /** That key's lastSeen (Infinity when there is none): no key is idle before the idle bound passes it. */
+  keyScanStopSeen = Number.POSITIVE_INFINITY;
+  /** Whether the next eviction must scan the keys (something at their head moved, or the cap was passed). */
+  keyScanNeeded = false;
+  subjectScanStop: string | undefined = undefined;
+  subjectScanStopRaised = Number.POSITIVE_INFINITY;
+  subjectScanNeeded = false;
+
+  constructor(readonly ruleId: string) {}
+
+  /** Records that `key` was set, moved or deleted: the next scan must look when it was the head. */
+  keyMoved(key: string): void {
+    this.changedKeys.add(key);
+    if (this.keyScanStop === undefined || this.keyScanStop === key) this.keyScanNeeded = true;
+  }
+
+  subjectMoved(subject: string): void {
+    this.changedSubjects.add(subject);
+    if (this.subjectScanStop === undefined || this.subjectScanStop === subject) this.subjectScanNeeded = true;
+  }
+}
+
+function heldEntryOf(entry: StateEntry): HeldEntry {
+  return { state: entry.state, lastSeen: entry.lastSeen, timers: hasKeys(entry.timers) ? entry.timers : undefined };
+}
+
+function hasKeys(record: Record<string, unknown> | undefined): record is Record<string, unknown> {
+  for (const _ in record) return true;
+  return false;
+}
+
 export class DetectionEngine {
   readonly counters: EngineCounters = {
     events: 0,
@@ -164,14 +220,22 @@ export class DetectionEngine {
   private readonly rules: readonly EnabledRule[];
   private readonly environment: DetectionEnvironment;
   private readonly options: typeof DEFAULTS;
-  /** ruleId → key → entry; Map order is least recently seen first (entries are re-inserted on use). */
-  private readonly states = new Map<string, Map<string, StateEntry>>();
-  /** ruleId → subject → suppression. */
-  private readonly suppressions = new Map<string, Map<string, SuppressionEntry>>();
-  private readonly changes = new Map<string, EngineChange>();
+  /** One per rule id, in catalog order (rules that share an id share their state). */
+  private readonly slots: RuleSlot[] = [];
+  private readonly slotById = new Map<string, RuleSlot>();
+  /** The slot of each enabled rule, by its index in `rules`. */
+  private readonly slotOfRule: RuleSlot[] = [];
   private readonly timerQueue = new TimerQueue();
+  /** Rule id → index of the (last) rule with that id: timers name the rule that fires them. */
   private readonly ruleIndex = new Map<string, number>();
   private maxEventTime = Number.NEGATIVE_INFINITY;
+  private clockChanged = false;
+  /** No slot holds an entry that could be idle before this (lower bound): below it, eviction scans nothing. */
+  private earliestScanStop = Number.POSITIVE_INFINITY;
+  /** Set when maps changed outside `process` (restore, shedding): the next eviction scans every map. */
+  private scanEverything = false;
+  /** Keys of the event being processed, so that rules keyed alike hold one string (reused between events). */
+  private readonly eventKeys: string[] = [];
 
   constructor(options: EngineOptions) {
     this.rules = options.rules;
@@ -184,8 +248,13 @@ export class DetectionEngine {
     };
     for (const [index, { rule }] of this.rules.entries()) {
       this.ruleIndex.set(rule.meta.id, index);
-      this.states.set(rule.meta.id, new Map());
-      this.suppressions.set(rule.meta.id, new Map());
+      let slot = this.slotById.get(rule.meta.id);
+      if (slot === undefined) {
+        slot = new RuleSlot(rule.meta.id);
+        this.slotById.set(rule.meta.id, slot);
+        this.slots.push(slot);
+      }
+      this.slotOfRule.push(slot);
     }
   }
 
@@ -200,21 +269,21 @@ export class DetectionEngine {
 
   /** Keys held, per rule id. */
   stateSize(): Record<string, number> {
-    return Object.fromEntries([...this.states].map(([ruleId, keys]) => [ruleId, keys.size]));
+    return Object.fromEntries(this.slots.map((slot) => [slot.ruleId, slot.keys.size]));
   }
 
   /** Runs every rule over one event, then fires the timers the advanced watermark passed. */
   process(event: McpEvent): Alert[] {
-    const eventTime = Date.parse(event.time);
+    const eventTime = timeOf(event);
     this.counters.events += 1;
     if (eventTime < this.watermark) this.counters.lateEvents += 1;
-    if (eventTime > this.maxEventTime) {
-      this.maxEventTime = eventTime;
-      this.changes.set('clock', { type: 'clock', maxEventTime: eventTime });
-    }
+    this.advanceClock(eventTime);
 
     const alerts: Alert[] = [];
-    for (const enabled of this.rules) {
+    const eventKeys = this.eventKeys;
+    eventKeys.length = 0;
+    for (let index = 0; index < this.rules.length; index += 1) {
+      const enabled = this.rules[index]!;
       const { rule, config } = enabled;
       let key: string | undefined;
       try {
@@ -224,19 +293,23 @@ export class DetectionEngine {
         continue;
       }
       if (key === undefined) continue;
-      const keys = this.states.get(rule.meta.id)!;
-      const existing = keys.get(key);
-      const entry: StateEntry = existing ?? { state: rule.initialState(key), lastSeen: eventTime, timers: {} };
-      const context = this.contextFor(enabled, eventTime);
+      const slot = this.slotOfRule[index]!;
+      let entry = slot.keys.get(key);
+      if (entry === undefined) {
+        key = sharedKey(eventKeys, key);
+        entry = { state: rule.initialState(key), lastSeen: eventTime, timers: undefined };
+      } else {
+        eventKeys.push(key);
+      }
       let step: RuleStep<unknown>;
       try {
-        step = rule.onEvent(entry.state, event, context);
+        step = rule.onEvent(entry.state, event, this.contextFor(enabled, eventTime));
       } catch (error) {
         this.recordRuleError(rule.meta.id, event.eventId, error);
         continue;
       }
       entry.lastSeen = Math.max(entry.lastSeen, eventTime);
-      this.applyStep(enabled, key, entry, step, eventTime, alerts);
+      this.applyStep(enabled, slot, key, entry, step, eventTime, alerts);
     }
     this.fireDueTimers(alerts);
     this.evict();
@@ -245,10 +318,7 @@ export class DetectionEngine {
 
   /** Moves event time forward without an event (e.g. partitions idle); fires due timers. */
   advanceTo(eventTime: number): Alert[] {
-    if (eventTime > this.maxEventTime) {
-      this.maxEventTime = eventTime;
-      this.changes.set('clock', { type: 'clock', maxEventTime: eventTime });
-    }
+    this.advanceClock(eventTime);
     const alerts: Alert[] = [];
     this.fireDueTimers(alerts);
     this.evict();
@@ -257,8 +327,25 @@ export class DetectionEngine {
 
   /** What changed since the last call, latest value per key: the runtime checkpoints exactly this. */
   takeChanges(): EngineChange[] {
-    const changes = [...this.changes.values()];
-    this.changes.clear();
+    const changes: EngineChange[] = [];
+    if (this.clockChanged) {
+      changes.push({ type: 'clock', maxEventTime: this.maxEventTime });
+      this.clockChanged = false;
+    }
+    for (const slot of this.slots) {
+      const { ruleId } = slot;
+      for (const key of slot.changedKeys) {
+        const held = slot.keys.get(key);
+        const entry =
+          held === undefined ? undefined : { state: held.state, lastSeen: held.lastSeen, timers: held.timers ?? {} };
+        changes.push({ type: 'state', ruleId, key, entry });
+      }
+      slot.changedKeys.clear();
+      for (const subject of slot.changedSubjects) {
+        changes.push({ type: 'suppression', ruleId, subject, entry: slot.subjects.get(subject) });
+      }
+      slot.changedSubjects.clear();
+    }
     return changes;
   }
 
@@ -274,20 +361,27 @@ export class DetectionEngine {
       this.maxEventTime = Math.max(this.maxEventTime, change.maxEventTime);
       return;
     }
+    const slot = this.slotById.get(change.ruleId);
+    if (slot === undefined) return; // a rule that is no longer enabled
+    this.scanEverything = true;
     if (change.type === 'state') {
-      const keys = this.states.get(change.ruleId);
-      if (keys === undefined) return; // a rule that is no longer enabled
-      if (change.entry === undefined) keys.delete(change.key);
+      if (change.entry === undefined) slot.keys.delete(change.key);
       else {
-        keys.set(change.key, change.entry);
-        this.queueTimers(change.ruleId, change.key, change.entry.timers);
+        const held = heldEntryOf(change.entry);
+        slot.keys.set(change.key, held);
+        if (held.timers !== undefined) this.queueTimers(change.ruleId, change.key, held.timers);
       }
       return;
     }
-    const subjects = this.suppressions.get(change.ruleId);
-    if (subjects === undefined) return;
-    if (change.entry === undefined) subjects.delete(change.subject);
-    else subjects.set(change.subject, change.entry);
+    if (change.entry === undefined) slot.subjects.delete(change.subject);
+    else slot.subjects.set(change.subject, change.entry);
+  }
+
+  private advanceClock(eventTime: number): void {
+    if (eventTime > this.maxEventTime) {
+      this.maxEventTime = eventTime;
+      this.clockChanged = true;
+    }
   }
 
   private contextFor(enabled: EnabledRule, eventTime: number): RuleContext<unknown> {
@@ -296,29 +390,31 @@ export class DetectionEngine {
 
   private applyStep(
     enabled: EnabledRule,
+    slot: RuleSlot,
     key: string,
-    entry: StateEntry,
+    entry: HeldEntry,
     step: RuleStep<unknown>,
     eventTime: number,
     alerts: Alert[],
   ): void {
-    const ruleId = enabled.rule.meta.id;
-    const keys = this.states.get(ruleId)!;
+    const keys = slot.keys;
     if (step.state === undefined) {
       // A key that was never stored (a rule that keeps no state) has nothing to forget: no change to checkpoint.
-      if (keys.delete(key)) this.changes.set(`s\0${ruleId}\0${key}`, { type: 'state', ruleId, key, entry: undefined });
+      if (keys.delete(key)) slot.keyMoved(key);
     } else {
       entry.state = step.state;
-      for (const timer of step.timers ?? []) entry.timers[timer.name] = timer.at;
       if (step.timers !== undefined && step.timers.length > 0) {
-        this.queueTimers(ruleId, key, Object.fromEntries(step.timers.map((timer) => [timer.name, timer.at])));
+        const timers = (entry.timers ??= {});
+        for (const timer of step.timers) timers[timer.name] = timer.at;
+        this.queueTimers(slot.ruleId, key, Object.fromEntries(step.timers.map((timer) => [timer.name, timer.at])));
       }
       keys.delete(key); // re-insert: Map order doubles as least-recently-seen order
       keys.set(key, entry);
-      this.changes.set(`s\0${ruleId}\0${key}`, { type: 'state', ruleId, key, entry });
+      slot.keyMoved(key);
+      if (keys.size > this.options.maxKeysPerRule) slot.keyScanNeeded = true;
     }
     for (const finding of step.findings ?? []) {
-      const alert = this.raise(enabled, finding, eventTime);
+      const alert = this.raise(enabled, slot, finding, eventTime);
       if (alert !== undefined) alerts.push(alert);
     }
   }
@@ -335,6 +431,7 @@ export class DetectionEngine {
    */
   private fireDueTimers(alerts: Alert[]): void {
     const watermark = this.watermark;
+    if (!(this.timerQueue.nextAt <= watermark)) return;
     const lastSeq = this.timerQueue.lastSeq;
     const deferred: QueuedTimer[] = [];
     for (
@@ -348,10 +445,13 @@ export class DetectionEngine {
       }
       const enabled = this.rules[queued.ruleIndex]!;
       const { rule } = enabled;
-      const entry = this.states.get(rule.meta.id)!.get(queued.key);
-      if (rule.onTimer === undefined || entry === undefined || entry.timers[queued.name] !== queued.at) continue;
+      const slot = this.slotOfRule[queued.ruleIndex]!;
+      const entry = slot.keys.get(queued.key);
+      if (rule.onTimer === undefined || entry?.timers === undefined || entry.timers[queued.name] !== queued.at)
+        continue;
       const { name, at, key } = queued;
       delete entry.timers[name];
+      if (!hasKeys(entry.timers)) entry.timers = undefined;
       let step: RuleStep<unknown>;
       try {
         step = rule.onTimer(entry.state, { name, at, key }, this.contextFor(enabled, at));
@@ -359,14 +459,14 @@ export class DetectionEngine {
         this.recordRuleError(rule.meta.id, undefined, error);
         continue;
       }
-      this.applyStep(enabled, key, entry, step, at, alerts);
+      this.applyStep(enabled, slot, key, entry, step, at, alerts);
     }
     for (const queued of deferred) this.timerQueue.push(queued);
   }
 
-  private raise(enabled: EnabledRule, finding: Finding, eventTime: number): Alert | undefined {
+  private raise(enabled: EnabledRule, slot: RuleSlot, finding: Finding, eventTime: number): Alert | undefined {
     const { meta } = enabled.rule;
-    const subjects = this.suppressions.get(meta.id)!;
+    const subjects = slot.subjects;
     const alertId = alertIdOf(meta.id, meta.version, finding.subject, finding.windowStart);
     const previous = subjects.get(finding.subject);
     const suppressed =
@@ -375,23 +475,13 @@ export class DetectionEngine {
     if (suppressed) {
       previous.count += 1;
       this.counters.findingsSuppressed += 1;
-      this.changes.set(`p\0${meta.id}\0${finding.subject}`, {
-        type: 'suppression',
-        ruleId: meta.id,
-        subject: finding.subject,
-        entry: previous,
-      });
+      slot.changedSubjects.add(finding.subject);
       return undefined;
     }
     const entry: SuppressionEntry = { alertId, raisedAt: eventTime, count: 1 };
     subjects.delete(finding.subject); // re-insert: Map order doubles as raisedAt order for eviction
     subjects.set(finding.subject, entry);
-    this.changes.set(`p\0${meta.id}\0${finding.subject}`, {
-      type: 'suppression',
-      ruleId: meta.id,
-      subject: finding.subject,
-      entry,
-    });
+    slot.subjectMoved(finding.subject);
     this.counters.alertsRaised += 1;
     return {
       schemaVersion: ALERT_SCHEMA_VERSION,
@@ -411,32 +501,81 @@ export class DetectionEngine {
     };
   }
 
+  /**
+   * Forgets keys idle for `idleKeyTtlMs` (keys with a pending timer stay) and keys over the cap, and
+   * suppressions raised that long ago. Only maps whose head moved are scanned, unless the idle bound passed
+   * where an earlier scan stopped.
+   */
   private evict(): void {
     const idleBefore = this.maxEventTime - this.options.idleKeyTtlMs;
-    for (const [ruleId, keys] of this.states) {
-      for (const [key, entry] of keys) {
-        const hasPendingTimer = Object.keys(entry.timers).length > 0;
-        if (entry.lastSeen >= idleBefore) break; // least recently seen first: the rest are newer
-        if (hasPendingTimer) continue;
-        keys.delete(key);
-        this.counters.evictedIdle += 1;
-        this.changes.set(`s\0${ruleId}\0${key}`, { type: 'state', ruleId, key, entry: undefined });
+    const everything = this.scanEverything || idleBefore > this.earliestScanStop;
+    let earliest = everything ? Number.POSITIVE_INFINITY : this.earliestScanStop;
+    for (const slot of this.slots) {
+      let scanned = false;
+      if (everything || slot.keyScanNeeded) {
+        this.scanKeys(slot, idleBefore);
+        scanned = true;
       }
-      while (keys.size > this.options.maxKeysPerRule) {
-        const oldest = keys.keys().next().value as string;
-        keys.delete(oldest);
-        this.counters.evictedOverCap += 1;
-        this.changes.set(`s\0${ruleId}\0${oldest}`, { type: 'state', ruleId, key: oldest, entry: undefined });
+      if (everything || slot.subjectScanNeeded) {
+        this.scanSubjects(slot, idleBefore);
+        scanned = true;
       }
+      if (scanned) earliest = Math.min(earliest, slot.keyScanStopSeen, slot.subjectScanStopRaised);
     }
-    for (const [ruleId, subjects] of this.suppressions) {
-      for (const [subject, entry] of subjects) {
-        // Oldest raised first (late events aside, which only delay eviction): the rest are newer.
-        if (entry.raisedAt >= idleBefore) break;
-        subjects.delete(subject);
-        this.changes.set(`p\0${ruleId}\0${subject}`, { type: 'suppression', ruleId, subject, entry: undefined });
+    this.earliestScanStop = earliest;
+    this.scanEverything = false;
+  }
+
+  private scanKeys(slot: RuleSlot, idleBefore: number): void {
+    const keys = slot.keys;
+    let stop: string | undefined;
+    let stopSeen = Number.POSITIVE_INFINITY;
+    let skipped = false;
+    for (const [key, entry] of keys) {
+      if (entry.lastSeen >= idleBefore) {
+        stop = key;
+        stopSeen = entry.lastSeen;
+        break; // least recently seen first: the rest are newer
       }
+      if (entry.timers !== undefined) {
+        skipped = true;
+        continue;
+      }
+      keys.delete(key);
+      this.counters.evictedIdle += 1;
+      slot.changedKeys.add(key);
     }
+    let overCap = false;
+    while (keys.size > this.options.maxKeysPerRule) {
+      const oldest = keys.keys().next().value as string;
+      keys.delete(oldest);
+      this.counters.evictedOverCap += 1;
+      slot.changedKeys.add(oldest);
+      overCap = true;
+    }
+    slot.keyScanStop = stop;
+    slot.keyScanStopSeen = stopSeen;
+    // Idle keys kept for their timers, or a head cut by the cap: the next scan cannot be skipped.
+    slot.keyScanNeeded = skipped || overCap;
+  }
+
+  private scanSubjects(slot: RuleSlot, idleBefore: number): void {
+    const subjects = slot.subjects;
+    let stop: string | undefined;
+    let stopRaised = Number.POSITIVE_INFINITY;
+    for (const [subject, entry] of subjects) {
+      // Oldest raised first (late events aside, which only delay eviction): the rest are newer.
+      if (entry.raisedAt >= idleBefore) {
+        stop = subject;
+        stopRaised = entry.raisedAt;
+        break;
+      }
+      subjects.delete(subject);
+      slot.changedSubjects.add(subject);
+    }
+    slot.subjectScanStop = stop;
+    slot.subjectScanStopRaised = stopRaised;
+    slot.subjectScanNeeded = false;
   }
 
   /**
@@ -447,25 +586,25 @@ export class DetectionEngine {
    */
   shedOldest(fraction: number): number {
     let shed = 0;
-    for (const [ruleId, keys] of this.states) {
+    for (const slot of this.slots) {
+      const { keys, subjects } = slot;
       let count = Math.min(keys.size, Math.ceil(keys.size * fraction));
       for (const key of keys.keys()) {
         if (count-- <= 0) break;
         keys.delete(key);
         shed += 1;
-        this.changes.set(`s\0${ruleId}\0${key}`, { type: 'state', ruleId, key, entry: undefined });
+        slot.changedKeys.add(key);
       }
-    }
-    for (const [ruleId, subjects] of this.suppressions) {
       // Oldest raised first; a shed suppression can only let a repeat of an alert through, with the same id.
-      let count = Math.min(subjects.size, Math.ceil(subjects.size * fraction));
+      count = Math.min(subjects.size, Math.ceil(subjects.size * fraction));
       for (const subject of subjects.keys()) {
         if (count-- <= 0) break;
         subjects.delete(subject);
         shed += 1;
-        this.changes.set(`p\0${ruleId}\0${subject}`, { type: 'suppression', ruleId, subject, entry: undefined });
+        slot.changedSubjects.add(subject);
       }
     }
+    this.scanEverything = true;
     this.counters.shed += shed;
     return shed;
   }
@@ -475,6 +614,24 @@ export class DetectionEngine {
     if (this.ruleErrors.length < 100)
       this.ruleErrors.push({ ruleId, ...(eventId === undefined ? {} : { eventId }), error });
   }
+}
+
+/** The last event time parsed: the engines of all scopes process one event in turn. */
+let parsedTime = { text: '', ms: Number.NaN };
+
+function timeOf(event: McpEvent): number {
+  if (event.time !== parsedTime.text) parsedTime = { text: event.time, ms: Date.parse(event.time) };
+  return parsedTime.ms;
+}
+
+/**
+ * The string of an equal key an earlier rule gave for this event, else `key`; either way it is remembered for
+ * the rules after. Rules of one scope mostly key an event alike, and each stored copy of a key costs memory.
+ */
+function sharedKey(eventKeys: string[], key: string): string {
+  for (const seen of eventKeys) if (seen === key) return seen;
+  eventKeys.push(key);
+  return key;
 }
 
 /** Runs rules over events in the order given (callers sort by event time) and returns every alert. */

@@ -49,6 +49,8 @@ export interface ReplayReport {
 const DEFAULT_MAX_LINE_BYTES = 1_048_576;
 const PROGRESS_MIN_BYTES = 8 * 1_048_576;
 const DELIVERY_CHUNK = 500;
+/** A line of white space only (what `trim` removes), without copying the line. */
+const BLANK = /^\s*$/;
 /** Nesting kept per event line; deeper values become the flattened-value marker (the collector's limit is at most 64). */
 const MAX_VALUE_DEPTH = 64;
 
@@ -72,6 +74,7 @@ export async function* readBoundedLines(
       const piece = chunk.subarray(start, newline);
       start = newline + 1;
       if (overlong || pendingBytes + piece.length > maxBytes) yield { line, text: undefined };
+      else if (pending.length === 0) yield { line, text: piece.toString('utf8') };
       else yield { line, text: Buffer.concat([...pending, piece]).toString('utf8') };
       pending = [];
       pendingBytes = 0;
@@ -128,7 +131,7 @@ export async function replayFile(path: string, options: ReplayOptions): Promise<
       bad(line, `line longer than ${maxLineBytes} bytes`);
       continue;
     }
-    if (text.trim() === '') continue;
+    if (BLANK.test(text)) continue;
     let json: unknown;
     try {
       json = JSON.parse(text);

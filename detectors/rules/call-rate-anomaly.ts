@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import type { AlertEntities } from '../../contracts/alert.ts';
 import type { CallEvent } from '../../contracts/mcp-event.ts';
 import type { Finding, Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
+import { touch, trimOldest } from './lib/recency.ts';
 import { REFERENCES } from './lib/references.ts';
 
 const Config = z.strictObject({
@@ -100,13 +102,9 @@ export const callRateAnomaly: Rule<State, Config> = {
       );
       const finding = check(entity, counter, event, config);
       if (finding !== undefined) findings.push(finding);
-      delete counters[entity]; // re-inserted last: key order is least recently seen first
-      counters[entity] = counter;
+      touch(counters, entity, counter); // key order is least recently seen first
     }
-    if (added) {
-      const keys = Object.keys(counters);
-      for (const stale of keys.slice(0, Math.max(0, keys.length - config.maxEntities))) delete counters[stale];
-    }
+    if (added) trimOldest(counters, config.maxEntities);
     return { state, findings };
   },
 };
@@ -148,10 +146,13 @@ function advance(previous: Counter | undefined, eventTime: number, config: Confi
     const principals = (counter.principals ??= {});
     const last = principals[principal];
     if (last === undefined || last < counter.bucket) counter.bucketPrincipals = (counter.bucketPrincipals ?? 0) + 1;
-    delete principals[principal];
-    principals[principal] = burstBucket;
-    const keys = Object.keys(principals);
-    for (const stale of keys.slice(0, Math.max(0, keys.length - config.maxActivePrincipals))) delete principals[stale];
+    const active = ACTIVE.get(principals);
+    const wasActive = active === undefined ? 0 : activeKey(active, principals, principal);
+    touch(principals, principal, burstBucket);
+    if (active !== undefined) active.count += activeKey(active, principals, principal) - wasActive;
+    for (const [, seen] of trimOldest(principals, config.maxActivePrincipals)) {
+      if (active !== undefined) active.count -= activeIn(active, seen);
+    }
   }
   // A late event (older bucket) counts into the current one: the runtime keeps per-key order, lateness is rare.
   counter.count += 1;
@@ -159,18 +160,31 @@ function advance(previous: Counter | undefined, eventTime: number, config: Confi
   return counter;
 }
 
+/**
+ * A tool's principals seen since `since`, counted when `since` moves (once per burst window) and kept up to
+ * date as principals call in between; beside the state, not in it (rebuilt from it after a restore).
+ */
+const ACTIVE = new WeakMap<Record<string, number>, { since: number; count: number }>();
+
+const activeIn = (active: { since: number }, seen: number): number => (seen >= active.since ? 1 : 0);
+/** Own keys only, as `Object.values` sees them (`__proto__` may be none). */
+const activeKey = (active: { since: number }, principals: Record<string, number>, principal: string): number =>
+  Object.hasOwn(principals, principal) ? activeIn(active, principals[principal]!) : 0;
+
 /** Principals that called a tool in the current or the previous burst window (1 for a principal's own counter). */
 function activePrincipals(counter: Counter, config: Config): number {
   if (counter.principals === undefined) return 1;
   const since = counter.burstBucket - config.burstSeconds * 1000;
-  let active = 0;
-  for (const seen of Object.values(counter.principals)) if (seen >= since) active += 1;
-  return Math.max(1, active);
+  let active = ACTIVE.get(counter.principals);
+  if (active?.since !== since) {
+    active = { since, count: 0 };
+    for (const seen of Object.values(counter.principals)) active.count += activeIn(active, seen);
+    ACTIVE.set(counter.principals, active);
+  }
+  return Math.max(1, active.count);
 }
 
 function check(entity: string, counter: Counter, event: CallEvent, config: Config): Finding | undefined {
-  const [kind, name] = splitEntity(entity);
-  const entities = { ...entitiesOf(event), ...(kind === 'tool' ? { tool: name } : { user: name }) };
   // A tool shared by a fleet sees the sum of its principals' calls: its thresholds are per active principal.
   const active = activePrincipals(counter, config);
   if (counter.burstCount >= config.burstCalls * active && counter.alertedBurst !== counter.burstBucket) {
@@ -180,7 +194,7 @@ function check(entity: string, counter: Counter, event: CallEvent, config: Confi
       windowStart: counter.burstBucket,
       title: 'Burst of tool calls',
       description: `${counter.burstCount} calls by ${entity} on server ${event.server.name} within ${config.burstSeconds} s.`,
-      entities,
+      entities: entitiesFor(entity, event),
       evidence: {
         entity,
         calls: counter.burstCount,
@@ -210,7 +224,7 @@ function check(entity: string, counter: Counter, event: CallEvent, config: Confi
     windowStart: counter.bucket,
     title: 'Tool call volume far above its baseline',
     description: `${counter.count} calls by ${entity} on server ${event.server.name} in ${config.bucketSeconds} s, baseline median ${median}.`,
-    entities,
+    entities: entitiesFor(entity, event),
     evidence: {
       entity,
       calls: counter.count,
@@ -225,9 +239,11 @@ function check(entity: string, counter: Counter, event: CallEvent, config: Confi
   };
 }
 
-function splitEntity(entity: string): [string, string] {
+/** The event's entities, with the counted principal or tool. */
+function entitiesFor(entity: string, event: CallEvent): AlertEntities {
   const at = entity.indexOf(':');
-  return [entity.slice(0, at), entity.slice(at + 1)];
+  const name = entity.slice(at + 1);
+  return { ...entitiesOf(event), ...(entity.slice(0, at) === 'tool' ? { tool: name } : { user: name }) };
 }
 
 function medianOf(values: readonly number[]): number {

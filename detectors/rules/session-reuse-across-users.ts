@@ -13,8 +13,11 @@ type Config = z.infer<typeof Config>;
 interface State {
   /** The principal the session was first used by, and the event that showed it. */
   first?: { principal: string; eventId: string };
-  others: string[];
+  others: readonly string[];
 }
+
+/** Shared by every session used by one principal so far (most): `others` is replaced, never changed in place. */
+const NO_OTHERS: readonly string[] = Object.freeze([]);
 
 /** One MCP session id presented by a second principal: a stolen or guessed session id (session hijacking). */
 export const sessionReuseAcrossUsers: Rule<State, Config> = {
@@ -44,7 +47,7 @@ export const sessionReuseAcrossUsers: Rule<State, Config> = {
     event.principal !== undefined || (event.kind === 'session' && event.action === 'principal-mismatch')
       ? sessionKeyOf(event)
       : undefined,
-  initialState: () => ({ others: [] }),
+  initialState: () => ({ others: NO_OTHERS }),
   onEvent(state, event, { config }) {
     if (event.kind === 'session' && event.action === 'principal-mismatch') {
       const bound = event.boundPrincipalId ?? state.first?.principal;
@@ -54,7 +57,8 @@ export const sessionReuseAcrossUsers: Rule<State, Config> = {
       };
     }
     const principal = event.principal!.id;
-    if (state.first === undefined) return { state: { ...state, first: { principal, eventId: event.eventId } } };
+    if (state.first === undefined)
+      return { state: { others: state.others, first: { principal, eventId: event.eventId } } };
     if (principal === state.first.principal || state.others.includes(principal)) return { state };
     if (state.others.length >= config.maxPrincipals) return { state };
     return {

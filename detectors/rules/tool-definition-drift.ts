@@ -5,6 +5,7 @@ import type { Finding, Rule } from '../types.ts';
 import { contentHash } from '../../contracts/content-hash.ts';
 import { audienceOf, isStatelessCatalog } from './lib/catalog-audience.ts';
 import { entitiesOf, pushBounded } from './lib/entities.ts';
+import { touch, trimOldest } from './lib/recency.ts';
 import { REFERENCES } from './lib/references.ts';
 import { excerpt } from './lib/text.ts';
 
@@ -172,12 +173,11 @@ export const toolDefinitionDrift: Rule<State, Config> = {
       }
     }
 
-    const sessions = { ...state.sessions };
+    // Updated in place (the engine owns the state): a copy of up to MAX_SESSIONS ids per catalog was most of the work.
+    const { sessions } = state;
     if (event.sessionId !== undefined) {
-      delete sessions[event.sessionId];
-      sessions[event.sessionId] = event.listHash;
-      const ids = Object.keys(sessions);
-      for (const stale of ids.slice(0, Math.max(0, ids.length - MAX_SESSIONS))) delete sessions[stale];
+      touch(sessions, event.sessionId, event.listHash);
+      trimOldest(sessions, MAX_SESSIONS);
     }
     const audiences = { ...state.audiences };
     if (audience !== undefined) {

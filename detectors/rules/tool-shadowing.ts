@@ -3,6 +3,7 @@ import type { ToolDefinition } from '../../contracts/mcp-event.ts';
 import type { Finding, Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
 import { REDIRECT_PATTERNS, scanTexts, scoreOf } from './lib/patterns.ts';
+import { touch, trimOldest } from './lib/recency.ts';
 import { REFERENCES } from './lib/references.ts';
 import { toolTexts, type LocatedText } from './lib/text.ts';
 
@@ -68,14 +69,9 @@ export const toolShadowing: Rule<State, Config> = {
     const { servers } = state;
     const names = event.tools.slice(0, config.maxToolsPerServer).map((tool: ToolDefinition) => tool.name);
     forget(index, event.server.name, servers[event.server.name]);
-    delete servers[event.server.name];
-    servers[event.server.name] = names;
+    touch(servers, event.server.name, names);
     remember(index, event.server.name, names);
-    const known = Object.keys(servers);
-    for (const stale of known.slice(0, Math.max(0, known.length - config.maxServers))) {
-      forget(index, stale, servers[stale]);
-      delete servers[stale];
-    }
+    for (const [stale, staleNames] of trimOldest(servers, config.maxServers)) forget(index, stale, staleNames);
     if (shadowing.length === 0) return { state };
     const findings: Finding[] = [
       {

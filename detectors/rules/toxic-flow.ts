@@ -167,9 +167,9 @@ export const toxicFlow: Rule<State, Config> = {
       return {
         state: untrusted !== undefined && sensitive !== undefined ? { untrusted, sensitive } : { untrusted: step },
       };
-    return {
-      state: { ...(untrusted === undefined ? {} : { untrusted }), ...(sensitive === undefined ? {} : { sensitive }) },
-    };
+    // Nothing to remember is the initial state: the key is not kept (most sessions never call an untrusted source).
+    if (untrusted === undefined) return { state: undefined };
+    return { state: sensitive === undefined ? { untrusted } : { untrusted, sensitive } };
   },
 };
 

@@ -88,50 +88,24 @@ const LEET: Readonly<Record<string, string>> = {
   '|': 'l',
 };
 
-/** Characters that render as nothing: zero-width, joiners, soft hyphen, word joiner, tag characters. */
-function invisible(cp: number): boolean {
-  return (
-    cp === 0x00ad ||
-    (cp >= 0x200b && cp <= 0x200f) ||
-    (cp >= 0x202a && cp <= 0x202e) ||
-    (cp >= 0x2060 && cp <= 0x2064) ||
-    (cp >= 0x2066 && cp <= 0x2069) ||
-    cp === 0xfeff ||
-    cp === 0x180e ||
-    (cp >= 0xe0000 && cp <= 0xe007f) ||
-    (cp >= 0xfe00 && cp <= 0xfe0f)
-  );
-}
-
 const isAsciiLetter = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-const isAsciiDigit = (c: string) => c >= '0' && c <= '9';
-const isUpper = (c: string) => c >= 'A' && c <= 'Z';
-const isLower = (c: string) => c >= 'a' && c <= 'z';
 
 /**
- * Splits identifiers into words: `_`, `-` and `.` between word characters become spaces, and a lower-case
- * letter or digit followed by an upper-case one gets a space between (`doNotTell` → `do Not Tell`). A dot
- * inside a file name, path (`~/.ssh`) or address is no sentence end, so patterns bounded by sentences read past it.
+ * Code points dropped from the folded view: combining diacritics (after NFKD), and characters that render as
+ * nothing: zero-width, joiners, soft hyphen, word joiner, bidi controls, tag characters, variation selectors.
  */
-function splitIdentifiers(text: string): string {
-  let out = '';
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text[i]!;
-    const before = text[i - 1] ?? '';
-    const after = text[i + 1] ?? '';
-    const dotInPath = c === '.' && (before === '/' || before === '\\');
-    if (
-      (((c === '_' || c === '-' || c === '.') && (isAsciiLetter(before) || isAsciiDigit(before))) || dotInPath) &&
-      isAsciiLetter(after)
-    ) {
-      out += ' ';
-      continue;
-    }
-    if (isUpper(c) && (isLower(before) || isAsciiDigit(before)) && i > 0) out += ' ';
-    out += c;
-  }
-  return out;
-}
+const DROPPED =
+  /[\u0300-\u036f]|[\ufe00-\ufe0f]|[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u180e\u{e0000}-\u{e007f}]/gu;
+/** ASCII text is its own NFKC, NFKD and NFC, and has nothing to drop. */
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * Splits identifiers into words: `_`, `-` and `.` between a letter or digit and a letter become spaces, and a
+ * lower-case letter or digit followed by an upper-case one gets a space between (`doNotTell` → `do Not Tell`). A
+ * dot inside a file name, path (`~/.ssh`) or address is no sentence end, so patterns bounded by sentences read
+ * past it.
+ */
+const IDENTIFIER_BREAK = /(?<=[A-Za-z0-9])[_.-](?=[A-Za-z])|(?<=[/\\])\.(?=[A-Za-z])|(?<=[a-z0-9])(?=[A-Z])/g;
 
 /**
  * One word folded: look-alike letters of other scripts and leetspeak undone, but only in a word that has
@@ -157,34 +131,21 @@ function foldWord(word: string): string {
   return out + tail;
 }
 
-const WORD_CHAR = /[\p{L}\p{N}]/u;
+/** A word: a run of letters, digits and the substitute symbols. */
+const WORD = /[\p{L}\p{N}@$!|]+/gu;
+/** What `foldWord` can change: substitutes and the look-alike letters (all in U+0131–U+052F). */
+const FOLDABLE = /[0-9@$!|\u0131-\u052f]/;
 
-/** Folds word by word; a word is a run of letters, digits and the substitute symbols. */
+/** Folds word by word. */
 function foldWords(text: string): string {
-  let out = '';
-  let word = '';
-  for (const c of text) {
-    if (LEET[c] !== undefined || WORD_CHAR.test(c)) {
-      word += c;
-      continue;
-    }
-    if (word !== '') out += foldWord(word);
-    word = '';
-    out += c;
-  }
-  return word === '' ? out : out + foldWord(word);
+  return FOLDABLE.test(text) ? text.replace(WORD, foldWord) : text;
 }
 
 /** The folded reading of a text (see the module comment); linear in its length. */
 export function foldText(text: string): string {
-  const split = splitIdentifiers(text.normalize('NFKC'));
-  let plain = '';
-  for (const char of split.normalize('NFKD')) {
-    const cp = char.codePointAt(0)!;
-    if (cp >= 0x0300 && cp <= 0x036f) continue; // combining diacritics
-    if (invisible(cp)) continue;
-    plain += char;
-  }
+  if (!NON_ASCII.test(text)) return foldWords(text.replace(IDENTIFIER_BREAK, ' ').toLowerCase());
+  const split = text.normalize('NFKC').replace(IDENTIFIER_BREAK, ' ');
+  const plain = split.normalize('NFKD').replace(DROPPED, '');
   return foldWords(plain.normalize('NFC').toLowerCase());
 }
 

@@ -7,6 +7,7 @@
 import type { Signal, TextPattern } from './text-pattern.ts';
 import { MULTILINGUAL_PATTERNS, MULTILINGUAL_REDIRECT_PATTERNS } from './multilingual.ts';
 import { viewsOf, type ViewKind } from './normalize.ts';
+import { TextMemo } from './memo.ts';
 import { bounded, excerpt, type LocatedText } from './text.ts';
 
 export type { Signal, TextPattern } from './text-pattern.ts';
@@ -359,47 +360,65 @@ export interface PatternHit {
 /** An instruction found only after decoding base64, hex or percent-encoding: hiding it is itself a signal. */
 const ENCODED_INSTRUCTION = { pattern: 'encoded-instruction', signal: 'obfuscation', weight: 1 } as const;
 
+/** What one text yields: its hits, without the location (the same text occurs in many places). */
+type TextHit = Omit<PatternHit, 'location'>;
+
+/** Texts scanned, per pattern list: a few thousand distinct texts, at most 8 M characters each. */
+const SCANNED = new WeakMap<readonly TextPattern[], TextMemo<readonly TextHit[]>>();
+
 /**
  * Every pattern over every text and its views (folded, decoded), first match per pattern and text. A pattern
- * that matched the text as served is not tried on its views.
+ * that matched the text as served is not tried on its views. Each distinct text is scanned once per pattern
+ * list (see `memo.ts`).
  */
 export function scanTexts(texts: readonly LocatedText[], patterns: readonly TextPattern[]): PatternHit[] {
+  let memo = SCANNED.get(patterns);
+  if (memo === undefined) {
+    memo = new TextMemo(4096, 8_388_608);
+    SCANNED.set(patterns, memo);
+  }
+  const scan = (text: string) => scanText(text, patterns);
   const hits: PatternHit[] = [];
-  for (const { location, text: whole } of texts) {
-    const text = bounded(whole);
-    const matched = new Set<string>();
+  for (const { location, text } of texts) {
+    for (const { pattern, signal, weight, excerpt, view } of memo.get(bounded(text), scan)) {
+      hits.push({ pattern, signal, weight, location, excerpt, ...(view === undefined ? {} : { view }) });
+    }
+  }
+  return hits;
+}
+
+function scanText(text: string, patterns: readonly TextPattern[]): TextHit[] {
+  const hits: TextHit[] = [];
+  const matched = new Set<string>();
+  for (const pattern of patterns) {
+    const match = pattern.regex.exec(text);
+    if (match === null) continue;
+    matched.add(pattern.id);
+    hits.push({
+      pattern: pattern.id,
+      signal: pattern.signal,
+      weight: pattern.weight,
+      excerpt: excerpt(text, match.index, match[0].length),
+    });
+  }
+  let decodedHit = false;
+  for (const view of viewsOf(text)) {
     for (const pattern of patterns) {
-      const match = pattern.regex.exec(text);
+      if (matched.has(pattern.id)) continue;
+      const match = pattern.regex.exec(view.text);
       if (match === null) continue;
       matched.add(pattern.id);
+      if (view.kind !== 'folded') decodedHit = true;
       hits.push({
         pattern: pattern.id,
         signal: pattern.signal,
         weight: pattern.weight,
-        location,
-        excerpt: excerpt(text, match.index, match[0].length),
+        excerpt: excerpt(view.text, match.index, match[0].length),
+        view: view.kind,
       });
     }
-    let decodedHit = false;
-    for (const view of viewsOf(text)) {
-      for (const pattern of patterns) {
-        if (matched.has(pattern.id)) continue;
-        const match = pattern.regex.exec(view.text);
-        if (match === null) continue;
-        matched.add(pattern.id);
-        if (view.kind !== 'folded') decodedHit = true;
-        hits.push({
-          pattern: pattern.id,
-          signal: pattern.signal,
-          weight: pattern.weight,
-          location,
-          excerpt: excerpt(view.text, match.index, match[0].length),
-          view: view.kind,
-        });
-      }
-    }
-    if (decodedHit) hits.push({ ...ENCODED_INSTRUCTION, location, excerpt: '' });
   }
+  if (decodedHit) hits.push({ ...ENCODED_INSTRUCTION, excerpt: '' });
   return hits;
 }
 

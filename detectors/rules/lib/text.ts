@@ -54,8 +54,78 @@ export function stringsIn(value: unknown, root: string): LocatedText[] {
   return out;
 }
 
+/** Texts of the tool objects of the events in flight: the content rules of one catalog event share them. */
+const TEXTS_OF_TOOL = new WeakMap<ToolDefinition, readonly LocatedText[]>();
+
+/** A definition seen before (the fields `textsOf` reads, but the name) and the texts it gave. */
+interface KnownDefinition {
+  fields: readonly unknown[];
+  texts: readonly LocatedText[];
+}
+
+/**
+ * Recently seen definitions by tool name, a few per name (servers that serve a tool of the same name): every
+ * session lists the same catalog, and handing out the same strings again lets the memos downstream (see
+ * `memo.ts`) find them without hashing them again. Two generations bound it by the characters of its texts.
+ */
+let knownDefinitions = new Map<string, KnownDefinition[]>();
+let olderDefinitions = new Map<string, KnownDefinition[]>();
+let knownChars = 0;
+const MAX_KNOWN_CHARS = 8_388_608;
+const DEFINITIONS_PER_NAME = 4;
+/** Nesting compared before two definitions count as different (the texts only reach `MAX_DEPTH`). */
+const MAX_COMPARED_DEPTH = 64;
+
 /** The text a model reads from one tool definition: name, title, description, schemas, annotations. */
-export function toolTexts(tool: ToolDefinition): LocatedText[] {
+export function toolTexts(tool: ToolDefinition): readonly LocatedText[] {
+  const texts = TEXTS_OF_TOOL.get(tool);
+  if (texts !== undefined) return texts;
+  const fields = [tool.title, tool.description, tool.inputSchema, tool.outputSchema, tool.annotations];
+  const same = (known: KnownDefinition) => sameValue(known.fields, fields, 0);
+  let known = knownDefinitions.get(tool.name)?.find(same);
+  if (known === undefined) {
+    known = olderDefinitions.get(tool.name)?.find(same) ?? { fields, texts: textsOf(tool) };
+    const variants = knownDefinitions.get(tool.name) ?? [];
+    knownDefinitions.set(tool.name, [known, ...variants.slice(0, DEFINITIONS_PER_NAME - 1)]);
+    for (const text of known.texts) knownChars += text.text.length;
+    if (knownChars > MAX_KNOWN_CHARS / 2) {
+      olderDefinitions = knownDefinitions;
+      knownDefinitions = new Map();
+      knownChars = 0;
+    }
+  }
+  TEXTS_OF_TOOL.set(tool, known.texts);
+  return known.texts;
+}
+
+/**
+ * Whether two JSON values are the same, keys in the same order: then `stringsIn` reads the same strings at
+ * the same paths from both. Values nested deeper than `MAX_COMPARED_DEPTH` count as different.
+ */
+function sameValue(a: unknown, b: unknown, depth: number): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || depth > MAX_COMPARED_DEPTH) {
+    return false;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let index = 0; index < a.length; index += 1) {
+      if (!sameValue(a[index], b[index], depth + 1)) return false;
+    }
+    return true;
+  }
+  const keys = Object.keys(a);
+  const otherKeys = Object.keys(b);
+  if (keys.length !== otherKeys.length) return false;
+  for (let index = 0; index < keys.length; index += 1) {
+    const key = keys[index]!;
+    if (key !== otherKeys[index]) return false;
+    if (!sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+function textsOf(tool: ToolDefinition): LocatedText[] {
   const at = `tools[${tool.name}]`;
   const texts: LocatedText[] = [{ location: `${at}.name`, text: bounded(tool.name) }];
   if (tool.title !== undefined) texts.push({ location: `${at}.title`, text: bounded(tool.title) });

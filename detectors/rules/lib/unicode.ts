@@ -18,7 +18,8 @@ export interface HiddenCharacters {
 const MAX_DECODED = 256;
 const MAX_CODE_POINTS = 8;
 
-function classOf(cp: number): HiddenClass | undefined {
+/** The class of a code point a reader cannot see, or undefined for an ordinary one. */
+export function hiddenClassOf(cp: number): HiddenClass | undefined {
   if (cp >= 0xe0000 && cp <= 0xe007f) return 'tag';
   if (
     (cp >= 0x202a && cp <= 0x202e) ||
@@ -45,6 +46,13 @@ function classOf(cp: number): HiddenClass | undefined {
 }
 
 const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
+/** Every code unit `hiddenClassOf` can flag but the escape (surrogates stand for all astral code points). */
+const MAY_HIDE = /[\u009b\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ue000-\uf8ff\ud800-\udfff]/;
+
+/** Whether a text has a character `hiddenClassOf` could flag: most text has none, and is cleared in one pass. */
+export function mayHide(text: string): boolean {
+  return text.includes('\u001b') || MAY_HIDE.test(text);
+}
 
 /** A pictograph, or what may end one inside an emoji sequence: a variation selector or a skin-tone modifier. */
 function emojiPart(char: string): boolean {
@@ -58,6 +66,7 @@ function emojiPart(char: string): boolean {
  */
 export function findHiddenCharacters({ location, text }: LocatedText): HiddenCharacters | undefined {
   const input = text.length > MAX_FIELD_CHARS ? text.slice(0, MAX_FIELD_CHARS) : text;
+  if (!mayHide(input)) return undefined;
   const counts: Partial<Record<HiddenClass, number>> = {};
   const codePoints: string[] = [];
   let decoded = '';
@@ -65,7 +74,7 @@ export function findHiddenCharacters({ location, text }: LocatedText): HiddenCha
   let index = 0;
   for (const char of input) {
     const cp = char.codePointAt(0)!;
-    const hiddenClass = classOf(cp);
+    const hiddenClass = hiddenClassOf(cp);
     const ordinary =
       hiddenClass === undefined || (cp === 0x200d && emojiPart(previous)) || (cp === 0xfeff && index === 0);
     if (!ordinary) {
