@@ -8,7 +8,7 @@
 const DAY_MS = 86_400_000;
 
 let cachedDay = Number.NaN;
-/** `YYYY-MM-DDT` of `cachedDay`. */
+/** `YYYY-MM-DDT` of `cachedDay` (`±YYYYYY-MM-DDT` beyond years 0 to 9999). */
 let cachedDate = '';
 
 const pad2 = (value: number): string => (value < 10 ? `0${value}` : String(value));
@@ -17,7 +17,8 @@ const pad3 = (value: number): string => (value < 10 ? `00${value}` : value < 100
 function datePart(day: number): string {
   if (day !== cachedDay) {
     cachedDay = day;
-    cachedDate = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    const midnight = new Date(day * DAY_MS).toISOString();
+    cachedDate = midnight.slice(0, midnight.indexOf('T') + 1);
   }
   return cachedDate;
 }
