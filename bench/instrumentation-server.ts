@@ -5,12 +5,15 @@
  * and OTLP/HTTP protobuf exporter (with the AsyncLocalStorage context manager an OTel user registers);
  * `instrumented` is the bare server started with `--import mcpwatch/register` by the bench. It prints its
  * port, then answers the bench over IPC: `flush` exports what is buffered and replies with the process CPU
- * time so far (µs), so that every measured block pays for its own export.
+ * time so far (µs), so that every measured block pays for its own export; `profile-start` and `profile-stop`
+ * sample the block with the V8 profiler and reply which share of it ran telemetry code.
  *
  *   node --import tsx bench/instrumentation-server.ts <bare|plain-span|instrumented>
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector';
+import type { Profiler } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -83,9 +86,55 @@ const cpuMicros = (): number => {
   return used.user + used.system;
 };
 
+/** Where the sampled time of a block went, in µs: all of it (idle excluded), and telemetry code. */
+export interface ProfileShares {
+  busyMicros: number;
+  /** OpenTelemetry and mcpwatch frames, with the Node internals they call (the host's code excluded). */
+  telemetryMicros: number;
+}
+
+const isTelemetry = (url: string): boolean =>
+  url.includes('/instrumentation/dist/') || url.includes('/@opentelemetry/');
+const isNeutral = (url: string): boolean => url === '' || url.startsWith('node:');
+
+/** A sample is telemetry's when the nearest frame above it that is not Node's own belongs to telemetry code. */
+function profileShares(profile: Profiler.Profile): ProfileShares {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parents = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+  const shares: ProfileShares = { busyMicros: 0, telemetryMicros: 0 };
+  const samples = profile.samples ?? [];
+  for (let index = 0; index < samples.length; index++) {
+    const delta = profile.timeDeltas?.[index] ?? 0;
+    let id: number | undefined = samples[index];
+    const leaf = nodes.get(id ?? -1)?.callFrame;
+    if (leaf === undefined || leaf.functionName === '(idle)') continue;
+    shares.busyMicros += delta;
+    while (id !== undefined && isNeutral(nodes.get(id)?.callFrame.url ?? '')) id = parents.get(id);
+    if (id !== undefined && isTelemetry(nodes.get(id)?.callFrame.url ?? '')) shares.telemetryMicros += delta;
+  }
+  return shares;
+}
+
+const session = new Session();
+session.connect();
+const post = <T>(method: string, params?: object): Promise<T> =>
+  new Promise((resolve, reject) =>
+    session.post(method, params, (error, result) => (error === null ? resolve(result as T) : reject(error))),
+  );
+
 process.on('message', (message: { type: string }) => {
   if (message.type === 'flush')
     void (flushable?.forceFlush() ?? Promise.resolve()).then(() => process.send?.({ cpuMicros: cpuMicros() }));
+  else if (message.type === 'profile-start')
+    void post('Profiler.enable')
+      .then(() => post('Profiler.setSamplingInterval', { interval: 250 }))
+      .then(() => post('Profiler.start'))
+      .then(() => process.send?.({}));
+  else if (message.type === 'profile-stop')
+    void post<{ profile: Profiler.Profile }>('Profiler.stop').then(({ profile }) =>
+      process.send?.({ shares: profileShares(profile) }),
+    );
   else if (message.type === 'exit') process.exit(0);
 });
 process.send?.({ port: (http.address() as AddressInfo).port });

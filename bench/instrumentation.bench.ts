@@ -3,10 +3,13 @@
  * drift of a loaded machine lands on every side alike):
  *
  * - server CPU added per loopback Streamable HTTP `tools/call`: each server runs in its own process
- *   (`instrumentation-server.ts`) and reports its CPU time after exporting what the block buffered, so the
- *   export is paid inside the block; the baseline is one plain OTel span per call through the OTel SDK's own
- *   batch processor and OTLP/HTTP protobuf exporter. Spans sampled in, and sampled out by the standard
- *   sampler setting (`OTEL_TRACES_SAMPLER=always_off`: audit events are never sampled);
+ *   (`instrumentation-server.ts`), fresh every round, and reports its CPU time after exporting what the block
+ *   buffered, so the export is paid inside the block. On a shared machine the difference of two ~1 ms totals is
+ *   noisy, so each block is also profiled: the share of its CPU spent in OpenTelemetry and mcpwatch code, with
+ *   the Node internals they call, is the telemetry's cost per call. The baseline is one plain OTel span per
+ *   call through the OTel SDK's own batch processor and OTLP/HTTP protobuf exporter. Spans sampled in, and
+ *   sampled out by the standard sampler setting (`OTEL_TRACES_SAMPLER=always_off`: audit events are never
+ *   sampled);
  * - the round trip, instrumented vs bare, from the client in this process;
  * - the observer alone, in this process without HTTP, against one plain span (where the per-call CPU goes);
  * - start-up: whole-process wall time of `node --import mcpwatch/register` + the SDK import vs the import alone.
@@ -32,7 +35,7 @@ import { ConnectionObserver } from '../observer/connection-observer.ts';
 import { Telemetry } from '../observer/telemetry.ts';
 import { startTelemetryPipeline } from '../observer/export/pipeline.ts';
 import { OtlpReceiver } from '../test/support/otlp-receiver.ts';
-import type { ServerVariant } from './instrumentation-server.ts';
+import type { ProfileShares, ServerVariant } from './instrumentation-server.ts';
 
 const CALLS_PER_BLOCK = 400;
 const ROUNDS = 12;
@@ -66,6 +69,8 @@ interface ServerProcess {
   client: Client;
   /** Exports what the server buffered, then its CPU time so far in µs. */
   flushedCpuMicros(): Promise<number>;
+  /** Starts sampling the server's CPU, or stops and tells where it went. */
+  profile(on: boolean): Promise<ProfileShares | undefined>;
   stop(): Promise<void>;
 }
 
@@ -89,7 +94,7 @@ async function startServer(row: Row, endpoint: string): Promise<ServerProcess> {
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  type Reply = { port?: number; cpuMicros?: number };
+  type Reply = { port?: number; cpuMicros?: number; shares?: ProfileShares };
   const replies: { resolve: (message: Reply) => void; reject: (error: Error) => void }[] = [];
   child.on('message', (message: Reply) => replies.shift()?.resolve(message));
   child.on('exit', (code) => {
@@ -106,6 +111,11 @@ async function startServer(row: Row, endpoint: string): Promise<ServerProcess> {
       child.send({ type: 'flush' });
       return (await answer).cpuMicros ?? Number.NaN;
     },
+    profile: async (on) => {
+      const answer = reply();
+      child.send({ type: on ? 'profile-start' : 'profile-stop' });
+      return (await answer).shares;
+    },
     stop: async () => {
       await client.close();
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -118,10 +128,13 @@ async function startServer(row: Row, endpoint: string): Promise<ServerProcess> {
 interface Block {
   latenciesMs: number[];
   serverCpuMicrosPerCall: number;
+  /** The server CPU per call in OpenTelemetry and mcpwatch code: their share of the block's CPU profile. */
+  telemetryMicrosPerCall: number;
 }
 
 async function block(server: ServerProcess): Promise<Block> {
   const latenciesMs: number[] = [];
+  await server.profile(true);
   const before = await server.flushedCpuMicros();
   for (let index = 0; index < CALLS_PER_BLOCK; index++) {
     const startedAt = performance.now();
@@ -129,7 +142,11 @@ async function block(server: ServerProcess): Promise<Block> {
     latenciesMs.push(performance.now() - startedAt);
   }
   const after = await server.flushedCpuMicros();
-  return { latenciesMs, serverCpuMicrosPerCall: (after - before) / CALLS_PER_BLOCK };
+  const shares = await server.profile(false);
+  const serverCpuMicrosPerCall = (after - before) / CALLS_PER_BLOCK;
+  // The profiler samples wall time, stretched on a loaded machine: its shares are applied to the CPU time.
+  const telemetryShare = (shares?.telemetryMicros ?? Number.NaN) / (shares?.busyMicros ?? Number.NaN);
+  return { latenciesMs, serverCpuMicrosPerCall, telemetryMicrosPerCall: telemetryShare * serverCpuMicrosPerCall };
 }
 
 async function loopbackRows(receiver: OtlpReceiver, endpoint: string): Promise<void> {
@@ -150,23 +167,31 @@ async function loopbackRows(receiver: OtlpReceiver, endpoint: string): Promise<v
   }
   const bare = blocks.get('bare')!;
   // Paired by round: each row's block against the bare block of the same round.
-  const addedCpu = (row: Row) =>
-    median(blocks.get(row)!.map((entry, round) => entry.serverCpuMicrosPerCall - bare[round]!.serverCpuMicrosPerCall));
+  const pairedOverBare = (row: Row, of: (entry: Block) => number) =>
+    median(blocks.get(row)!.map((entry, round) => of(entry) - of(bare[round]!)));
+  const medianOf = (row: Row, of: (entry: Block) => number) => median(blocks.get(row)!.map(of));
   const roundTrip = (row: Row) => median(blocks.get(row)!.flatMap((entry) => entry.latenciesMs));
-  const plainAdded = addedCpu('plain-span');
+  const plainTelemetry = medianOf('plain-span', (entry) => entry.telemetryMicrosPerCall);
   console.log(
-    `Loopback Streamable HTTP tools/call: ${ROUNDS} rounds of ${CALLS_PER_BLOCK} calls per row, interleaved, each round on fresh server processes (after a warm-up block); CPU per call is the server process's own, export included; ${load()}`,
+    `Loopback Streamable HTTP tools/call: ${ROUNDS} rounds of ${CALLS_PER_BLOCK} calls per row, interleaved, each round on fresh server processes (after a warm-up block); CPU is the server process's own, export included: all of it (process.cpuUsage) and, from a CPU profile of each block, the part in OpenTelemetry and mcpwatch code; ${load()}`,
   );
   console.log(
-    '| | server CPU per call | added per call (median of paired rounds) | vs one plain span (same run) | median round trip | vs bare |',
+    '| | server CPU per call | added over bare (paired rounds) | in telemetry code per call (profile share) | vs one plain span | median round trip | vs bare |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)} µs`;
   for (const row of ROWS) {
-    const cpu = median(blocks.get(row)!.map((entry) => entry.serverCpuMicrosPerCall));
-    const added = addedCpu(row);
-    const ratio = row === 'bare' || row === 'plain-span' ? '' : `${(added / plainAdded).toFixed(2)}×`;
+    const telemetry = medianOf(row, (entry) => entry.telemetryMicrosPerCall);
+    const cells =
+      row === 'bare'
+        ? ['', '', '']
+        : [
+            signed(pairedOverBare(row, (entry) => entry.serverCpuMicrosPerCall)),
+            `${telemetry.toFixed(1)} µs`,
+            row === 'plain-span' ? '1.00×' : `${(telemetry / plainTelemetry).toFixed(2)}×`,
+          ];
     console.log(
-      `| ${LABELS[row]} | ${cpu.toFixed(0)} µs | ${row === 'bare' ? '' : `${added >= 0 ? '+' : ''}${added.toFixed(1)} µs`} | ${ratio} | ${(roundTrip(row) * 1000).toFixed(0)} µs | ${(roundTrip(row) / roundTrip('bare')).toFixed(3)}× |`,
+      `| ${LABELS[row]} | ${medianOf(row, (entry) => entry.serverCpuMicrosPerCall).toFixed(0)} µs | ${cells.join(' | ')} | ${(roundTrip(row) * 1000).toFixed(0)} µs | ${(roundTrip(row) / roundTrip('bare')).toFixed(3)}× |`,
     );
   }
   console.log(`(${receiver.bodies.length} OTLP export requests received)\n`);
@@ -274,7 +299,7 @@ function startupRows(): void {
   const register = median(samples.get('register')!);
   const paired = median(samples.get('register')!.map((value, index) => value - samples.get('sdk')![index]!));
   console.log(
-    `Start-up: whole-process wall time, median of ${STARTUP_LAUNCHES} interleaved launches each (the SDK is resolvable here, so register loads and patches it at start); ${load()}`,
+    `Start-up: whole-process wall time, median of ${STARTUP_LAUNCHES} interleaved launches each (the SDK resolvable from the working directory); ${load()}`,
   );
   console.log('| | wall time | added over node | added over the SDK import (median of paired launches) |');
   console.log('| --- | ---: | ---: | ---: |');
