@@ -1,17 +1,29 @@
 /**
- * The cost of the instrumentation: median round trip of a loopback Streamable HTTP `tools/call` and the CPU
- * per call, bare vs instrumented (spans and audit events exported over OTLP/HTTP to a local receiver), with
- * spans sampled in and sampled out (`OTEL_TRACES_SAMPLER=always_off`: audit events are never sampled), against
- * the same-run baseline of one plain OTel span per call through the same exporter; and the start-up time of
- * `mcpwatch/register` (needs `dist/`: `npm run build`). Client and server share the process, so the CPU
- * added per call is the server's: the client's work is the same in every row.
+ * The cost of the instrumentation, measured from outside in interleaved repetitions (A/B alternating, so that
+ * drift of a loaded machine lands on every side alike):
+ *
+ * - server CPU added per loopback Streamable HTTP `tools/call`: each server runs in its own process
+ *   (`instrumentation-server.ts`), fresh every round, and reports its CPU time after exporting what the block
+ *   buffered, so the export is paid inside the block. On a shared machine the difference of two ~1 ms totals is
+ *   noisy, so each block is also profiled: the share of its CPU spent in OpenTelemetry and mcpwatch code, with
+ *   the Node internals they call, is the telemetry's cost per call. The baseline is one plain OTel span per
+ *   call through the OTel SDK's own batch processor and OTLP/HTTP protobuf exporter. Spans sampled in, and
+ *   sampled out by the standard sampler setting (`OTEL_TRACES_SAMPLER=always_off`: audit events are never
+ *   sampled);
+ * - the round trip, instrumented vs bare, from the client in this process;
+ * - the observer alone, in this process without HTTP, against one plain span (where the per-call CPU goes);
+ * - start-up: whole-process wall time of `node --import mcpwatch/register` + the SDK import vs the import alone.
+ *
+ * The instrumented servers and start-up use the built package (`npm run build`). With
+ * `MCPWATCH_BENCH_CPU_PROF=<dir>` every server process writes a CPU profile to `<dir>/<row>/`.
  *
  *   tsx bench/instrumentation.bench.ts      (or through `tsx bench/run.ts instrumentation`)
  */
-import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { fork, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -19,83 +31,175 @@ import { trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { instrument } from '../instrumentation/index.ts';
 import { ConnectionObserver } from '../observer/connection-observer.ts';
 import { Telemetry } from '../observer/telemetry.ts';
 import { startTelemetryPipeline } from '../observer/export/pipeline.ts';
 import { OtlpReceiver } from '../test/support/otlp-receiver.ts';
+import type { ProfileShares, ServerVariant } from './instrumentation-server.ts';
 
-const CALLS_PER_BLOCK = 200;
-const BLOCKS = 5;
+const CALLS_PER_BLOCK = 400;
+const ROUNDS = 12;
+const STARTUP_LAUNCHES = 15;
+const root = fileURLToPath(new URL('..', import.meta.url));
+const serverScript = fileURLToPath(new URL('./instrumentation-server.ts', import.meta.url));
 
-interface Endpoint {
+type Row = 'bare' | 'plain-span' | 'instrumented' | 'sampled-out';
+const ROWS: readonly Row[] = ['bare', 'plain-span', 'instrumented', 'sampled-out'];
+const LABELS: Record<Row, string> = {
+  bare: 'bare server',
+  'plain-span': 'baseline: one plain OTel span per call (OTel SDK, batch processor, OTLP/HTTP protobuf)',
+  instrumented: '`--import mcpwatch/register`, spans sampled in',
+  'sampled-out': '`--import mcpwatch/register`, spans sampled out (`OTEL_TRACES_SAMPLER=always_off`)',
+};
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+
+const load = (): string =>
+  `load average ${loadavg()
+    .map((value) => value.toFixed(2))
+    .join(', ')}`;
+
+interface ServerProcess {
   client: Client;
-  close: () => Promise<void>;
+  /** Exports what the server buffered, then its CPU time so far in µs. */
+  flushedCpuMicros(): Promise<number>;
+  /** Starts sampling the server's CPU, or stops and tells where it went. */
+  profile(on: boolean): Promise<ProfileShares | undefined>;
+  stop(): Promise<void>;
 }
 
-type Variant = 'bare' | 'plain-span' | 'instrumented' | 'sampled-out';
-
-async function endpoint(variant: Variant, sampledOut?: BasicTracerProvider): Promise<Endpoint> {
-  const server = new McpServer({ name: `bench-${variant}`, version: '1.0.0' });
-  const pong = () => ({ content: [{ type: 'text' as const, text: 'pong' }] });
-  if (variant === 'plain-span') {
-    // The baseline: one plain SERVER span per call with a few attributes, same provider and exporter.
-    const tracer = trace.getTracer('bench-plain');
-    server.tool('ping', 'Answers pong.', () =>
-      tracer.startActiveSpan(
-        'tools/call ping',
-        { kind: 1, attributes: { 'mcp.method.name': 'tools/call' } },
-        (span) => {
-          span.setAttribute('gen_ai.tool.name', 'ping');
-          span.end();
-          return pong();
-        },
-      ),
-    );
-  } else server.tool('ping', 'Answers pong.', pong);
-  if (variant === 'instrumented') instrument(server);
-  if (variant === 'sampled-out' && sampledOut !== undefined)
-    instrument(server, { tracerProvider: sampledOut, loggerProvider: logs.getLoggerProvider() });
-  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID() });
-  await server.connect(transport);
-  const http = createServer((request, response) => void transport.handleRequest(request, response));
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+async function startServer(row: Row, endpoint: string): Promise<ServerProcess> {
+  const variant: ServerVariant = row === 'sampled-out' ? 'instrumented' : row;
+  const profileDir = process.env['MCPWATCH_BENCH_CPU_PROF'];
+  const child: ChildProcess = fork(serverScript, [variant], {
+    cwd: root,
+    execArgv: [
+      ...(variant === 'instrumented' ? ['--import', 'mcpwatch/register'] : []),
+      '--import',
+      'tsx',
+      ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, row)}`]),
+    ],
+    env: {
+      ...process.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_SERVICE_NAME: `bench-${row}`,
+      MCPWATCH_HMAC_KEY: 'bench-only-hmac-key-0123456789abcdef',
+      ...(row === 'sampled-out' ? { OTEL_TRACES_SAMPLER: 'always_off' } : {}),
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  type Reply = { port?: number; cpuMicros?: number; shares?: ProfileShares };
+  const replies: { resolve: (message: Reply) => void; reject: (error: Error) => void }[] = [];
+  child.on('message', (message: Reply) => replies.shift()?.resolve(message));
+  child.on('exit', (code) => {
+    for (const waiting of replies.splice(0)) waiting.reject(new Error(`bench server ${row} exited with ${code}`));
+  });
+  const reply = () => new Promise<Reply>((resolve, reject) => replies.push({ resolve, reject }));
+  const { port } = await reply();
   const client = new Client({ name: 'bench', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/`)),
-  );
+  await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/`)));
   return {
     client,
-    close: async () => {
+    flushedCpuMicros: async () => {
+      const answer = reply();
+      child.send({ type: 'flush' });
+      return (await answer).cpuMicros ?? Number.NaN;
+    },
+    profile: async (on) => {
+      const answer = reply();
+      child.send({ type: on ? 'profile-start' : 'profile-stop' });
+      return (await answer).shares;
+    },
+    stop: async () => {
       await client.close();
-      http.closeAllConnections();
-      await new Promise((resolve) => http.close(resolve));
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send({ type: 'exit' });
+      await exited;
     },
   };
 }
 
 interface Block {
   latenciesMs: number[];
-  cpuMicros: number;
+  serverCpuMicrosPerCall: number;
+  /** The server CPU per call in OpenTelemetry and mcpwatch code: their share of the block's CPU profile. */
+  telemetryMicrosPerCall: number;
 }
 
-async function block(client: Client): Promise<Block> {
+async function block(server: ServerProcess): Promise<Block> {
   const latenciesMs: number[] = [];
-  const cpu = process.cpuUsage();
+  await server.profile(true);
+  const before = await server.flushedCpuMicros();
   for (let index = 0; index < CALLS_PER_BLOCK; index++) {
     const startedAt = performance.now();
-    await client.callTool({ name: 'ping', arguments: {} });
+    await server.client.callTool({ name: 'ping', arguments: {} });
     latenciesMs.push(performance.now() - startedAt);
   }
-  const used = process.cpuUsage(cpu);
-  return { latenciesMs, cpuMicros: used.user + used.system };
+  const after = await server.flushedCpuMicros();
+  const shares = await server.profile(false);
+  const serverCpuMicrosPerCall = (after - before) / CALLS_PER_BLOCK;
+  // The profiler samples wall time, stretched on a loaded machine: its shares are applied to the CPU time.
+  const telemetryShare = (shares?.telemetryMicros ?? Number.NaN) / (shares?.busyMicros ?? Number.NaN);
+  return { latenciesMs, serverCpuMicrosPerCall, telemetryMicrosPerCall: telemetryShare * serverCpuMicrosPerCall };
+}
+
+async function loopbackRows(receiver: OtlpReceiver, endpoint: string): Promise<void> {
+  const blocks = new Map<Row, Block[]>(ROWS.map((row) => [row, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    // Fresh server processes every round: how one process happened to be laid out and compiled is not
+    // allowed to bias a row, and each round's blocks run back to back so that load drift hits all alike.
+    const servers = new Map<Row, ServerProcess>();
+    try {
+      for (const row of ROWS) servers.set(row, await startServer(row, endpoint));
+      for (const row of ROWS) await block(servers.get(row)!); // warm-up: JIT, connection, first export
+      // A different order each round: no row always follows the same one.
+      const order = ROWS.map((_, index) => ROWS[(index + round) % ROWS.length]!);
+      for (const row of order) blocks.get(row)!.push(await block(servers.get(row)!));
+    } finally {
+      await Promise.all([...servers.values()].map((server) => server.stop()));
+    }
+  }
+  const bare = blocks.get('bare')!;
+  // Paired by round: each row's block against the bare block of the same round.
+  const pairedOverBare = (row: Row, of: (entry: Block) => number) =>
+    median(blocks.get(row)!.map((entry, round) => of(entry) - of(bare[round]!)));
+  const medianOf = (row: Row, of: (entry: Block) => number) => median(blocks.get(row)!.map(of));
+  const roundTrip = (row: Row) => median(blocks.get(row)!.flatMap((entry) => entry.latenciesMs));
+  const plainTelemetry = medianOf('plain-span', (entry) => entry.telemetryMicrosPerCall);
+  console.log(
+    `Loopback Streamable HTTP tools/call: ${ROUNDS} rounds of ${CALLS_PER_BLOCK} calls per row, interleaved, each round on fresh server processes (after a warm-up block); CPU is the server process's own, export included: all of it (process.cpuUsage) and, from a CPU profile of each block, the part in OpenTelemetry and mcpwatch code; ${load()}`,
+  );
+  console.log(
+    '| | server CPU per call | added over bare (paired rounds) | in telemetry code per call (profile share) | vs one plain span | median round trip | vs bare |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)} µs`;
+  for (const row of ROWS) {
+    const telemetry = medianOf(row, (entry) => entry.telemetryMicrosPerCall);
+    const cells =
+      row === 'bare'
+        ? ['', '', '']
+        : [
+            signed(pairedOverBare(row, (entry) => entry.serverCpuMicrosPerCall)),
+            `${telemetry.toFixed(1)} µs`,
+            row === 'plain-span' ? '1.00×' : `${(telemetry / plainTelemetry).toFixed(2)}×`,
+          ];
+    console.log(
+      `| ${LABELS[row]} | ${medianOf(row, (entry) => entry.serverCpuMicrosPerCall).toFixed(0)} µs | ${cells.join(' | ')} | ${(roundTrip(row) * 1000).toFixed(0)} µs | ${(roundTrip(row) / roundTrip('bare')).toFixed(3)}× |`,
+    );
+  }
+  console.log(`(${receiver.bodies.length} OTLP export requests received)\n`);
 }
 
 /**
  * The observer alone, without HTTP: CPU per `tools/call` request + response handed to a `ConnectionObserver`
- * (span, histogram, audit event, export) against one plain OTel span per call through the same provider.
+ * (span, histogram, audit event) against one plain OTel span per call through the same provider.
  * In-process and synchronous, so the machine's I/O noise stays out; export runs in the batch processors.
  */
 function observerCpuPerCall(
@@ -129,122 +233,97 @@ function observerCpuPerCall(
   return (used.user + used.system) / calls;
 }
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
-
-/** Median wall time of `node <args>` over a few runs, in ms. */
-function startupMs(args: string[], runs = 5): number {
-  const cwd = fileURLToPath(new URL('..', import.meta.url));
-  const samples: number[] = [];
-  for (let index = 0; index < runs; index++) {
-    const startedAt = performance.now();
-    const run = spawnSync(process.execPath, args, { cwd, env: { ...process.env, OTEL_SDK_DISABLED: 'false' } });
-    if (run.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${run.stderr.toString()}`);
-    samples.push(performance.now() - startedAt);
-  }
-  return median(samples);
-}
-
-export default async function instrumentationBench(): Promise<void> {
-  const receiver = new OtlpReceiver();
-  process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = await receiver.start();
-  process.env['MCPWATCH_HMAC_KEY'] ??= 'bench-only-hmac-key-0123456789abcdef';
+async function observerRows(): Promise<void> {
   const pipeline = startTelemetryPipeline();
   // The standard sampler settings, read by the SDK from the environment when the provider is built.
   process.env['OTEL_TRACES_SAMPLER'] = 'always_off';
   const sampledOut = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
   delete process.env['OTEL_TRACES_SAMPLER'];
-  const variants: Variant[] = ['bare', 'plain-span', 'instrumented', 'sampled-out'];
-  const endpoints = new Map<Variant, Endpoint>();
-  for (const variant of variants) endpoints.set(variant, await endpoint(variant, sampledOut));
-  const results = new Map<Variant, Block[]>(variants.map((variant) => [variant, []]));
-  const observerRows = {
-    'plain-span': [] as number[],
-    observer: [] as number[],
-    'observer-sampled-out': [] as number[],
-  };
-  const observerTelemetry = {
+  const telemetry = {
     sampledIn: new Telemetry(),
     sampledOut: new Telemetry({ tracerProvider: sampledOut, loggerProvider: logs.getLoggerProvider() }),
   };
+  const variants = ['plain-span', 'observer', 'observer-sampled-out'] as const;
+  const rows = new Map<(typeof variants)[number], number[]>(variants.map((variant) => [variant, []]));
   try {
-    for (const variant of variants) await block(endpoints.get(variant)!.client); // warm-up
-    // Interleaved blocks, so drift of the machine lands on every side alike.
-    for (let round = 0; round < BLOCKS; round++) {
-      for (const variant of variants) results.get(variant)!.push(await block(endpoints.get(variant)!.client));
-    }
-    for (const variant of Object.keys(observerRows) as (keyof typeof observerRows)[])
-      observerCpuPerCall(variant, observerTelemetry, 500); // warm-up
-    for (let round = 0; round < 7; round++) {
-      for (const variant of Object.keys(observerRows) as (keyof typeof observerRows)[]) {
-        observerRows[variant].push(observerCpuPerCall(variant, observerTelemetry, 1000));
+    for (const variant of variants) observerCpuPerCall(variant, telemetry, 500); // warm-up
+    for (let round = 0; round < 9; round++) {
+      for (const variant of variants) {
+        rows.get(variant)!.push(observerCpuPerCall(variant, telemetry, 1000));
         await pipeline.forceFlush(); // each block's export runs between blocks, outside the measured CPU
       }
     }
-    await pipeline.forceFlush();
   } finally {
-    await Promise.all([...endpoints.values()].map((entry) => entry.close()));
     await Promise.all([pipeline.shutdown(), sampledOut.shutdown()]);
-    await receiver.stop();
   }
-  const summary = (blocks: Block[]) => ({
-    medianMs: median(blocks.flatMap((entry) => entry.latenciesMs)),
-    cpuMicrosPerCall: median(blocks.map((entry) => entry.cpuMicros / CALLS_PER_BLOCK)),
-  });
-  const bare = summary(results.get('bare')!);
-  const plainSpan = summary(results.get('plain-span')!);
-  const plainAdded = plainSpan.cpuMicrosPerCall - bare.cpuMicrosPerCall;
-  const calls = BLOCKS * CALLS_PER_BLOCK;
+  const plainSpanCpu = median(rows.get('plain-span')!);
   console.log(
-    `Loopback Streamable HTTP tools/call, ${calls} calls per row in ${BLOCKS} interleaved blocks (client and server in one process)`,
+    `The observer alone (no HTTP, export not included), CPU per tools/call request + response, median of 9 interleaved blocks of 1,000; ${load()}`,
   );
-  console.log(
-    '| | median round trip | vs bare | CPU per call | added CPU per call | added vs one plain span (same run) |',
-  );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  const labels: Record<Variant, string> = {
-    bare: 'bare',
-    'plain-span': 'baseline: one plain OTel span per call, same exporter',
-    instrumented: 'instrumented, spans sampled in',
-    'sampled-out': 'instrumented, spans sampled out (OTEL_TRACES_SAMPLER=always_off)',
-  };
-  for (const variant of variants) {
-    const row = summary(results.get(variant)!);
-    const added = row.cpuMicrosPerCall - bare.cpuMicrosPerCall;
-    console.log(
-      `| ${labels[variant]} | ${(row.medianMs * 1000).toFixed(0)} µs | ${(row.medianMs / bare.medianMs).toFixed(3)}× | ${row.cpuMicrosPerCall.toFixed(0)} µs | ${variant === 'bare' ? '' : `${added.toFixed(1)} µs`} | ${variant === 'bare' || variant === 'plain-span' ? '' : `${(added / plainAdded).toFixed(2)}×`} |`,
-    );
-  }
-  console.log(`(${receiver.bodies.length} OTLP export requests received)\n`);
-
-  const plainSpanCpu = median(observerRows['plain-span']);
-  console.log('The observer alone (no HTTP), CPU per tools/call request + response, median of 7 blocks of 1,000');
   console.log('| | CPU per call | vs one plain OTel span |');
   console.log('| --- | ---: | ---: |');
-  console.log(`| one plain OTel span (same provider and exporter) | ${plainSpanCpu.toFixed(1)} µs | 1.00× |`);
+  console.log(`| one plain OTel span (same provider) | ${plainSpanCpu.toFixed(1)} µs | 1.00× |`);
   for (const [variant, label] of [
     ['observer', 'observer, spans sampled in (span + histogram + audit event)'],
     ['observer-sampled-out', 'observer, spans sampled out (histogram + audit event)'],
   ] as const) {
-    const cpu = median(observerRows[variant]);
+    const cpu = median(rows.get(variant)!);
     console.log(`| ${label} | ${cpu.toFixed(1)} µs | ${(cpu / plainSpanCpu).toFixed(2)}× |`);
   }
-  console.log('(export CPU of the batch processors is not in these blocks: it runs on forceFlush, outside them)\n');
+  console.log('');
+}
 
-  const plain = startupMs(['-e', '']);
+/** Whole-process wall times of interleaved launches of each command, in ms. */
+function startupRows(): void {
   const importSdk = "await import('@modelcontextprotocol/sdk/server/index.js')";
-  const sdkOnly = startupMs(['--input-type=module', '-e', importSdk]);
-  const register = startupMs(['--import', 'mcpwatch/register', '--input-type=module', '-e', importSdk]);
-  console.log('Start-up, median of 5 runs (the SDK is resolvable here, so register loads and patches it eagerly)');
-  console.log('| | wall time | added | vs the SDK import alone |');
-  console.log('| --- | ---: | ---: | ---: |');
-  console.log(`| node -e "" | ${plain.toFixed(0)} ms | | |`);
-  console.log(`| node + import of the SDK server | ${sdkOnly.toFixed(0)} ms | ${(sdkOnly - plain).toFixed(0)} ms | |`);
+  const commands = {
+    empty: ['-e', ''],
+    sdk: ['--input-type=module', '-e', importSdk],
+    register: ['--import', 'mcpwatch/register', '--input-type=module', '-e', importSdk],
+  };
+  const names = Object.keys(commands) as (keyof typeof commands)[];
+  const samples = new Map(names.map((name) => [name, [] as number[]]));
+  const env = { ...process.env, OTEL_SDK_DISABLED: 'false' };
+  for (let launch = 0; launch < STARTUP_LAUNCHES + 1; launch++) {
+    for (let index = 0; index < names.length; index++) {
+      const name = names[(index + launch) % names.length]!;
+      const startedAt = performance.now();
+      const run = spawnSync(process.execPath, commands[name], { cwd: root, env });
+      const elapsedMs = performance.now() - startedAt;
+      if (run.status !== 0) throw new Error(`node ${commands[name].join(' ')} failed: ${run.stderr.toString()}`);
+      if (launch > 0) samples.get(name)!.push(elapsedMs); // the first launch of each warms the file cache
+    }
+  }
+  const empty = median(samples.get('empty')!);
+  const sdk = median(samples.get('sdk')!);
+  const register = median(samples.get('register')!);
+  const paired = median(samples.get('register')!.map((value, index) => value - samples.get('sdk')![index]!));
   console.log(
-    `| node --import mcpwatch/register + import of the SDK server | ${register.toFixed(0)} ms | ${(register - plain).toFixed(0)} ms | +${(register - sdkOnly).toFixed(0)} ms |\n`,
+    `Start-up: whole-process wall time, median of ${STARTUP_LAUNCHES} interleaved launches each (the SDK resolvable from the working directory); ${load()}`,
   );
+  console.log('| | wall time | added over node | added over the SDK import (median of paired launches) |');
+  console.log('| --- | ---: | ---: | ---: |');
+  console.log(`| node -e "" | ${empty.toFixed(0)} ms | | |`);
+  console.log(`| node + import of the SDK server | ${sdk.toFixed(0)} ms | ${(sdk - empty).toFixed(0)} ms | |`);
+  console.log(
+    `| node --import mcpwatch/register + import of the SDK server | ${register.toFixed(0)} ms | ${(register - empty).toFixed(0)} ms | +${paired.toFixed(0)} ms |\n`,
+  );
+}
+
+export default async function instrumentationBench(): Promise<void> {
+  if (!existsSync(join(root, 'instrumentation', 'dist', 'register.js')))
+    throw new Error('bench/instrumentation needs the built package: npm run build');
+  const receiver = new OtlpReceiver();
+  const endpoint = await receiver.start();
+  process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = endpoint;
+  process.env['MCPWATCH_HMAC_KEY'] ??= 'bench-only-hmac-key-0123456789abcdef';
+  try {
+    await loopbackRows(receiver, endpoint);
+    await observerRows();
+  } finally {
+    await receiver.stop();
+  }
+  startupRows();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await instrumentationBench();

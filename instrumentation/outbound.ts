@@ -2,6 +2,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { context } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { bearerToken } from '../observer/identity.ts';
+import { isoNow } from '../observer/event-time.ts';
 import type { ServerRef } from '../observer/types.ts';
 import { currentCallScope } from './transport-hooks.ts';
 import { globalTelemetry, guard } from '../observer/telemetry.ts';
@@ -43,7 +44,7 @@ function observeOutbound(authorization: unknown, host: string | undefined, metho
   telemetry.emit(
     {
       kind: 'outbound-request',
-      time: new Date().toISOString(),
+      time: isoNow(),
       destinationHost: host.slice(0, 256),
       tokenFingerprint: telemetry.keyring.fingerprint(token),
       ...(typeof method === 'string' ? { method: method.slice(0, 16) } : {}),

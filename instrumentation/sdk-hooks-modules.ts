@@ -106,13 +106,17 @@ export function sdkFileOf(path: string): SdkFile | undefined {
   };
 }
 
-/**
- * The ES module source with one line appended that hands the SDK's `Server` class to the main thread's
- * callback, or undefined when the file is not a supported SDK's `Server` module.
- */
-export function withServerClassCallback(path: string, source: string): string | undefined {
+/** The SDK file at `path` when, by its place in a supported SDK package, it may declare the `Server` class. */
+export function serverClassCandidate(path: string): SdkFile | undefined {
   const file = sdkFileOf(path);
-  if (file === undefined || !file.supported || !file.definition.esmFile.test(file.inPackage)) return undefined;
+  return file !== undefined && file.supported && file.definition.esmFile.test(file.inPackage) ? file : undefined;
+}
+
+/**
+ * The ES module source of a `serverClassCandidate` with one line appended that hands the SDK's `Server` class
+ * to the main thread's callback, or undefined when the source declares no `Server` class.
+ */
+export function withServerClassCallback(file: SdkFile, source: string): string | undefined {
   if (!file.definition.serverClass.test(source)) return undefined;
   return `${source}\n;globalThis[Symbol.for(${JSON.stringify(SERVER_CLASS_CALLBACK)})]?.(Server);\n`;
 }

@@ -1,7 +1,8 @@
 import { diag } from '@opentelemetry/api';
+import { readFileSync, realpathSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { createRequire } from 'node:module';
-import { dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { patchServerClass } from './instrument.ts';
 import { SDK_MODULES, SERVER_CLASS_CALLBACK, sdkFileOf } from './sdk-hooks-modules.ts';
@@ -22,6 +23,44 @@ function hookRequire(): void {
     }
     return exported;
   };
+}
+
+/** The packages whose `register` entry starts the instrumentation. */
+const REGISTER_PACKAGES = new Set(['mcpwatch', '@mcpwatch/instrumentation']);
+
+/** The name in the `package.json` nearest above `file`. */
+function packageNameOf(file: string): string | undefined {
+  for (let directory = dirname(file), depth = 0; depth < 4; directory = dirname(directory), depth++) {
+    try {
+      const { name } = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { name?: unknown };
+      return typeof name === 'string' ? name : undefined;
+    } catch {
+      // No package.json here: one level up.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether the process's first preload (`--import`, `--require`, `-r`, in its arguments or `NODE_OPTIONS`) is a
+ * mcpwatch `register`: then nothing of the application is loaded yet and the load hooks see every SDK as it is
+ * imported, so none is loaded at start-up.
+ */
+function preloadedFirst(): boolean {
+  const args = [...process.execArgv, ...(process.env['NODE_OPTIONS']?.split(/\s+/) ?? [])];
+  let specifier: string | undefined;
+  for (let index = 0; index < args.length && specifier === undefined; index++) {
+    const arg = args[index] ?? '';
+    const flag = /^(--import|--require|-r)(?:=(.*))?$/.exec(arg);
+    if (flag !== null) specifier = flag[2] ?? args[index + 1];
+  }
+  if (specifier === undefined || !/register(\.[cm]?[jt]s)?$/.test(specifier)) return false;
+  try {
+    const file = realpathSync(createRequire(join(process.cwd(), 'noop.js')).resolve(specifier));
+    return /^register\.[cm]?[jt]s$/.test(basename(file)) && REGISTER_PACKAGES.has(packageNameOf(file) ?? '');
+  } catch {
+    return false; // Not resolvable as we resolve it: assume the application may have loaded an SDK already.
+  }
 }
 
 /**
@@ -81,5 +120,5 @@ export function hookSdkModules(): void {
     guard('patch SDK (import)', () => patchServerClass(serverClass));
   hookRequire();
   hookImports();
-  patchResolvableSdks();
+  if (!preloadedFirst()) patchResolvableSdks();
 }

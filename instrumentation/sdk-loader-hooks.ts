@@ -6,14 +6,17 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { LoadFnOutput, LoadHook, LoadHookSync } from 'node:module';
-import { withServerClassCallback } from './sdk-hooks-modules.ts';
+import { serverClassCandidate, withServerClassCallback } from './sdk-hooks-modules.ts';
 
 function transformed(url: string, loaded: LoadFnOutput): LoadFnOutput {
   if (loaded.format !== 'module' || loaded.source === undefined || !url.startsWith('file:')) return loaded;
   if (!url.includes('/dist/')) return loaded;
+  // Decided on the path first: only an SDK file that may declare `Server` has its source read as text.
+  const file = serverClassCandidate(fileURLToPath(url).replaceAll('\\', '/'));
+  if (file === undefined) return loaded;
   const source =
     typeof loaded.source === 'string' ? loaded.source : Buffer.from(loaded.source as Uint8Array).toString('utf8');
-  const patched = withServerClassCallback(fileURLToPath(url).replaceAll('\\', '/'), source);
+  const patched = withServerClassCallback(file, source);
   return patched === undefined ? loaded : { ...loaded, source: patched };
 }
 

@@ -169,12 +169,12 @@ function inboundOf(transport: TransportLike, kind: McpTransport, extra: MessageE
   const authInfo = extra?.authInfo as AuthInfoLike | undefined;
   const clientAddress =
     http?.clientAddress ?? (kind === 'streamable-http' || kind === 'sse' ? nodeRequestAddress.getStore() : undefined);
-  return {
-    ...(transport.sessionId === undefined ? {} : { sessionId: transport.sessionId }),
-    ...(headers === undefined ? {} : { headers }),
-    ...(clientAddress === undefined ? {} : { clientAddress }),
-    ...(authInfo === undefined ? {} : { authInfo }),
-  };
+  const inbound: InboundContext = {};
+  if (transport.sessionId !== undefined) inbound.sessionId = transport.sessionId;
+  if (headers !== undefined) inbound.headers = headers;
+  if (clientAddress !== undefined) inbound.clientAddress = clientAddress;
+  if (authInfo !== undefined) inbound.authInfo = authInfo;
+  return inbound;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { globalTelemetry, guard } from '../observer/telemetry.ts';
 import { describeToken } from '../observer/identity.ts';
+import { isoNow } from '../observer/event-time.ts';
 import type { TokenVerifier } from './types.ts';
 
 export interface InstrumentVerifierOptions {
@@ -31,7 +32,7 @@ export function instrumentVerifier<V extends TokenVerifier<unknown>>(
         telemetry.emit(
           {
             kind: 'auth',
-            time: new Date().toISOString(),
+            time: isoNow(),
             outcome: 'rejected',
             token: claims,
             reason: telemetry.secrets.scrub(reason).slice(0, 1024),

@@ -6,6 +6,7 @@ import { sanitizeResourceUri } from '../contracts/resource-uri.ts';
 import type { Connection } from './connection.ts';
 import { capture, detectSecrets, resultText } from './content.ts';
 import { str } from './connection.ts';
+import { isoNow } from './event-time.ts';
 import type { PresentedToken } from './identity.ts';
 import type { RequestEnvelope } from './request-meta.ts';
 import {
@@ -28,7 +29,9 @@ import {
   GEN_AI_OPERATION_EXECUTE_TOOL,
 } from './semconv.ts';
 import type { Telemetry } from './telemetry.ts';
-import type { InboundContext, JsonRpcId, JsonRpcMessage } from './types.ts';
+import type { AuditEvent, InboundContext, JsonRpcId, JsonRpcMessage } from './types.ts';
+
+type CallAuditEvent = Extract<AuditEvent, { kind: 'call' }>;
 
 /** Requests in flight per connection that we follow; beyond it requests pass untouched and are counted. */
 const MAX_PENDING = 4096;
@@ -110,12 +113,12 @@ export class CallTracker {
       method,
       requestId: String(id).slice(0, 256),
       startedAt: performance.now(),
-      time: new Date().toISOString(),
+      time: isoNow(),
       authenticated: inbound.authInfo !== undefined,
-      ...(presented === undefined ? {} : { presented }),
-      ...(facts.envelope === undefined ? {} : { envelope: facts.envelope }),
-      ...(facts.mcpHeaders === undefined ? {} : { mcpHeaders: facts.mcpHeaders }),
     } as PendingCall;
+    if (presented !== undefined) call.presented = presented;
+    if (facts.envelope !== undefined) call.envelope = facts.envelope;
+    if (facts.mcpHeaders !== undefined) call.mcpHeaders = facts.mcpHeaders;
     const name = str(params['name']);
     if (method === 'tools/call' && name !== undefined) call.tool = name.slice(0, 512);
     if (method === 'prompts/get' && name !== undefined) call.prompt = name.slice(0, 512);
@@ -295,40 +298,41 @@ export class CallTracker {
   ): void {
     const connection = this.connection;
     const { seconds, outcome, errorType, captured } = ended;
-    connection.telemetry.operationDuration.record(seconds, this.#metricAttributes(call, errorType));
+    connection.telemetry.operationDuration?.record(seconds, this.#metricAttributes(call, errorType));
     const protocolVersion = call.envelope?.protocolVersion ?? connection.protocolVersion;
     const claims: TokenClaims | undefined = call.presented?.claims;
-    connection.telemetry.emit(
-      {
-        ...connection.envelope(call.presented?.principal, undefined, {
-          time: call.time,
-          span: call.span.spanContext(),
-          ...(call.clientAddress === undefined ? {} : { clientAddress: call.clientAddress }),
-          ...(call.envelope?.client === undefined ? {} : { client: call.envelope.client }),
-        }),
-        kind: 'call',
-        method: call.method.slice(0, 256),
-        requestId: call.requestId,
-        outcome,
-        durationMs: seconds * 1000,
-        authenticated: call.authenticated,
-        ...(call.tool === undefined ? {} : { tool: call.tool }),
-        ...(call.prompt === undefined ? {} : { prompt: call.prompt }),
-        ...(call.resourceUri === undefined ? {} : { resourceUri: call.resourceUri }),
-        ...(protocolVersion === undefined ? {} : { protocolVersion }),
-        ...(call.envelope === undefined ? {} : { stateless: true }),
-        ...(call.resultType === undefined ? {} : { resultType: call.resultType }),
-        ...(call.mcpHeaders === undefined ? {} : { mcpHeaders: call.mcpHeaders }),
-        ...(errorType === undefined ? {} : { errorType }),
-        ...(claims === undefined ? {} : { tokenFingerprint: claims.fingerprint, scopes: claims.scopes }),
-        ...(call.presented?.expiresAt === undefined ? {} : { tokenExpiresAt: call.presented.expiresAt }),
-        ...(call.arguments === undefined ? {} : { arguments: call.arguments }),
-        ...(captured?.text === undefined ? {} : { result: captured.text }),
-        ...(captured?.structured === undefined ? {} : { structuredResult: captured.structured }),
-        ...(call.secretFindings === undefined ? {} : { secretFindings: call.secretFindings }),
-      },
-      connection.server,
-      call.spanContext,
-    );
+    // Optional fields assigned one by one (in the contract's order), not spread: this runs once per request.
+    const event: CallAuditEvent = {
+      ...connection.envelope(call.presented?.principal, undefined, {
+        time: call.time,
+        span: call.span.spanContext(),
+        clientAddress: call.clientAddress,
+        client: call.envelope?.client,
+      }),
+      kind: 'call',
+      method: call.method.slice(0, 256),
+      requestId: call.requestId,
+      outcome,
+      durationMs: seconds * 1000,
+      authenticated: call.authenticated,
+    };
+    if (call.tool !== undefined) event.tool = call.tool;
+    if (call.prompt !== undefined) event.prompt = call.prompt;
+    if (call.resourceUri !== undefined) event.resourceUri = call.resourceUri;
+    if (protocolVersion !== undefined) event.protocolVersion = protocolVersion;
+    if (call.envelope !== undefined) event.stateless = true;
+    if (call.resultType !== undefined) event.resultType = call.resultType;
+    if (call.mcpHeaders !== undefined) event.mcpHeaders = call.mcpHeaders;
+    if (errorType !== undefined) event.errorType = errorType;
+    if (claims !== undefined) {
+      event.tokenFingerprint = claims.fingerprint;
+      event.scopes = claims.scopes;
+    }
+    if (call.presented?.expiresAt !== undefined) event.tokenExpiresAt = call.presented.expiresAt;
+    if (call.arguments !== undefined) event.arguments = call.arguments;
+    if (captured?.text !== undefined) event.result = captured.text;
+    if (captured?.structured !== undefined) event.structuredResult = captured.structured;
+    if (call.secretFindings !== undefined) event.secretFindings = call.secretFindings;
+    connection.telemetry.emit(event, connection.server, call.spanContext);
   }
 }

@@ -2,6 +2,7 @@ import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { TextMapGetter } from '@opentelemetry/api';
 import { AuthTracker } from './auth.ts';
 import { CallTracker } from './calls.ts';
+import type { RequestFacts } from './calls.ts';
 import { CatalogTracker } from './catalog-tracker.ts';
 import { Connection, str } from './connection.ts';
 import { InputRequestTracker } from './input-requests.ts';
@@ -79,12 +80,9 @@ export class ConnectionObserver {
     this.#sessions.track(presented?.principal, inbound);
     const connection = this.#connection;
     const principal = presented?.principal ?? connection.principal;
-    const scope: CallScope = {
-      server: connection.server,
-      transport: connection.kind,
-      ...(connection.sessionId === undefined ? {} : { sessionId: connection.sessionId }),
-      ...(principal === undefined ? {} : { principal }),
-    };
+    const scope: CallScope = { server: connection.server, transport: connection.kind };
+    if (connection.sessionId !== undefined) scope.sessionId = connection.sessionId;
+    if (principal !== undefined) scope.principal = principal;
     const meta = params['_meta'];
     const parent =
       typeof meta === 'object' && meta !== null
@@ -95,10 +93,10 @@ export class ConnectionObserver {
     // No negotiated version from 2026-07-28: the connection's version is the one its latest request claimed.
     if (envelope?.protocolVersion !== undefined) this.#connection.protocolVersion = envelope.protocolVersion;
     const mcpHeaders = mcpHeadersOf(inbound.headers, method, params, envelope?.protocolVersion);
-    const call = this.#calls.start(method, message.id, params, presented, inbound, parent, {
-      ...(envelope === undefined ? {} : { envelope }),
-      ...(mcpHeaders === undefined ? {} : { mcpHeaders }),
-    });
+    const facts: RequestFacts = {};
+    if (envelope !== undefined) facts.envelope = envelope;
+    if (mcpHeaders !== undefined) facts.mcpHeaders = mcpHeaders;
+    const call = this.#calls.start(method, message.id, params, presented, inbound, parent, facts);
     return { context: call?.spanContext ?? parent, scope };
   }
 

@@ -1,6 +1,7 @@
 import type { SpanContext } from '@opentelemetry/api';
 import type { ClientIdentity, McpTransport, Principal } from '../contracts/mcp-event.ts';
 import type { Telemetry } from './telemetry.ts';
+import { isoNow } from './event-time.ts';
 import type { ConnectionContext, Headers, InboundContext, ServerRef } from './types.ts';
 
 export const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -51,22 +52,34 @@ export class Connection {
   envelope(
     principal: Principal | undefined,
     inbound: InboundContext | undefined,
-    at?: { time: string; span?: SpanContext; clientAddress?: string; client?: ClientIdentity },
-  ) {
+    at?: { time: string; span?: SpanContext; clientAddress?: string | undefined; client?: ClientIdentity | undefined },
+  ): EventEnvelope {
     principal ??= this.principal;
+    const envelope: EventEnvelope = { time: at?.time ?? isoNow(), transport: this.kind };
+    if (this.sessionId !== undefined) envelope.sessionId = this.sessionId;
+    if (principal !== undefined) envelope.principal = principal;
     // The address is this request's, never the session's first; a stateless request (2026-07-28) names its own
     // client, which wins over what the connection learned.
     const { address: _bound, ...learned }: ClientIdentity = this.client;
-    const client: ClientIdentity = { ...learned, ...at?.client };
+    const client: ClientIdentity = at?.client === undefined ? learned : { ...learned, ...at.client };
     const address = inbound?.clientAddress ?? at?.clientAddress;
     if (address !== undefined) client.address = address;
-    return {
-      time: at?.time ?? new Date().toISOString(),
-      transport: this.kind,
-      ...(this.sessionId === undefined ? {} : { sessionId: this.sessionId }),
-      ...(principal === undefined ? {} : { principal }),
-      ...(Object.keys(client).length === 0 ? {} : { client }),
-      ...(at?.span === undefined ? {} : { traceId: at.span.traceId, spanId: at.span.spanId }),
-    };
+    if (Object.keys(client).length > 0) envelope.client = client;
+    if (at?.span !== undefined) {
+      envelope.traceId = at.span.traceId;
+      envelope.spanId = at.span.spanId;
+    }
+    return envelope;
   }
+}
+
+/** The fields every audit event of a connection starts with, in this order. */
+export interface EventEnvelope {
+  time: string;
+  transport: McpTransport;
+  sessionId?: string;
+  principal?: Principal;
+  client?: ClientIdentity;
+  traceId?: string;
+  spanId?: string;
 }

@@ -115,7 +115,7 @@ export class SessionTracker {
   close(): void {
     const connection = this.connection;
     if (connection.sessionId === undefined) return;
-    connection.telemetry.sessionDuration.record((performance.now() - this.#startedAt) / 1000, {
+    connection.telemetry.sessionDuration?.record((performance.now() - this.#startedAt) / 1000, {
       [ATTR_NETWORK_TRANSPORT]: connection.networkTransport,
       ...(connection.protocolVersion === undefined ? {} : { [ATTR_MCP_PROTOCOL_VERSION]: connection.protocolVersion }),
     });

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { diag, metrics, trace, ValueType } from '@opentelemetry/api';
+import { createNoopMeter, diag, metrics, trace, ValueType } from '@opentelemetry/api';
 import type { Context, Counter, Histogram, MeterProvider, Tracer, TracerProvider } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import type { AnyValueMap, Logger, LoggerProvider } from '@opentelemetry/api-logs';
 import { ATTRIBUTES, auditEventName } from '../contracts/signals.ts';
 import { loadInstrumentationConfig } from './config.ts';
+import { epochMsOf } from './event-time.ts';
 import type { InstrumentationConfig } from './config.ts';
 import { Keyring } from './identity.ts';
 import type { TelemetryProviders } from './telemetry-providers.ts';
@@ -42,8 +43,9 @@ export class Telemetry {
   readonly keyring = keyring();
   readonly secrets = knownSecrets;
   readonly tracer: Tracer;
-  readonly operationDuration: Histogram;
-  readonly sessionDuration: Histogram;
+  /** The MCP duration histograms; undefined when no meter provider is registered (nothing would be recorded). */
+  readonly operationDuration: Histogram | undefined;
+  readonly sessionDuration: Histogram | undefined;
   /** Requests not followed (a bound was reached) or hook failures: counted, never silent. */
   readonly untracked: Counter;
   readonly #logger: Logger;
@@ -56,18 +58,23 @@ export class Telemetry {
     this.#logger = loggerProvider.getLogger(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
     const meter = meterProvider.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
     const advice = { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS };
-    this.operationDuration = meter.createHistogram(METRIC_MCP_SERVER_OPERATION_DURATION, {
+    const operationDuration = meter.createHistogram(METRIC_MCP_SERVER_OPERATION_DURATION, {
       unit: 's',
       description: 'Duration of an MCP request as observed on the server.',
       valueType: ValueType.DOUBLE,
       advice,
     });
-    this.sessionDuration = meter.createHistogram(METRIC_MCP_SERVER_SESSION_DURATION, {
-      unit: 's',
-      description: 'Duration of an MCP session as observed on the server.',
-      valueType: ValueType.DOUBLE,
-      advice,
-    });
+    // The API's no-op meter hands out one shared histogram: recording into it would only build attribute sets.
+    const recorded = operationDuration !== createNoopMeter().createHistogram(METRIC_MCP_SERVER_OPERATION_DURATION);
+    this.operationDuration = recorded ? operationDuration : undefined;
+    this.sessionDuration = recorded
+      ? meter.createHistogram(METRIC_MCP_SERVER_SESSION_DURATION, {
+          unit: 's',
+          description: 'Duration of an MCP session as observed on the server.',
+          valueType: ValueType.DOUBLE,
+          advice,
+        })
+      : undefined;
     this.untracked = meter.createCounter('mcpwatch.instrumentation.untracked', {
       description: 'Messages the instrumentation could not follow (bounds reached or hook failures), by reason.',
     });
@@ -89,7 +96,7 @@ export class Telemetry {
     if (server.version !== undefined) attributes[ATTRIBUTES.serverVersion] = server.version;
     this.#logger.emit({
       eventName: name,
-      timestamp: new Date(event.time),
+      timestamp: new Date(epochMsOf(event.time)),
       severityNumber: SeverityNumber.INFO,
       severityText: 'INFO',
       body,

@@ -173,6 +173,33 @@ void describe('mcpwatch/register over stdio', () => {
     assert.ok(logs.every((record) => parseMcpEvent(eventOf(record)).ok));
   });
 
+  void it('preloaded first, loads no SDK at start-up and patches the one the application imports', async () => {
+    const { spawnSync } = await import('node:child_process');
+    // A second preload records what is loaded after mcpwatch's: an SDK mcpwatch had loaded already is not seen.
+    const recordLoads = `data:text/javascript,${encodeURIComponent(`
+      import { registerHooks } from 'node:module';
+      globalThis.loadedAfterRegister = [];
+      registerHooks({ load: (url, context, next) => (globalThis.loadedAfterRegister.push(url), next(url, context)) });`)}`;
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'mcpwatch/register',
+        '--import',
+        recordLoads,
+        '--input-type=module',
+        '-e',
+        `const { Server } = await import('@modelcontextprotocol/sdk/server/index.js');
+         const patched = Object.getOwnPropertySymbols(Server.prototype).map(String).includes('Symbol(mcpwatch.server.patched)');
+         const seen = globalThis.loadedAfterRegister.some((url) => url.endsWith('/@modelcontextprotocol/sdk/dist/esm/server/index.js'));
+         console.log(JSON.stringify({ patched, seen }));`,
+      ],
+      { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { patched: true, seen: true });
+  });
+
   void it('refuses an invalid MCPWATCH_* variable at start, naming it', async () => {
     const { spawnSync } = await import('node:child_process');
     const run = spawnSync(process.execPath, ['--import', 'mcpwatch/register', '-e', ''], {
