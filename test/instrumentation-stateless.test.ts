@@ -26,6 +26,7 @@ import {
   httpClient,
   ISSUER,
   MODERN,
+  statelessToolCall,
   SESSION_RULES,
   stdioClient,
   toolNames,
@@ -71,20 +72,12 @@ async function instrumentedHttpServer(name: string, fixtureEnv: Record<string, s
 
 /** One stateless `tools/call` from another loopback address (Linux routes all of 127/8 to lo). */
 function callFrom(localAddress: string, url: string, token: string): Promise<number> {
-  const body = JSON.stringify({
-    jsonrpc: '2.0',
-    id: 'from-127-0-0-2',
-    method: 'tools/call',
-    params: {
-      name: 'echo',
-      arguments: { text: 'from elsewhere' },
-      _meta: {
-        'io.modelcontextprotocol/protocolVersion': MODERN,
-        'io.modelcontextprotocol/clientInfo': { name: 'cli-probe', version: '1.0.0' },
-        'io.modelcontextprotocol/clientCapabilities': {},
-      },
-    },
-  });
+  const body = statelessToolCall(
+    'from-127-0-0-2',
+    'echo',
+    { text: 'from elsewhere' },
+    { name: 'cli-probe', version: '1.0.0' },
+  );
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = httpRequest(

@@ -108,14 +108,14 @@ export class KnownSecrets {
   scrubKnown(text: string): string {
     const spans = this.#occurrences(text);
     if (spans.length === 0) return text;
-    // Overlapping occurrences are removed as one, so no part of either is left.
+    // Overlapping or touching occurrences are removed as one: each run of secret characters becomes one mark.
     let out = '';
     let copied = 0;
     let index = 0;
     while (index < spans.length) {
       const start = spans[index]![0];
       let end = spans[index]![1];
-      for (index++; index < spans.length && spans[index]![0] < end; index++) end = Math.max(end, spans[index]![1]);
+      for (index++; index < spans.length && spans[index]![0] <= end; index++) end = Math.max(end, spans[index]![1]);
       out += text.slice(copied, start) + REDACTED;
       copied = end;
     }

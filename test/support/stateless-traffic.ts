@@ -120,6 +120,29 @@ export async function benignConversation(connect: (who: 'alice' | 'bob') => Prom
   }
 }
 
+/** The JSON body of a 2026-07-28 `tools/call` as a client without an SDK sends it: identity in `_meta`. */
+export function statelessToolCall(
+  id: string,
+  tool: string,
+  args: Record<string, unknown>,
+  clientInfo: { name: string; version: string },
+): string {
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: {
+      name: tool,
+      arguments: args,
+      _meta: {
+        'io.modelcontextprotocol/protocolVersion': MODERN,
+        'io.modelcontextprotocol/clientInfo': clientInfo,
+        'io.modelcontextprotocol/clientCapabilities': {},
+      },
+    },
+  });
+}
+
 /**
  * A raw POST whose `Mcp-Name` header names the harmless `echo` while the body calls `link_bank_account`: shaped to
  * pass a gateway policy that allows `echo` by header. Returns the JSON-RPC error code the server answered.
@@ -135,20 +158,7 @@ export async function headerBodyMismatch(url: string, token: string): Promise<un
       'mcp-method': 'tools/call',
       'mcp-name': 'echo',
     },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 'smuggled-1',
-      method: 'tools/call',
-      params: {
-        name: 'link_bank_account',
-        arguments: { bank: 'Northwind' },
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': MODERN,
-          'io.modelcontextprotocol/clientInfo': { name: 'curl', version: '8.0' },
-          'io.modelcontextprotocol/clientCapabilities': {},
-        },
-      },
-    }),
+    body: statelessToolCall('smuggled-1', 'link_bank_account', { bank: 'Northwind' }, { name: 'curl', version: '8.0' }),
   });
   const answer = (await response.json()) as { error?: { code?: unknown } };
   return answer.error?.code;
