@@ -97,6 +97,70 @@ async function readEvents(transport: Transport, topic: string): Promise<McpEvent
   return events;
 }
 
+/** The detectors runtime on the run's Kafka broker with the Prompt Shields classifier, alerts to a file. */
+interface ShieldedDetectors {
+  transport: KafkaTransport;
+  topics: { events: string; detectorState: string; eventsDeadLetter: string };
+  config: ReturnType<typeof parseDetectorsConfig>;
+  alertsFile: string;
+  runtime: DetectorsRuntime | undefined;
+  close(): Promise<void>;
+}
+
+async function shieldedDetectorsOnKafka(
+  name: string,
+  options: { dir: string; partitions: number; endpoint: string; classifier: Record<string, unknown> },
+): Promise<ShieldedDetectors> {
+  const transport = new KafkaTransport({
+    brokers: kafkaBrokers(),
+    clientId: `${name}-test`,
+    consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100 },
+  });
+  const keyEnv = `MCPWATCH_TEST_SHIELD_KEY_${randomUUID().slice(0, 8)}`;
+  const topics = {
+    events: uniqueTopic(`${name}.events`),
+    detectorState: uniqueTopic(`${name}.state`),
+    eventsDeadLetter: uniqueTopic(`${name}.dlq`),
+  };
+  const detectors: ShieldedDetectors = {
+    transport,
+    topics,
+    config: parseDetectorsConfig(
+      {
+        groupId: uniqueTopic(`${name}.group`),
+        ...fixtureDeployment(),
+        classifier: {
+          backend: { type: 'prompt-shields', endpoint: options.endpoint, keyEnv },
+          from: 'earliest',
+          ...options.classifier,
+        },
+      },
+      RULES,
+    ),
+    alertsFile: path.join(options.dir, `${name}.jsonl`),
+    runtime: undefined,
+    async close() {
+      await detectors.runtime?.close();
+      await transport.close();
+    },
+  };
+  try {
+    await transport.ensureTopics([{ topic: topics.events, partitions: options.partitions }]);
+    detectors.runtime = await startDetectors({
+      transport,
+      config: detectors.config,
+      sinks: [new FileSink(detectors.alertsFile)],
+      topics,
+      logger: silent,
+      env: { [keyEnv]: SHIELD_STAND_IN_KEY },
+    });
+  } catch (error) {
+    await detectors.close();
+    throw error;
+  }
+  return detectors;
+}
+
 const classifications = (events: readonly McpEvent[]): ClassificationEvent[] =>
   events.filter((event): event is ClassificationEvent => event.kind === 'classification');
 const byId = (a: Alert, b: Alert): number => a.alertId.localeCompare(b.alertId);
@@ -109,40 +173,14 @@ void describe('classifier stage', () => {
 
   void test('Prompt Shields on Kafka: a paraphrased injection the patterns miss alerts through the classifier, cache hits are not sent again, replay gives the same alerts', async () => {
     const shields = await startPromptShieldsStandIn({ isAttack: (text) => text.includes(ATTACK_MARKER) });
-    const transport = new KafkaTransport({
-      brokers: kafkaBrokers(),
-      clientId: 'classifier-test',
-      consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100 },
+    const detectors = await shieldedDetectorsOnKafka('classifier', {
+      dir,
+      partitions: 3,
+      endpoint: shields.endpoint,
+      classifier: {},
     });
-    const keyEnv = `MCPWATCH_TEST_SHIELD_KEY_${randomUUID().slice(0, 8)}`;
-    const topics = {
-      events: uniqueTopic('classifier.events'),
-      detectorState: uniqueTopic('classifier.state'),
-      eventsDeadLetter: uniqueTopic('classifier.dlq'),
-    };
-    const alertsFile = path.join(dir, 'shields.jsonl');
-    let runtime: DetectorsRuntime | undefined;
+    const { transport, topics, config, alertsFile } = detectors;
     try {
-      await transport.ensureTopics([{ topic: topics.events, partitions: 3 }]);
-      const config = parseDetectorsConfig(
-        {
-          groupId: uniqueTopic('classifier.group'),
-          ...fixtureDeployment(),
-          classifier: {
-            backend: { type: 'prompt-shields', endpoint: shields.endpoint, keyEnv },
-            from: 'earliest',
-          },
-        },
-        RULES,
-      );
-      runtime = await startDetectors({
-        transport,
-        config,
-        sinks: [new FileSink(alertsFile)],
-        topics,
-        logger: silent,
-        env: { [keyEnv]: SHIELD_STAND_IN_KEY },
-      });
       const events = [
         catalog('s-1', 'alice', 0),
         call('s-1', 'alice', 'fetch_page', PARAPHRASED_INJECTION, 1),
@@ -176,7 +214,7 @@ void describe('classifier stage', () => {
       assert.equal(sent.filter((document) => document.includes(ATTACK_MARKER)).length, 1);
       assert.equal(sent.filter((document) => document.startsWith('Tool: ')).length, 2);
       assert.ok(shields.requests.every((request) => request.auth === 'key' && request.documents.length <= 5));
-      const stats = runtime.classifier!.stats();
+      const stats = detectors.runtime!.classifier!.stats();
       assert.equal(stats.classified, 4);
       assert.equal(stats.cached + stats.coalesced, 1);
 
@@ -185,8 +223,8 @@ void describe('classifier stage', () => {
         'every verdict in the log',
         async () => classifications(await readEvents(transport, topics.events)).length === 5,
       );
-      await runtime.close();
-      runtime = undefined;
+      await detectors.runtime!.close();
+      detectors.runtime = undefined;
       const recording = path.join(dir, 'shields-recording.jsonl');
       await writeFile(
         recording,
@@ -200,8 +238,7 @@ void describe('classifier stage', () => {
       assert.deepEqual((await readAlertsFile(replayed)).sort(byId), (await readAlertsFile(alertsFile)).sort(byId));
       assert.equal(shields.requests.length, requestsBefore);
     } finally {
-      await runtime?.close();
-      await transport.close();
+      await detectors.close();
       await shields.close();
     }
   });
@@ -214,42 +251,15 @@ void describe('classifier stage', () => {
       { kind: 'status', status: 429, retryAfterSeconds: 1 },
       { kind: 'status', status: 503 },
     );
-    const transport = new KafkaTransport({
-      brokers: kafkaBrokers(),
-      clientId: 'classifier-fault-test',
-      consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100 },
+    const detectors = await shieldedDetectorsOnKafka('classifier-fault', {
+      dir,
+      partitions: 1,
+      endpoint: shields.endpoint,
+      classifier: { subjects: ['tool-result'], limits: { maxConcurrent: 1, requestTimeoutMs: 500, attempts: 2 } },
     });
-    const keyEnv = `MCPWATCH_TEST_SHIELD_KEY_${randomUUID().slice(0, 8)}`;
-    const topics = {
-      events: uniqueTopic('classifier-fault.events'),
-      detectorState: uniqueTopic('classifier-fault.state'),
-      eventsDeadLetter: uniqueTopic('classifier-fault.dlq'),
-    };
-    const alertsFile = path.join(dir, 'faults.jsonl');
-    let runtime: DetectorsRuntime | undefined;
+    const { transport, topics, alertsFile } = detectors;
+    const runtime = detectors.runtime!;
     try {
-      await transport.ensureTopics([{ topic: topics.events, partitions: 1 }]);
-      const config = parseDetectorsConfig(
-        {
-          groupId: uniqueTopic('classifier-fault.group'),
-          ...fixtureDeployment(),
-          classifier: {
-            backend: { type: 'prompt-shields', endpoint: shields.endpoint, keyEnv },
-            subjects: ['tool-result'],
-            from: 'earliest',
-            limits: { maxConcurrent: 1, requestTimeoutMs: 500, attempts: 2 },
-          },
-        },
-        RULES,
-      );
-      runtime = await startDetectors({
-        transport,
-        config,
-        sinks: [new FileSink(alertsFile)],
-        topics,
-        logger: silent,
-        env: { [keyEnv]: SHIELD_STAND_IN_KEY },
-      });
       const injections = Array.from({ length: 3 }, (_, index) =>
         call(`f-${index}`, 'carol', 'fetch_page', `${PARAPHRASED_INJECTION} (page ${index})`, index),
       );
@@ -269,12 +279,12 @@ void describe('classifier stage', () => {
         60_000,
       );
       // Both hanging attempts of the first request timed out: its contents stay unclassified.
-      await waitFor('the first request to fail', () => runtime!.classifier!.stats().dropped.failed === 4, 60_000);
+      await waitFor('the first request to fail', () => runtime.classifier!.stats().dropped.failed === 4, 60_000);
       // The next request is throttled (429, Retry-After), then refused (503): given up after its two attempts.
       await produceEvents(transport, topics.events, [
         call('f-10', 'carol', 'fetch_page', `${PARAPHRASED_INJECTION} (10)`, 10),
       ]);
-      await waitFor('the second request to fail', () => runtime!.classifier!.stats().dropped.failed === 5, 60_000);
+      await waitFor('the second request to fail', () => runtime.classifier!.stats().dropped.failed === 5, 60_000);
       // The backend is back: the next content is classified and alerts.
       await produceEvents(transport, topics.events, [
         call('f-11', 'carol', 'fetch_page', `${PARAPHRASED_INJECTION} (11)`, 11),
@@ -297,8 +307,7 @@ void describe('classifier stage', () => {
       assert.match(metrics, /mcpwatch_classifier_dropped_total\{reason="failed"\} 5/);
       assert.ok(runtime.running(), 'detection is still running');
     } finally {
-      await runtime?.close();
-      await transport.close();
+      await detectors.close();
       await shields.close();
     }
   });
