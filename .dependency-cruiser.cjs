@@ -5,7 +5,9 @@
  *   contracts → transport → collector, detectors (sinks inside) → local-dashboard → cli, demo
  *   contracts → dashboards → deploy
  *
- * Imports point down only; nothing outside test/ and bench/ imports test support; no cycles.
+ * Imports point down only; nothing outside test/ and bench/ imports test support; no cycles. Two arrows cross
+ * rows: proxy → detectors/rules/lib (the pattern library its --enforce shares) and deploy → transport (the
+ * broker recipe's request queue).
  */
 const OURS =
   '^(contracts|observer|instrumentation|proxy|transport|collector|detectors|dashboards|deploy|local-dashboard|demo|cli|test|bench)/';

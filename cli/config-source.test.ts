@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { testRules } from '../test/detectors-test-rule.ts';
-import { configFromEnv, loadDetectorsConfig, mergeConfig } from './config-source.ts';
+import { configFromEnv, mergeConfig } from './config-source.ts';
+import { loadDetectorsConfig } from './detectors-config.ts';
 
 void describe('configuration sources', () => {
   void test('variables override the file, key path by key path', async () => {

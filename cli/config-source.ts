@@ -1,13 +1,12 @@
 /**
  * Where the pipeline's configurations come from, read at the CLI edge and handed to the components as plain
  * objects: a JSON or YAML file, overridden by `MCPWATCH_CONFIG__<path>` variables. The collector and the
- * detectors each validate what they are given with their own schema.
+ * detectors each validate what they are given with their own schema (the detectors' in `detectors-config.ts`,
+ * so that the collector loads nothing of the detectors).
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { McpwatchError } from '../contracts/errors.ts';
-import { parseDetectorsConfig, type DetectorsConfig } from '../detectors/config.ts';
-import type { Rule } from '../detectors/types.ts';
 
 /** Prefix of variables that override the file: `MCPWATCH_CONFIG__engine__allowedLatenessMs=5000`. */
 export const CONFIG_ENV_PREFIX = 'MCPWATCH_CONFIG__';
@@ -76,14 +75,4 @@ export async function readConfigFile(path: string): Promise<unknown> {
     const reason = error instanceof Error ? error.message : String(error);
     throw new McpwatchError('CONFIG_INVALID', `Configuration file ${path} is not valid: ${reason}`, { cause: error });
   }
-}
-
-/** The file (if any) merged with the environment, validated against the catalog. */
-export async function loadDetectorsConfig(
-  catalog: readonly Rule<unknown, unknown>[],
-  options: { path?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<DetectorsConfig> {
-  const fromFile = options.path === undefined ? {} : await readConfigFile(options.path);
-  const merged = mergeConfig(fromFile ?? {}, configFromEnv(options.env ?? process.env));
-  return parseDetectorsConfig(merged, catalog);
 }

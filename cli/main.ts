@@ -198,7 +198,7 @@ program
     const [{ startDetectors }, { loadDetectorsConfig }, { RULES }, { createSinks }, { createTransport }] =
       await Promise.all([
         import('../detectors/runtime.ts'),
-        import('./config-source.ts'),
+        import('./detectors-config.ts'),
         import('../detectors/rules/index.ts'),
         import('../detectors/sinks/index.ts'),
         import('../transport/index.ts'),
@@ -318,7 +318,7 @@ program
     ) => {
       const [{ replayFile }, { loadDetectorsConfig }, { RULES }, { FileSink, StdoutSink }] = await Promise.all([
         import('../detectors/replay.ts'),
-        import('./config-source.ts'),
+        import('./detectors-config.ts'),
         import('../detectors/rules/index.ts'),
         import('../detectors/sinks/index.ts'),
       ]);

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { startCollector, type RunningCollector } from '../collector/collector.ts';
 import { parseMcpEvent } from '../contracts/parse.ts';
 import type { DetectorsConfig } from '../detectors/config.ts';
-import { loadDetectorsConfig } from './config-source.ts';
+import { loadDetectorsConfig } from './detectors-config.ts';
 import { RULES } from '../detectors/rules/index.ts';
 import { startDetectors, type DetectorsRuntime } from '../detectors/runtime.ts';
 import { createSinks } from '../detectors/sinks/index.ts';

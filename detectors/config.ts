@@ -1,6 +1,6 @@
 /**
  * The one configuration of the detectors: which rules run and how, what the deployment looks like, engine
- * tuning and where alerts go. Read from a file and the environment by the CLI (`cli/config-source.ts`),
+ * tuning and where alerts go. Read from a file and the environment by the CLI (`cli/detectors-config.ts`),
  * validated once at start: a bad value fails naming its key path and what was expected.
  */
 import { z } from 'zod';

@@ -1,6 +1,5 @@
+import { rejectedTokenEvent } from '../observer/auth.ts';
 import { globalTelemetry, guard } from '../observer/telemetry.ts';
-import { describeToken } from '../observer/identity.ts';
-import { isoNow } from '../observer/event-time.ts';
 import type { TokenVerifier } from './types.ts';
 
 export interface InstrumentVerifierOptions {
@@ -26,22 +25,10 @@ export function instrumentVerifier<V extends TokenVerifier<unknown>>(
     } catch (error) {
       guard('verifier rejection hook', () => {
         const telemetry = globalTelemetry();
-        // The subject of a rejected token is unverified: it is not made a principal.
-        const { claims } = describeToken(token, undefined, telemetry.keyring, telemetry.config.MCPWATCH_REAL_IDS);
-        const reason = error instanceof Error ? error.message : String(error);
-        telemetry.emit(
-          {
-            kind: 'auth',
-            time: isoNow(),
-            outcome: 'rejected',
-            token: claims,
-            reason: telemetry.secrets.scrub(reason).slice(0, 1024),
-          },
-          {
-            name: options.serverName ?? process.env['OTEL_SERVICE_NAME'] ?? 'unknown',
-            ...(options.serverVersion === undefined ? {} : { version: options.serverVersion }),
-          },
-        );
+        telemetry.emit(rejectedTokenEvent(telemetry, token, error), {
+          name: options.serverName ?? process.env['OTEL_SERVICE_NAME'] ?? 'unknown',
+          ...(options.serverVersion === undefined ? {} : { version: options.serverVersion }),
+        });
       });
       throw error;
     }

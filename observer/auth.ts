@@ -1,11 +1,40 @@
-import type { InboundContext } from './types.ts';
+import type { AuditEvent, InboundContext } from './types.ts';
 import type { Connection } from './connection.ts';
 import { headerOf, str } from './connection.ts';
+import { isoNow } from './event-time.ts';
 import { audienceMatches, bearerToken, describeToken } from './identity.ts';
 import type { PresentedToken } from './identity.ts';
+import type { Telemetry } from './telemetry.ts';
 
 /** Distinct tokens remembered per connection (one `auth` event each). */
 const MAX_SEEN_TOKENS = 256;
+
+/** Characters of a verifier's reason kept in a `rejected` auth event. */
+const MAX_REJECTION_REASON = 1024;
+
+type AuthAuditEvent = Extract<AuditEvent, { kind: 'auth' }>;
+
+/**
+ * The `auth` event of a token the attachment's verifier rejected, before any connection saw the request: the
+ * token's claims (unverified, so no principal) and the verifier's reason, scrubbed and bounded.
+ */
+export function rejectedTokenEvent(
+  telemetry: Telemetry,
+  token: string,
+  error: unknown,
+  transport?: AuthAuditEvent['transport'],
+): AuthAuditEvent & { token: NonNullable<AuthAuditEvent['token']> } {
+  const { claims } = describeToken(token, undefined, telemetry.keyring, telemetry.config.MCPWATCH_REAL_IDS);
+  const reason = error instanceof Error ? error.message : String(error);
+  return {
+    kind: 'auth',
+    time: isoNow(),
+    ...(transport === undefined ? {} : { transport }),
+    outcome: 'rejected',
+    token: claims,
+    reason: telemetry.secrets.scrub(reason).slice(0, MAX_REJECTION_REASON),
+  };
+}
 
 /**
  * Who is calling: the token a request presents (verified by the attachment's verifier, or read unverified from

@@ -5,7 +5,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { AuthInfoLike } from '../observer/identity.ts';
-import { bearerToken, describeToken } from '../observer/identity.ts';
+import { rejectedTokenEvent } from '../observer/auth.ts';
+import { bearerToken } from '../observer/identity.ts';
 import { ConnectionObserver } from '../observer/connection-observer.ts';
 import type { InboundContext } from '../observer/types.ts';
 import { guard } from '../observer/telemetry.ts';
@@ -130,21 +131,10 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
     } catch (error) {
       guard('token verification record', () => {
         telemetry.secrets.remember(token);
-        const { claims } = describeToken(token, undefined, telemetry.keyring, telemetry.config.MCPWATCH_REAL_IDS);
-        if (rejectedTokens.has(claims.fingerprint) || rejectedTokens.size >= MAX_REJECTED) return;
-        rejectedTokens.add(claims.fingerprint);
-        const reason = error instanceof Error ? error.message : String(error);
-        telemetry.emit(
-          {
-            kind: 'auth',
-            time: new Date().toISOString(),
-            transport: 'streamable-http',
-            outcome: 'rejected',
-            token: claims,
-            reason: telemetry.secrets.scrub(reason).slice(0, 1024),
-          },
-          { name: options.name },
-        );
+        const event = rejectedTokenEvent(telemetry, token, error, 'streamable-http');
+        if (rejectedTokens.has(event.token.fingerprint) || rejectedTokens.size >= MAX_REJECTED) return;
+        rejectedTokens.add(event.token.fingerprint);
+        telemetry.emit(event, { name: options.name });
       });
       return undefined;
     }

@@ -7,6 +7,7 @@ const ASSETS = [
   'contracts/generated',
   'dashboards/kql',
   'dashboards/hunting',
+  'dashboards/parsers',
   'dashboards/sentinel/rules',
   'dashboards/workbooks',
 ];

@@ -4,7 +4,6 @@
  * record; mcpwatch's own spans are not counted twice), and every event carries the server's identity.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,6 +13,7 @@ import { startCollector } from '../collector/collector.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
 import { quietLogger, readTopic } from './collector-support.ts';
+import { waitFor } from './support/wait-for.ts';
 
 void test('an instrumented MCP server over stdio: one call event per request and the tool catalog in Kafka', async () => {
   const transport = new KafkaTransport({ brokers: kafkaBrokers() }, { logger: pino(quietLogger) });
@@ -52,12 +52,15 @@ void test('an instrumented MCP server over stdio: one call event per request and
     await client.close();
 
     type Stored = { kind: string; method?: string; tool?: string; server: { name: string }; eventId: string };
-    let stored: Stored[] = [];
-    for (let attempt = 0; attempt < 60; attempt++) {
-      stored = (await readTopic(transport, events)).map((record) => record.value as Stored);
-      if (stored.filter((event) => event.method === 'tools/call').length >= 2) break;
-      await sleep(500);
-    }
+    const stored = await waitFor(
+      'two tools/call events in the events topic',
+      async () => {
+        const read = (await readTopic(transport, events)).map((record) => record.value as Stored);
+        return read.filter((event) => event.method === 'tools/call').length >= 2 && read;
+      },
+      30_000,
+      500,
+    );
     const toolCalls = stored.filter((event) => event.kind === 'call' && event.method === 'tools/call');
     assert.equal(toolCalls.length, 2, JSON.stringify(stored));
     assert.deepEqual(

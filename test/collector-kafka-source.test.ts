@@ -4,7 +4,6 @@
  * OTLP/HTTP, and dead-letters a record that does not decode, unchanged and with its source.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { startCollector } from '../collector/collector.ts';
@@ -14,6 +13,7 @@ import { KafkaTransport } from '../transport/kafka.ts';
 import type { IncomingRecord } from '../transport/types.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
 import { quietLogger, readTopic } from './collector-support.ts';
+import { waitFor } from './support/wait-for.ts';
 
 void test('otlp_spans and otlp_logs records become events; an undecodable record is dead-lettered', async () => {
   const transport = new KafkaTransport({ brokers: kafkaBrokers() }, { logger: pino(quietLogger) });
@@ -95,11 +95,15 @@ void test('otlp_spans and otlp_logs records become events; an undecodable record
     { transport, logger: pino(quietLogger) },
   );
   try {
-    let stored: Awaited<ReturnType<typeof readTopic>> = [];
-    for (let attempt = 0; attempt < 60 && stored.length < 2; attempt++) {
-      await sleep(500);
-      stored = await readTopic(transport, events);
-    }
+    const stored = await waitFor(
+      'two events in the events topic',
+      async () => {
+        const read = await readTopic(transport, events);
+        return read.length >= 2 && read;
+      },
+      30_000,
+      500,
+    );
     const values = stored.map((record) => record.value as { kind: string; eventId: string; sessionId?: string });
     assert.deepEqual(values.map((value) => value.eventId).sort(), [
       'kafka-log-1',

@@ -14,6 +14,7 @@ import {
   type WorkerSetup,
 } from './detectors-support.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const ruleId = sessionTwoPrincipals.meta.id;
 const idOf = (session: string): string => alertIdOf(ruleId, 1, session);
@@ -156,10 +157,12 @@ void describe('detectors runtime on the real broker, in child processes', () => 
     // survivor may have found nothing left to do, so wait for the file's content rather than for a commit.
     const fileIds = async (): Promise<string[]> =>
       [...new Set((await readAlertsFile(config.alertsFile)).map((alert) => alert.alertId))].sort();
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
-      if ((await fileIds()).length >= expected.length) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitFor(
+      `the file sink to hold ${expected.length} alerts`,
+      async () => (await fileIds()).length >= expected.length,
+      30_000,
+      200,
+    );
     await survivor.stop();
     assert.deepEqual(await fileIds(), expected);
   });

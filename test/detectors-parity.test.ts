@@ -36,6 +36,7 @@ import {
   type WorkerSetup,
 } from './detectors-support.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
+import { waitFor } from './support/wait-for.ts';
 import { readdirSync } from 'node:fs';
 
 const FIXTURES = path.join(import.meta.dirname, '../detectors/rules/fixtures');
@@ -126,12 +127,10 @@ void describe('same alert ids from replay, serve and Kafka with 12 partitions an
         (sum, event) => sum + scopes.filter((rules) => anyRuleWants(rules, event)).length,
         0,
       );
-      for (let waited = 0; ; waited += 50) {
-        const counted = (await serve.detectors.metrics.events.get()).values[0]?.value ?? 0;
-        if (counted >= expected) break;
-        assert.ok(waited < 30_000, `serve processed ${counted} of ${expected} engine events`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitFor(
+        `serve to process ${expected} engine events`,
+        async () => ((await serve.detectors.metrics.events.get()).values[0]?.value ?? 0) >= expected,
+      );
     } finally {
       await serve.close();
     }
@@ -179,25 +178,24 @@ void describe('same alert ids from replay, serve and Kafka with 12 partitions an
 
     /** Until the group has committed every record of the events and repartition topics (in that order). */
     const settled = async (): Promise<void> => {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        let behind = 0;
-        for (const topic of inputTopics) {
-          const [ends, committed] = await Promise.all([
-            admin!.fetchTopicOffsets(topic),
-            admin!.fetchOffsets({ groupId: setup.groupId, topics: [topic] }),
-          ]);
-          const done = new Map(committed[0]!.partitions.map((p) => [p.partition, BigInt(p.offset)]));
-          for (const end of ends) {
+      await waitFor(
+        'the group to commit every partition of the events and repartition topics',
+        async () => {
+          for (const topic of inputTopics) {
+            const [ends, committed] = await Promise.all([
+              admin!.fetchTopicOffsets(topic),
+              admin!.fetchOffsets({ groupId: setup.groupId, topics: [topic] }),
+            ]);
+            const done = new Map(committed[0]!.partitions.map((p) => [p.partition, BigInt(p.offset)]));
             // A partition never committed reads -1; an empty one needs no commit.
-            const high = BigInt(end.high);
-            if (high > 0n && (done.get(end.partition) ?? -1n) < high) behind += 1;
+            if (ends.some((end) => BigInt(end.high) > 0n && (done.get(end.partition) ?? -1n) < BigInt(end.high)))
+              return false;
           }
-        }
-        if (behind === 0) return;
-        assert.ok(Date.now() < deadline, `${behind} partitions still behind`);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+          return true;
+        },
+        60_000,
+        25,
+      );
     };
 
     // Steps of consecutive events in which every engine is reached from one events partition only: an engine

@@ -13,6 +13,7 @@ import { KafkaTransport } from '../transport/kafka.ts';
 import { callEvent, testRules } from './detectors-test-rule.ts';
 import { produceEvents, readAlertsFile } from './detectors-support.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const byId = (a: Alert, b: Alert): number => a.alertId.localeCompare(b.alertId);
 
@@ -47,10 +48,10 @@ void test('replay of the recorded events raises the same alerts as the live dete
       logger: pino({ level: 'silent' }),
     });
     await produceEvents(transport, topics.events, events);
-    for (let attempt = 0; attempt < 300; attempt += 1) {
-      if ((await runtime.metrics.events.get()).values[0]?.value === events.length) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(
+      `the detectors to process ${events.length} events`,
+      async () => (await runtime.metrics.events.get()).values[0]?.value === events.length,
+    );
     await runtime.close();
     const live = (await readAlertsFile(liveFile)).sort(byId);
     assert.equal(live.length, 40 - Math.ceil(40 / 3), 'sessions with two or more principals alert once');

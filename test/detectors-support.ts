@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Alert } from '../contracts/alert.ts';
 import { partitionKeyOf, type McpEvent } from '../contracts/mcp-event.ts';
 import type { Transport } from '../transport/types.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const workerPath = fileURLToPath(new URL('./detectors-worker.ts', import.meta.url));
 
@@ -163,12 +164,15 @@ export async function waitForAlerts(
   count: number,
   timeoutMs = 30_000,
 ): Promise<Alert[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const alerts = await readAlertsTopic(transport, topic);
-    if (new Set(alerts.map((alert) => alert.alertId)).size >= count || Date.now() > deadline) return alerts;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
+  return waitFor(
+    `${count} distinct alerts on ${topic}`,
+    async () => {
+      const alerts = await readAlertsTopic(transport, topic);
+      return new Set(alerts.map((alert) => alert.alertId)).size >= count && alerts;
+    },
+    timeoutMs,
+    300,
+  );
 }
 
 /** The rule configs and environment the fixtures are written against, as a detectors configuration. */

@@ -11,6 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { OtlpReceiver } from './support/otlp-receiver.ts';
 import type { ReceivedLogRecord } from './support/otlp-receiver.ts';
+import { waitFor } from './support/wait-for.ts';
 import { parseMcpEvent } from '../contracts/parse.ts';
 import { kindOfAuditEventName } from '../contracts/signals.ts';
 
@@ -88,18 +89,16 @@ async function session(
   await work(client);
   await client.close();
   // The server flushes on exit (stdin closed → beforeExit, or SIGTERM from the client → re-raised after flush).
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const logs = receiver.logRecords().filter((record) => record.resource['service.name'] === serviceName);
+  const logs = await waitFor(`the tools/call event and 3 spans of ${serviceName}`, () => {
+    const received = receiver.logRecords().filter((record) => record.resource['service.name'] === serviceName);
     const spans = receiver.spans().filter((span) => span.resource['service.name'] === serviceName);
-    if (
-      logs.some((record) => (record.body as { method?: string } | null)?.method === 'tools/call') &&
-      spans.length >= 3
-    ) {
-      return { logs, serviceName };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`no telemetry from ${serviceName} arrived`);
+    return (
+      received.some((record) => (record.body as { method?: string } | null)?.method === 'tools/call') &&
+      spans.length >= 3 &&
+      received
+    );
+  });
+  return { logs, serviceName };
 }
 
 function assertInstrumented(logs: ReceivedLogRecord[], serviceName: string): void {

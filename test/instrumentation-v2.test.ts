@@ -13,6 +13,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { OtlpReceiver } from './support/otlp-receiver.ts';
 import type { ReceivedLogRecord } from './support/otlp-receiver.ts';
+import { waitFor } from './support/wait-for.ts';
 import { parseMcpEvent } from '../contracts/parse.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -61,20 +62,17 @@ async function echo(client: Client): Promise<void> {
 
 /** The parsed audit events of one service, once its `tools/call` event has arrived. */
 async function eventsOf(serviceName: string): Promise<Record<string, unknown>[]> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const logs: ReceivedLogRecord[] = receiver
+  const logs = await waitFor(`the tools/call event of ${serviceName}`, () => {
+    const received: ReceivedLogRecord[] = receiver
       .logRecords()
       .filter((record) => record.resource['service.name'] === serviceName);
-    if (logs.some((record) => (record.body as { method?: string } | null)?.method === 'tools/call')) {
-      return logs.map((record) => {
-        const parsed = parseMcpEvent(eventOf(record));
-        assert.ok(parsed.ok, JSON.stringify(parsed));
-        return parsed.value;
-      });
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return assert.fail(`no telemetry from ${serviceName} arrived`);
+    return received.some((record) => (record.body as { method?: string } | null)?.method === 'tools/call') && received;
+  });
+  return logs.map((record) => {
+    const parsed = parseMcpEvent(eventOf(record));
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    return parsed.value;
+  });
 }
 
 async function stdioSession(args: string[], env: Record<string, string>, modern: boolean) {

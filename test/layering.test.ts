@@ -1,10 +1,11 @@
 /**
  * The layering rules in `.dependency-cruiser.cjs` (which `npm run lint` applies to the tree) bite: a wrong-way
  * import, test support in production code and a cycle, planted in a scratch tree under the same rules, fail.
+ * README's layout table, which explains the layers to a newcomer, names the tree folder for folder.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -59,5 +60,28 @@ void test('production code importing test support, and a cycle, fail the check',
     assert.match(run.stdout, /no-cycles: collector\/a\.ts/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test("README's layout table names every folder of the tree, top two levels, and nothing else", () => {
+  const tracked = spawnSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' });
+  assert.equal(tracked.status, 0, tracked.stderr);
+  const folders = new Map<string, Set<string>>();
+  for (const file of tracked.stdout.split('\n').filter((line) => line.includes('/'))) {
+    const [top, second, ...rest] = file.split('/');
+    const children = folders.get(top!) ?? new Set<string>();
+    if (rest.length > 0) children.add(`${second!}/`);
+    folders.set(top!, children);
+  }
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('## Layout\n'), readme.indexOf('\n## ', readme.indexOf('## Layout\n') + 1));
+  const rows = new Map<string, string>();
+  for (const line of table.split('\n').filter((row) => row.startsWith('| `'))) {
+    const [, paths, text] = line.split('|');
+    for (const [, name] of paths!.matchAll(/`([^`]+)\/`/g)) rows.set(name!, text!);
+  }
+  assert.deepEqual([...rows.keys()].sort(), [...folders.keys()].sort());
+  for (const [top, children] of folders) {
+    for (const child of children) assert.ok(rows.get(top)!.includes(`\`${child}\``), `${top}/${child} is not named`);
   }
 });

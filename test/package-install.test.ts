@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -82,7 +82,7 @@ function installedTree(dir: string): { packages: Map<string, Set<string>>; count
 function duplicateOpenTelemetry(packages: Map<string, Set<string>>): string[] {
   return [...packages]
     .filter(([name, versions]) => name.startsWith('@opentelemetry/') && versions.size > 1)
-    .map(([name, versions]) => `${name}@${[...versions].join(',')}`);
+    .map(([name, versions]) => `${name}@${[...versions].sort().join(',')}`);
 }
 
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -115,6 +115,22 @@ void describe('the packages users install', () => {
         [],
       );
     }
+  });
+
+  void it('the check finds a second version of an @opentelemetry package nested under another', () => {
+    const planted = path.join(scratch, 'planted');
+    const manifest = (dir: string, name: string, version: string): void => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version }));
+    };
+    manifest(path.join(planted, 'node_modules/@opentelemetry/core'), '@opentelemetry/core', '2.12.1');
+    manifest(path.join(planted, 'node_modules/@opentelemetry/sdk-logs'), '@opentelemetry/sdk-logs', '0.223.1');
+    manifest(
+      path.join(planted, 'node_modules/@opentelemetry/sdk-logs/node_modules/@opentelemetry/core'),
+      '@opentelemetry/core',
+      '2.12.0',
+    );
+    assert.deepEqual(duplicateOpenTelemetry(installedTree(planted).packages), ['@opentelemetry/core@2.12.0,2.12.1']);
   });
 
   void it('this repository installs one version of each @opentelemetry package', () => {
@@ -195,5 +211,26 @@ void describe('the packages users install', () => {
     });
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /serve/);
+
+    // `validate` checks the installed copy; the Kusto language service it compiles with is not installed with it.
+    const cli = path.join(project, 'node_modules/mcpwatch/dist/cli/main.js');
+    const validate = () => spawnSync(process.execPath, [cli, 'validate'], { cwd: project, encoding: 'utf8' });
+    const withoutKusto = validate();
+    assert.equal(withoutKusto.status, 1, withoutKusto.stderr);
+    assert.match(withoutKusto.stderr, /npm install @kusto\/language-service-next/);
+    const [kusto] = JSON.parse(
+      npm(
+        ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch],
+        path.join(root, 'node_modules/@kusto/language-service-next'),
+      ),
+    ) as [{ filename: string }];
+    npm(['install', '--no-audit', '--omit=dev', path.join(scratch, kusto.filename)], project);
+    const validated = validate();
+    assert.equal(validated.status, 0, validated.stderr);
+    assert.equal(
+      validated.stderr.split('\n')[0],
+      `Validating ${path.join(project, 'node_modules/mcpwatch/dist/dashboards')}${path.sep}`,
+    );
+    assert.match(validated.stderr, /All dashboards, rules and queries are valid/);
   });
 });

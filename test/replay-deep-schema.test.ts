@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import type { Alert } from '../contracts/alert.ts';
 import { flattenDeepValues } from '../contracts/parse.ts';
 import { FLATTENED_VALUE_MARKER } from '../contracts/signals.ts';
-import { loadDetectorsConfig } from '../cli/config-source.ts';
+import { loadDetectorsConfig } from '../cli/detectors-config.ts';
 import { replayFile } from '../detectors/replay.ts';
 import { RULES } from '../detectors/rules/index.ts';
 import type { AlertSink } from '../detectors/sinks/types.ts';

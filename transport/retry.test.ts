@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { McpwatchError } from '../contracts/errors.ts';
-import { MAX_RETRY_AFTER_MS, retryAfterMsOf, retryDelayMs, retryPolicy } from './retry.ts';
+import { MAX_RETRY_AFTER_MS, retriableHttpStatus, retryAfterMsOf, retryDelayMs, retryPolicy } from './retry.ts';
 
 const fast = { baseDelayMs: 1, maxDelayMs: 4, random: () => 1 };
 
@@ -85,4 +85,11 @@ test('Retry-After is read as delay-seconds or an HTTP date', () => {
   assert.equal(retryAfterMsOf('soon', now), undefined);
   assert.equal(retryAfterMsOf(null, now), undefined);
   assert.equal(retryAfterMsOf(undefined, now), undefined);
+});
+
+test('HTTP 408, 429 and 5xx are worth another attempt; other answers are not', () => {
+  assert.deepEqual(
+    [200, 400, 401, 404, 408, 413, 429, 499, 500, 503, 599].filter(retriableHttpStatus),
+    [408, 429, 500, 503, 599],
+  );
 });

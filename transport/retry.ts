@@ -26,6 +26,11 @@ export function isRetriable(error: unknown): boolean {
   return !(error instanceof McpwatchError) || error.retriable;
 }
 
+/** HTTP answers worth another attempt: the receiver may accept the same request later (408, 429, 5xx). */
+export function retriableHttpStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
 /** The wait before attempt `attempt + 1` after `attempt` failures (attempt ≥ 1). */
 export function retryDelayMs(
   options: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>,

@@ -7,6 +7,7 @@
  * members used here are typed below.
  */
 import { createRequire } from 'node:module';
+import { McpwatchError } from '../../contracts/errors.ts';
 import type { LogAnalyticsType } from '../../contracts/log-analytics.ts';
 
 /** A column type as Log Analytics declares it, plus the two scalar types only queries produce. */
@@ -96,10 +97,22 @@ interface KustoLanguage {
 
 let language: KustoLanguage | undefined;
 
-/** Loads the language service once (about half a second). */
+/**
+ * Loads the language service once (about half a second). It is a development dependency: 31 MB that only
+ * `mcpwatch validate` uses, so an installed `mcpwatch` asks for it instead of shipping it to every pipeline.
+ */
 function kustoLanguage(): KustoLanguage {
   if (language === undefined) {
     const require = createRequire(import.meta.url);
+    try {
+      require.resolve('@kusto/language-service-next/bridge.js');
+    } catch (error) {
+      throw new McpwatchError(
+        'CONFIG_INVALID',
+        "Compiling KQL needs Microsoft's Kusto language service, which mcpwatch does not install: run `npm install @kusto/language-service-next` beside mcpwatch",
+        { cause: error },
+      );
+    }
     require('@kusto/language-service-next/bridge.js');
     require('@kusto/language-service-next/Kusto.Language.Bridge.js');
     language = (globalThis as unknown as { Kusto: { Language: KustoLanguage } }).Kusto.Language;

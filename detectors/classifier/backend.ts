@@ -5,7 +5,7 @@
  */
 import type { ClassificationCategory, ClassificationSubject, ClassifierBackend } from '../../contracts/mcp-event.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
-import { retryAfterMsOf } from '../../transport/retry.ts';
+import { retriableHttpStatus, retryAfterMsOf } from '../../transport/retry.ts';
 
 export interface ClassificationInput {
   subject: ClassificationSubject;
@@ -93,7 +93,7 @@ async function boundedText(response: Response): Promise<string> {
 
 /** A failed answer as an error: 408, 429 and 5xx are worth another attempt (after `Retry-After`), the rest not. */
 export function refusal(where: string, answer: HttpAnswer, detail: string | undefined): McpwatchError {
-  const retriable = answer.status >= 500 || answer.status === 408 || answer.status === 429;
+  const retriable = retriableHttpStatus(answer.status);
   const retryAfterMs = retriable ? retryAfterMsOf(answer.headers.get('retry-after')) : undefined;
   return new McpwatchError(
     'CLASSIFICATION_FAILED',

@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Alert } from '../../contracts/alert.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
-import { retryAfterMsOf } from '../../transport/retry.ts';
+import { retriableHttpStatus, retryAfterMsOf } from '../../transport/retry.ts';
 import { alertRecord } from './format.ts';
 import {
   parseSplunkHecSinkConfig,
@@ -49,11 +49,6 @@ interface Answer {
   status: number;
   headers: IncomingMessage['headers'];
   body: string;
-}
-
-/** Statuses worth another attempt: the collector may take the same request later. */
-function retriableStatus(status: number): boolean {
-  return status >= 500 || status === 408 || status === 429;
 }
 
 export class SplunkHecSink implements AlertSink {
@@ -187,7 +182,7 @@ export class SplunkHecSink implements AlertSink {
           for (const id of [...pending]) if (acks[String(id)] === true) pending.delete(id);
           if (pending.size === 0) return;
           lastProblem = 'not yet indexed';
-        } else if (retriableStatus(answer.status)) {
+        } else if (retriableHttpStatus(answer.status)) {
           lastProblem = `ack query answered HTTP ${answer.status}`;
         } else {
           throw this.refused('refused the acknowledgement query', answer);
@@ -209,7 +204,7 @@ export class SplunkHecSink implements AlertSink {
   private refused(what: string, answer: Answer): McpwatchError {
     const hec = parseAnswer(answer.body) as { text?: unknown; code?: unknown } | undefined;
     const detail = typeof hec?.text === 'string' ? ` (${hec.text.slice(0, 200)}, code ${String(hec.code)})` : '';
-    const retriable = retriableStatus(answer.status);
+    const retriable = retriableHttpStatus(answer.status);
     const retryAfterMs = retriable ? retryAfterMsOf(headerValue(answer.headers['retry-after'])) : undefined;
     return new McpwatchError('DELIVERY_FAILED', `Splunk HEC ${this.where} ${what}: HTTP ${answer.status}${detail}`, {
       retriable,

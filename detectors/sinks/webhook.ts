@@ -1,14 +1,9 @@
 import type { Alert } from '../../contracts/alert.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
-import { retryAfterMsOf } from '../../transport/retry.ts';
+import { retriableHttpStatus, retryAfterMsOf } from '../../transport/retry.ts';
 import type { WebhookSinkConfig } from '../config.ts';
 import { alertRecord } from './format.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
-
-/** Statuses worth another attempt: the receiver may accept the same body later. */
-function retriableStatus(status: number): boolean {
-  return status >= 500 || status === 408 || status === 429;
-}
 
 /**
  * POSTs alerts as a JSON array (of mcpwatch alerts or OCSF Detection Findings); any 2xx confirms. One attempt per
@@ -50,7 +45,7 @@ export class WebhookSink implements AlertSink {
       return;
     }
     this.lastFailure = `HTTP ${response.status}`;
-    const retriable = retriableStatus(response.status);
+    const retriable = retriableHttpStatus(response.status);
     const retryAfterMs = retriable ? retryAfterMsOf(response.headers.get('retry-after')) : undefined;
     throw new McpwatchError(
       'DELIVERY_FAILED',

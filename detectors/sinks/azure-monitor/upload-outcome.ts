@@ -3,7 +3,7 @@
  * The waiting itself is `transport/retry.ts`'s.
  */
 import { isAggregateLogsUploadError } from '@azure/monitor-ingestion';
-import { retryAfterMsOf } from '../../../transport/retry.ts';
+import { retriableHttpStatus, retryAfterMsOf } from '../../../transport/retry.ts';
 
 export type UploadFailure =
   /** 408, 429, 5xx, a network error or a token that could not be had: the same rows may go through later. */
@@ -28,7 +28,7 @@ export function classifyUploadError(error: unknown): UploadFailure {
   const status = cause.statusCode;
   const detail = `${status === undefined ? (cause.code ?? cause.name ?? 'error') : `HTTP ${status}`}: ${cause.message ?? ''}`;
   if (status === undefined) return { kind: 'retry', detail };
-  if (status === 408 || status === 429 || status >= 500) {
+  if (retriableHttpStatus(status)) {
     const retryAfterMs = retryAfterOf(cause.response?.headers);
     return retryAfterMs === undefined ? { kind: 'retry', detail } : { kind: 'retry', detail, retryAfterMs };
   }
