@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
+import { z } from 'zod';
 import { partitionKeyOf, type McpEvent } from '../contracts/mcp-event.ts';
 import { isMcpwatchError } from '../contracts/errors.ts';
 import { callEvent, testRules } from '../test/detectors-test-rule.ts';
@@ -17,6 +18,7 @@ import { parseDetectorsConfig, type SinkConfig } from './config.ts';
 import { alertIdOf } from './engine.ts';
 import { startDetectors, type DetectorsRuntime } from './runtime.ts';
 import { createSinks } from './sinks/index.ts';
+import type { Rule } from './types.ts';
 import { waitFor } from '../test/support/wait-for.ts';
 
 const idOf = (session: string): string => alertIdOf('test-session-two-principals', 1, session);
@@ -133,6 +135,57 @@ void describe('detectors runtime on the embedded transport', () => {
       assert.equal((await second.metrics.events.get()).values[0]?.value, 1, 'only the new event ran');
     } finally {
       await second.close();
+      await transport.close();
+    }
+  });
+
+  void test('an idle engine runs what it holds and fires its timers without waiting for traffic', async () => {
+    // A server-scope rule that reports a server 10 s after its first call: on 4 partitions its engines hold events.
+    const quietServer: Rule<null, Record<string, never>> = {
+      meta: { ...testRules[0]!.meta, id: 'test-quiet-server' },
+      configSchema: z.strictObject({}),
+      scope: 'server',
+      keyOf: (event) => event.server.name,
+      initialState: () => null,
+      onEvent: (state, _event, { eventTime }) => ({ state, timers: [{ name: 'quiet', at: eventTime + 10_000 }] }),
+      onTimer: (_state, timer) => ({
+        state: undefined,
+        findings: [
+          { subject: timer.key, title: 'quiet', description: 'quiet', entities: {}, evidence: {}, eventIds: [] },
+        ],
+      }),
+    };
+    const transport = new EmbeddedTransport();
+    const file = path.join(dir, 'idle.jsonl');
+    const config = parseDetectorsConfig(
+      { sinks: [{ type: 'file', path: file }], engine: { allowedLatenessMs: 60_000, idlePartitionMs: 200 } },
+      [quietServer],
+    );
+    const runtime = await startDetectors({
+      transport,
+      config,
+      sinks: createSinks(config.sinks, { transport }),
+      eventPartitions: 4,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      // Server `files` is on server partition 3, `other` on 0: no event ever reaches the first after 0 s.
+      await send(transport, [
+        callEvent('e1', 0, 'a', 'alice'),
+        { ...callEvent('e2', 600, 'b', 'bob'), server: { name: 'other' } },
+      ]);
+      const alerts = await waitFor('the timer of the idle engine', async () => {
+        const found = await readAlertsFile(file);
+        return found.length > 0 && found;
+      });
+      assert.deepEqual(
+        alerts.map((alert) => alert.alertId),
+        [alertIdOf('test-quiet-server', 1, 'files')],
+        'files fired once idle engines moved to 600 s; other, due at 610 s, did not',
+      );
+      assert.ok((await runtime.metrics.idleAdvances.get()).values[0]!.value >= 1);
+    } finally {
+      await runtime.close();
       await transport.close();
     }
   });
