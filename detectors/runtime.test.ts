@@ -139,6 +139,54 @@ void describe('detectors runtime on the embedded transport', () => {
     }
   });
 
+  void test('an instance that joins restores only the state partitions of the partitions it is given', async () => {
+    const transport = new EmbeddedTransport();
+    const file = path.join(dir, 'owned.jsonl');
+    const sessions = ['s1', 's2', 's3', 's4', 's5', 's6', 's7', 's8'];
+    const first = await start(transport, [{ type: 'file', path: file }]);
+    const stateReads: number[] = [];
+    try {
+      await send(
+        transport,
+        sessions.map((session, index) => callEvent(`a-${session}`, index, session, 'alice')),
+      );
+      await waitFor('the first principal of every session', () =>
+        first.metrics.events.get().then((metric) => metric.values[0]?.value === sessions.length),
+      );
+      // The same transport, but every read of a state partition is recorded.
+      const recording = new Proxy(transport, {
+        get(target, property) {
+          if (property === 'readPartition')
+            return (topic: string, partition: number) => {
+              if (topic === TOPICS.detectorState) stateReads.push(partition);
+              return target.readPartition(topic, partition);
+            };
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const second = await start(recording, [{ type: 'file', path: file }]);
+      try {
+        const owned = await waitFor('the second instance assigned', () => {
+          const partitions = second.assignedPartitions();
+          return partitions.length === 2 && partitions;
+        });
+        assert.deepEqual([...new Set(stateReads)].sort(), owned, 'read its own state partitions, no other');
+        await send(
+          transport,
+          sessions.map((session, index) => callEvent(`b-${session}`, 10 + index, session, 'bob')),
+        );
+        await waitFor('an alert per session', async () => (await readAlertsFile(file)).length === sessions.length);
+        assert.ok((await second.metrics.alerts.get()).values.length > 0, 'the restored state made it alert');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await first.close();
+      await transport.close();
+    }
+  });
+
   void test('an idle engine runs what it holds and fires its timers without waiting for traffic', async () => {
     // A server-scope rule that reports a server 10 s after its first call: on 4 partitions its engines hold events.
     const quietServer: Rule<null, Record<string, never>> = {
