@@ -2,7 +2,8 @@
  * The detectors scaled out: events/s through the whole catalog with one and two instances (child processes,
  * one core each) on a 4-partition events topic, and the cost of the repartition hop: one instance on a
  * 1-partition events topic (every scope key lands on partition 0, nothing is re-keyed) against the same on 4
- * partitions (events of the server scope mostly hop). All in one run, against the same pre-filled records.
+ * partitions (events of the server scope mostly hop), once holding events for event-time order (the default
+ * allowed lateness) and once not (none allowed). All in one run, against the same pre-filled records.
  * The clock runs from the instances being started until the group has committed every events and repartition
  * record, so it includes group join and restore. Size: BENCH_SCALE_EVENTS (default 30 000).
  */
@@ -105,41 +106,49 @@ export default async function detectorsScaleBench({ brokers }: BenchContext): Pr
       filled.set(partitions, topic);
     }
 
-    const run = (partitions: number, instances: number) => async () => {
-      const events = filled.get(partitions)!;
-      const run = randomUUID().slice(0, 8);
-      const topics = {
-        events,
-        detectorState: `bench.scale.state.${run}`,
-        eventsDeadLetter: `bench.scale.dlq.${run}`,
-        repartitionPrefix: `bench.scale.repartition.${run}`,
-      };
-      created.push(topics.detectorState, topics.eventsDeadLetter);
-      created.push(...scopes.map((scope) => repartitionTopicOf(topics.repartitionPrefix, scope)));
-      const groupId = `bench.scale.group.${run}`;
-      const startedAt = performance.now();
-      const children: ChildProcess[] = [];
-      try {
-        for (let index = 0; index < instances; index += 1) {
-          children.push(startInstance(brokers, topics, groupId, path.join(dir, `${run}-${index}.jsonl`)));
-          // The first creates the topics; the others join once it is up.
-          if (index === 0) await readyLine(children[0]!);
-        }
-        await committedEverything(admin, groupId, [
+    const run =
+      (partitions: number, instances: number, engine: object = {}) =>
+      async () => {
+        const events = filled.get(partitions)!;
+        const run = randomUUID().slice(0, 8);
+        const topics = {
           events,
-          ...scopes.map((scope) => repartitionTopicOf(topics.repartitionPrefix, scope)),
-        ]);
-        return { units: eventCount, timedMs: performance.now() - startedAt };
-      } finally {
-        await Promise.all(children.map(stop));
-      }
-    };
+          detectorState: `bench.scale.state.${run}`,
+          eventsDeadLetter: `bench.scale.dlq.${run}`,
+          repartitionPrefix: `bench.scale.repartition.${run}`,
+        };
+        created.push(topics.detectorState, topics.eventsDeadLetter);
+        created.push(...scopes.map((scope) => repartitionTopicOf(topics.repartitionPrefix, scope)));
+        const groupId = `bench.scale.group.${run}`;
+        const startedAt = performance.now();
+        const children: ChildProcess[] = [];
+        try {
+          for (let index = 0; index < instances; index += 1) {
+            children.push(startInstance(brokers, topics, groupId, path.join(dir, `${run}-${index}.jsonl`), engine));
+            // The first creates the topics; the others join once it is up.
+            if (index === 0) await readyLine(children[0]!);
+          }
+          await committedEverything(admin, groupId, [
+            events,
+            ...scopes.map((scope) => repartitionTopicOf(topics.repartitionPrefix, scope)),
+          ]);
+          return { units: eventCount, timedMs: performance.now() - startedAt };
+        } finally {
+          await Promise.all(children.map(stop));
+        }
+      };
     const single = await measure({ name: '1 instance, 1 partition (no hop)', runs: 3, warmups: 0, run: run(1, 1) });
     const hop = await measure({ name: '1 instance, 4 partitions (hop)', runs: 3, warmups: 0, run: run(4, 1) });
+    const unheld = await measure({
+      name: '1 instance, 4 partitions (hop), nothing held',
+      runs: 3,
+      warmups: 0,
+      run: run(4, 1, { allowedLatenessMs: 0 }),
+    });
     const two = await measure({ name: '2 instances, 4 partitions (hop)', runs: 3, warmups: 0, run: run(4, 2) });
     printTable(
       `detectors scaled out, ${eventCount.toLocaleString('en-US')} events, ${RULES.length} rules, scopes ${scopes.join('/')}`,
-      [single, hop, two],
+      [single, hop, unheld, two],
       { baseline: single.name, unit: 'events/s' },
     );
     await globalScopeCapacity();
@@ -150,7 +159,13 @@ export default async function detectorsScaleBench({ brokers }: BenchContext): Pr
   }
 }
 
-function startInstance(brokers: string[], topics: object, groupId: string, alertsFile: string): ChildProcess {
+function startInstance(
+  brokers: string[],
+  topics: object,
+  groupId: string,
+  alertsFile: string,
+  engine: object,
+): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', instancePath], {
     env: {
       ...process.env,
@@ -158,6 +173,7 @@ function startInstance(brokers: string[], topics: object, groupId: string, alert
       BENCH_TOPICS: JSON.stringify(topics),
       BENCH_GROUP: groupId,
       BENCH_ALERTS_FILE: alertsFile,
+      BENCH_ENGINE: JSON.stringify(engine),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
