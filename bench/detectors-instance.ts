@@ -1,6 +1,7 @@
 /**
  * One detectors instance for `detectors-scale.bench.ts`: the whole catalog, a file sink, configured by
- * environment (KAFKA_BROKERS, BENCH_TOPICS as JSON, BENCH_GROUP, BENCH_ALERTS_FILE). SIGTERM closes it.
+ * environment (KAFKA_BROKERS, BENCH_TOPICS as JSON, BENCH_GROUP, BENCH_ALERTS_FILE, BENCH_ENGINE as JSON for the
+ * `engine` section). SIGTERM closes it.
  */
 import { pino } from 'pino';
 import { parseDetectorsConfig } from '../detectors/config.ts';
@@ -23,7 +24,10 @@ const transport = new KafkaTransport(
   },
   { logger: log },
 );
-const config = parseDetectorsConfig({ groupId: process.env.BENCH_GROUP }, RULES);
+const config = parseDetectorsConfig(
+  { groupId: process.env.BENCH_GROUP, engine: JSON.parse(process.env.BENCH_ENGINE ?? '{}') as unknown },
+  RULES,
+);
 const runtime = await startDetectors({
   transport,
   config,

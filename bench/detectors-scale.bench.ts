@@ -2,7 +2,8 @@
  * The detectors scaled out: events/s through the whole catalog with one and two instances (child processes,
  * one core each) on a 4-partition events topic, and the cost of the repartition hop: one instance on a
  * 1-partition events topic (every scope key lands on partition 0, nothing is re-keyed) against the same on 4
- * partitions (events of the server scope mostly hop). All in one run, against the same pre-filled records.
+ * partitions (events of the server scope mostly hop), once holding events for event-time order (the default
+ * allowed lateness) and once not (none allowed). All in one run, against the same pre-filled records.
  * The clock runs from the instances being started until the group has committed every events and repartition
  * record, so it includes group join and restore. Size: BENCH_SCALE_EVENTS (default 30 000).
  */
@@ -13,51 +14,67 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { partitionKeyOf, type McpEvent } from '../contracts/mcp-event.ts';
-import { parseDetectorsConfig } from '../detectors/config.ts';
+import { engineOptionsOf, parseDetectorsConfig } from '../detectors/config.ts';
+import { DetectionEngine } from '../detectors/engine.ts';
 import { RULES } from '../detectors/rules/index.ts';
 import { repartitionTopicOf, rulesByScope } from '../detectors/scopes.ts';
-import { measure, printTable, type BenchContext } from './harness.ts';
+import { measure, printTable, type BenchContext, type Measurement } from './harness.ts';
 
 const eventCount = Number(process.env.BENCH_SCALE_EVENTS ?? 30_000);
 const instancePath = path.join(import.meta.dirname, 'detectors-instance.ts');
 const runTimeoutMs = 240_000;
 
-/** Sessions of four calls over 10 tools, 200 principals, 20 servers; each server lists its tools once. */
+/**
+ * Sessions of four calls over 10 tools, 200 principals, 20 servers; each server lists its tools once. Last, a
+ * call and a listing per server two minutes of event time later, so that engines holding events for the
+ * allowed lateness (on several partitions) run them all before the last commit.
+ */
 function workload(count: number, start = Date.UTC(2026, 0, 1)): McpEvent[] {
   const events: McpEvent[] = [];
-  for (let server = 0; server < 20; server += 1) {
-    events.push({
-      schemaVersion: 1,
-      kind: 'tool-catalog',
-      eventId: `catalog-${server}`,
-      time: new Date(start).toISOString(),
-      server: { name: `server-${server}` },
-      trigger: 'tools/list',
-      tools: Array.from({ length: 10 }, (_, tool) => ({
-        name: `tool_${server}_${tool}`,
-        description: 'Reads a thing.',
-        hash: `sha256:${String(server * 100 + tool).padStart(64, '0')}`,
-      })),
-      listHash: `sha256:${String(server).padStart(64, '0')}`,
-    } as unknown as McpEvent);
-  }
-  for (let index = 0; events.length < count; index += 1) {
-    const session = Math.floor(index / 4);
-    events.push({
-      schemaVersion: 1,
-      kind: 'call',
-      eventId: `e${index}`,
-      time: new Date(start + 1000 + index * 10).toISOString(),
-      server: { name: `server-${session % 20}` },
-      sessionId: `session-${session}`,
-      principal: { id: `user-${session % 200}`, pseudonymous: true },
-      method: 'tools/call',
-      tool: `tool_${session % 20}_${index % 10}`,
-      outcome: 'ok',
-      durationMs: 4,
-    });
-  }
+  const catalogs = (time: number, round: string): void => {
+    for (let server = 0; server < 20; server += 1) events.push(catalogOf(server, time, round));
+  };
+  catalogs(start, '');
+  for (let index = 0; events.length < count - 40; index += 1) events.push(callOf(index, start + 1000 + index * 10));
+  const last = start + 1000 + count * 10 + 120_000;
+  catalogs(last, '-last');
+  for (let server = 0; server < 20; server += 1)
+    events.push({ ...callOf(server * 4, last), eventId: `last-${server}` });
   return events;
+}
+
+function callOf(index: number, time: number): McpEvent {
+  const session = Math.floor(index / 4);
+  return {
+    schemaVersion: 1,
+    kind: 'call',
+    eventId: `e${index}`,
+    time: new Date(time).toISOString(),
+    server: { name: `server-${session % 20}` },
+    sessionId: `session-${session}`,
+    principal: { id: `user-${session % 200}`, pseudonymous: true },
+    method: 'tools/call',
+    tool: `tool_${session % 20}_${index % 10}`,
+    outcome: 'ok',
+    durationMs: 4,
+  };
+}
+
+function catalogOf(server: number, time: number, round: string): McpEvent {
+  return {
+    schemaVersion: 1,
+    kind: 'tool-catalog',
+    eventId: `catalog-${server}${round}`,
+    time: new Date(time).toISOString(),
+    server: { name: `server-${server}` },
+    trigger: 'tools/list',
+    tools: Array.from({ length: 10 }, (_, tool) => ({
+      name: `tool_${server}_${tool}`,
+      description: 'Reads a thing.',
+      hash: `sha256:${String(server * 100 + tool).padStart(64, '0')}`,
+    })),
+    listHash: `sha256:${String(server).padStart(64, '0')}`,
+  } as unknown as McpEvent;
 }
 
 export default async function detectorsScaleBench({ brokers }: BenchContext): Promise<void> {
@@ -89,43 +106,52 @@ export default async function detectorsScaleBench({ brokers }: BenchContext): Pr
       filled.set(partitions, topic);
     }
 
-    const run = (partitions: number, instances: number) => async () => {
-      const events = filled.get(partitions)!;
-      const run = randomUUID().slice(0, 8);
-      const topics = {
-        events,
-        detectorState: `bench.scale.state.${run}`,
-        eventsDeadLetter: `bench.scale.dlq.${run}`,
-        repartitionPrefix: `bench.scale.repartition.${run}`,
-      };
-      created.push(topics.detectorState, topics.eventsDeadLetter);
-      created.push(...scopes.map((scope) => repartitionTopicOf(topics.repartitionPrefix, scope)));
-      const groupId = `bench.scale.group.${run}`;
-      const startedAt = performance.now();
-      const children: ChildProcess[] = [];
-      try {
-        for (let index = 0; index < instances; index += 1) {
-          children.push(startInstance(brokers, topics, groupId, path.join(dir, `${run}-${index}.jsonl`)));
-          // The first creates the topics; the others join once it is up.
-          if (index === 0) await readyLine(children[0]!);
-        }
-        await committedEverything(admin, groupId, [
+    const run =
+      (partitions: number, instances: number, engine: object = {}) =>
+      async () => {
+        const events = filled.get(partitions)!;
+        const run = randomUUID().slice(0, 8);
+        const topics = {
           events,
-          ...scopes.map((scope) => repartitionTopicOf(topics.repartitionPrefix, scope)),
-        ]);
-        return { units: eventCount, timedMs: performance.now() - startedAt };
-      } finally {
-        await Promise.all(children.map(stop));
-      }
-    };
+          detectorState: `bench.scale.state.${run}`,
+          eventsDeadLetter: `bench.scale.dlq.${run}`,
+          repartitionPrefix: `bench.scale.repartition.${run}`,
+        };
+        created.push(topics.detectorState, topics.eventsDeadLetter);
+        created.push(...scopes.map((scope) => repartitionTopicOf(topics.repartitionPrefix, scope)));
+        const groupId = `bench.scale.group.${run}`;
+        const startedAt = performance.now();
+        const children: ChildProcess[] = [];
+        try {
+          for (let index = 0; index < instances; index += 1) {
+            children.push(startInstance(brokers, topics, groupId, path.join(dir, `${run}-${index}.jsonl`), engine));
+            // The first creates the topics; the others join once it is up.
+            if (index === 0) await readyLine(children[0]!);
+          }
+          await committedEverything(admin, groupId, [
+            events,
+            ...scopes.map((scope) => repartitionTopicOf(topics.repartitionPrefix, scope)),
+          ]);
+          return { units: eventCount, timedMs: performance.now() - startedAt };
+        } finally {
+          await Promise.all(children.map(stop));
+        }
+      };
     const single = await measure({ name: '1 instance, 1 partition (no hop)', runs: 3, warmups: 0, run: run(1, 1) });
     const hop = await measure({ name: '1 instance, 4 partitions (hop)', runs: 3, warmups: 0, run: run(4, 1) });
+    const unheld = await measure({
+      name: '1 instance, 4 partitions (hop), nothing held',
+      runs: 3,
+      warmups: 0,
+      run: run(4, 1, { allowedLatenessMs: 0 }),
+    });
     const two = await measure({ name: '2 instances, 4 partitions (hop)', runs: 3, warmups: 0, run: run(4, 2) });
     printTable(
       `detectors scaled out, ${eventCount.toLocaleString('en-US')} events, ${RULES.length} rules, scopes ${scopes.join('/')}`,
-      [single, hop, two],
+      [single, hop, unheld, two],
       { baseline: single.name, unit: 'events/s' },
     );
+    await globalScopeCapacity();
   } finally {
     await admin.deleteTopics({ topics: created }).catch(() => undefined);
     await admin.disconnect();
@@ -133,7 +159,13 @@ export default async function detectorsScaleBench({ brokers }: BenchContext): Pr
   }
 }
 
-function startInstance(brokers: string[], topics: object, groupId: string, alertsFile: string): ChildProcess {
+function startInstance(
+  brokers: string[],
+  topics: object,
+  groupId: string,
+  alertsFile: string,
+  engine: object,
+): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', instancePath], {
     env: {
       ...process.env,
@@ -141,6 +173,7 @@ function startInstance(brokers: string[], topics: object, groupId: string, alert
       BENCH_TOPICS: JSON.stringify(topics),
       BENCH_GROUP: groupId,
       BENCH_ALERTS_FILE: alertsFile,
+      BENCH_ENGINE: JSON.stringify(engine),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -185,4 +218,41 @@ async function committedEverything(admin: Admin, groupId: string, topics: readon
     if (Date.now() > deadline) throw new Error(`${behind} partitions not committed in time`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * What one engine of the `global` scope (one partition for the deployment) runs: tool catalogs through the
+ * global rules, against the `server` rules over the same catalogs (an engine of which every partition has), in
+ * process, no Kafka. 1,000 servers listing 10 tools each, five times, tool names shared in groups of 20 servers.
+ */
+async function globalScopeCapacity(): Promise<void> {
+  const config = parseDetectorsConfig({}, RULES);
+  const byScope = rulesByScope(config.rules);
+  const start = Date.UTC(2026, 0, 1);
+  const listings: McpEvent[] = [];
+  for (let round = 0; round < 5; round += 1) {
+    for (let server = 0; server < 1000; server += 1) {
+      const catalog = catalogOf(server, start + (round * 1000 + server) * 100, `-${round}`);
+      for (const [index, tool] of (catalog as unknown as { tools: { name: string }[] }).tools.entries())
+        tool.name = `tool_${server % 50}_${index}`;
+      listings.push(catalog);
+    }
+  }
+  const row = (name: string, scope: 'global' | 'server'): Promise<Measurement> =>
+    measure({
+      name,
+      runs: 5,
+      run: () => {
+        const engine = new DetectionEngine({ ...engineOptionsOf(config), rules: byScope.get(scope) ?? [] });
+        for (const listing of listings) engine.process(listing);
+        return Promise.resolve({ units: listings.length });
+      },
+    });
+  const server = await row('server-scope rules', 'server');
+  const global = await row('global-scope rules (tool shadowing)', 'global');
+  printTable(
+    `one engine over 5,000 tool catalogs of 1,000 servers, in process (one untimed warm-up)`,
+    [server, global],
+    { baseline: server.name, unit: 'catalogs/s' },
+  );
 }

@@ -10,12 +10,14 @@
  * | `<scope>/<p>/clock` | `{ maxEventTime }`: the engine's event time |
  * | `<scope>/<p>/position/<topic>` | `{ offset }`: the next offset of that input the state does not include yet |
  * | `<scope>/<p>/origin/<eventsPartition>` | `{ offset }`: the last events offset whose re-keyed copy it includes |
+ * | `<scope>/<p>/held/<topic>/<offset>` | `{ seq, event }`: an event read but held for event-time order; empty once run |
  *
  * Positions are written only after the state records are acknowledged, so a restored state always includes
  * every record before its position (and possibly some after it, when a crash fell between the two writes).
  * Keys of the earlier layout (`<p>/…`, one engine per events partition) restore into the `session` scope.
  */
 import { McpwatchError } from '../contracts/errors.ts';
+import type { McpEvent } from '../contracts/mcp-event.ts';
 import type { IncomingRecord, OutgoingRecord, Transport } from '../transport/types.ts';
 import type { EngineChange, StateEntry, SuppressionEntry } from './engine.ts';
 import { KEY_SCOPES } from './scopes.ts';
@@ -81,14 +83,30 @@ export function originRecord(owner: CheckpointOwner, eventsPartition: number, of
   };
 }
 
+/** An event an engine read but holds until event time passes it; `seq` orders events of one time as read. */
+export interface HeldEvent {
+  seq: number;
+  event: McpEvent;
+}
+
+/** `input` is `<topic>/<offset>` of the record the event was read from; `held` undefined once it ran. */
+export function heldRecord(owner: CheckpointOwner, input: string, held: HeldEvent | undefined): OutgoingRecord {
+  return {
+    key: `${prefixOf(owner)}/held/${input}`,
+    value: held === undefined ? TOMBSTONE : JSON.stringify(held),
+    partition: statePartitionOf(owner),
+  };
+}
+
 export type CheckpointRecord = CheckpointOwner &
   (
     | { type: 'change'; change: EngineChange }
     | { type: 'position'; topic: string; offset: string }
     | { type: 'origin'; eventsPartition: number; offset: string }
+    | { type: 'held'; input: string; held: HeldEvent | undefined }
   );
 
-const KINDS = new Set(['state', 'suppression', 'clock', 'position', 'origin']);
+const KINDS = new Set(['state', 'suppression', 'clock', 'position', 'origin', 'held']);
 
 /**
  * Decodes one state-topic record; throws `INPUT_INVALID` naming the key when it is not a checkpoint.
@@ -137,6 +155,13 @@ export function recordToCheckpoint(
     case 'origin':
       if (tail === undefined || !/^\d{1,9}$/.test(tail) || forgotten) return fail('origin without a partition');
       return { ...owner, type: 'origin', eventsPartition: Number(tail), offset: offsetOf() };
+    case 'held': {
+      if (tail === undefined || !/^[^/]+\/\d{1,20}$/.test(tail)) return fail('held event without its input');
+      if (forgotten) return { ...owner, type: 'held', input: tail, held: undefined };
+      const held = value as Partial<HeldEvent>;
+      if (typeof held.seq !== 'number' || typeof held.event?.time !== 'string') return fail('held event without seq');
+      return { ...owner, type: 'held', input: tail, held: held as HeldEvent };
+    }
   }
   const ruleMatch = /^([a-z0-9-]+)\/([\s\S]*)$/.exec(tail ?? '');
   if (ruleMatch === null) return fail('missing rule id or key');

@@ -66,7 +66,11 @@ export const SinkConfig = z.discriminatedUnion('type', [
 ]);
 
 export const EngineTuning = z.strictObject({
-  /** How far behind the newest event time (ms) an event may arrive and still count as on time. */
+  /**
+   * How far behind the newest event time (ms) an event may arrive and still count as on time. Engines fed from
+   * several partitions (scopes other than `session`, on more than one) hold each event this long to run them in
+   * event-time order.
+   */
   allowedLatenessMs: z.int().nonnegative().default(60_000),
   /** A key with no event for this long in event time (ms) is forgotten. */
   idleKeyTtlMs: z
@@ -77,7 +81,10 @@ export const EngineTuning = z.strictObject({
   maxKeysPerRule: z.int().positive().default(1_000_000),
   /** Findings of one rule about one subject within this period (ms) fold into the first alert. */
   suppressionMs: z.int().nonnegative().default(3_600_000),
-  /** A partition with no record for this long (wall ms) moves to the newest event time of its instance. */
+  /**
+   * An engine with no record for this long (wall ms) runs the events it holds and moves to the newest event time
+   * of its instance.
+   */
   idlePartitionMs: z.int().min(100).max(86_400_000).default(30_000),
 });
 

@@ -4,6 +4,11 @@
  * for the others; re-keyed events run through their scope's engine once (a copy re-sent after a crash is
  * recognised by its origin and skipped). Pure bookkeeping: sending, delivering and committing are the
  * runtime's.
+ *
+ * An engine fed from several events partitions (a scope other than `session` on more than one partition)
+ * reads them interleaved as they arrive: directly, and through its repartition partition after a hop. Such an
+ * engine holds each event until event time is `holdMs` past it (or the engine idles) and runs what it held in
+ * event-time order, as replay does; what it holds is checkpointed with its state.
  */
 import type { Alert } from '../contracts/alert.ts';
 import type { McpEvent } from '../contracts/mcp-event.ts';
@@ -11,10 +16,12 @@ import { describeIssues, parseMcpEvent } from '../contracts/parse.ts';
 import type { IncomingRecord, OutgoingRecord } from '../transport/types.ts';
 import {
   changeToRecord,
+  heldRecord,
   originRecord,
   positionRecord,
   type CheckpointOwner,
   type CheckpointRecord,
+  type HeldEvent,
   type RestoreTarget,
 } from './checkpoint.ts';
 import { DetectionEngine, type EngineCounters, type EngineOptions } from './engine.ts';
@@ -24,6 +31,65 @@ import type { KeyScope } from './types.ts';
 /** Header of a re-keyed event: `<events partition>/<offset>` it was read from. */
 export const ORIGIN_HEADER = 'mcpwatch-origin';
 
+/** Events one engine holds at most; past it the earliest run at once (a flood must not grow memory unbounded). */
+export const MAX_HELD_EVENTS = 100_000;
+
+interface Held extends HeldEvent {
+  input: string;
+  time: number;
+  /** Whether its record is in the state log (then running it writes a tombstone). */
+  written: boolean;
+}
+
+/** Min-heap of held events by (event time, seq). */
+class HeldQueue {
+  private readonly heap: Held[] = [];
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  peek(): Held | undefined {
+    return this.heap[0];
+  }
+
+  push(held: Held): void {
+    const heap = this.heap;
+    heap.push(held);
+    let index = heap.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!earlier(heap[index]!, heap[parent]!)) break;
+      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
+      index = parent;
+    }
+  }
+
+  pop(): Held | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (top === undefined || heap.length === 0) return top;
+    heap[0] = last!;
+    let index = 0;
+    for (;;) {
+      const left = 2 * index + 1;
+      const right = left + 1;
+      let smallest = index;
+      if (left < heap.length && earlier(heap[left]!, heap[smallest]!)) smallest = left;
+      if (right < heap.length && earlier(heap[right]!, heap[smallest]!)) smallest = right;
+      if (smallest === index) break;
+      [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
+      index = smallest;
+    }
+    return top;
+  }
+}
+
+function earlier(a: Held, b: Held): boolean {
+  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+}
+
 export class ScopeRunner implements CheckpointOwner, RestoreTarget {
   readonly engine: DetectionEngine;
   /** Per input topic: records before this offset are already in the restored state. */
@@ -31,15 +97,28 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
   /** Per events partition: the last offset whose re-keyed copy the state includes. */
   readonly origins = new Map<number, bigint>();
   readonly #dirtyOrigins = new Set<number>();
+  /** Held events by input (`<topic>/<offset>`); the queue may keep entries no longer here (skipped when popped). */
+  readonly #held = new Map<string, Held>();
+  readonly #queue = new HeldQueue();
+  /** Inputs held, or run after their record was written, since the last checkpoint. */
+  readonly #dirtyHeld = new Set<string>();
+  #seq = 0;
+  /** The newest event time read (held or run). */
+  #readTime = Number.NEGATIVE_INFINITY;
   /** Engine counters as last added to the metrics. */
   counted: EngineCounters;
   /** Wall time (ms) of the last record this engine processed, for idle detection. */
   lastActive = Date.now();
 
+  /**
+   * `holdMs`: how long in event time an event is held for the events of other partitions to catch up; undefined
+   * when the engine is fed from one partition only and runs events as they are read.
+   */
   constructor(
     readonly scope: KeyScope,
     readonly partition: number,
     options: EngineOptions,
+    readonly holdMs?: number,
   ) {
     this.engine = new DetectionEngine(options);
     this.counted = { ...this.engine.counters };
@@ -49,10 +128,25 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
     return runnerId(this.scope, this.partition);
   }
 
+  /** The newest event time read, including events still held. */
+  get eventTime(): number {
+    return Math.max(this.#readTime, this.engine.eventTime);
+  }
+
+  /** Events read and held, not yet run. */
+  get held(): number {
+    return this.#held.size;
+  }
+
   apply(checkpoint: CheckpointRecord): void {
     if (checkpoint.type === 'change') this.engine.restore(checkpoint.change);
     else if (checkpoint.type === 'position') this.positions.set(checkpoint.topic, BigInt(checkpoint.offset));
-    else this.origins.set(checkpoint.eventsPartition, BigInt(checkpoint.offset));
+    else if (checkpoint.type === 'origin') this.origins.set(checkpoint.eventsPartition, BigInt(checkpoint.offset));
+    else if (checkpoint.held === undefined) this.#held.delete(checkpoint.input);
+    else {
+      this.#seq = Math.max(this.#seq, checkpoint.held.seq + 1);
+      this.#hold({ ...checkpoint.held, input: checkpoint.input, time: timeOf(checkpoint.held.event), written: true });
+    }
   }
 
   /** Whether the restored state already includes `record` of its input topic. */
@@ -61,19 +155,34 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
   }
 
   /** Runs a re-keyed event unless its origin shows the state already has it. */
-  processRekeyed(event: McpEvent, origin: { partition: number; offset: bigint } | undefined): Alert[] | undefined {
+  processRekeyed(
+    event: McpEvent,
+    origin: { partition: number; offset: bigint } | undefined,
+    input: string,
+  ): Alert[] | undefined {
     if (origin !== undefined) {
       if (origin.offset <= (this.origins.get(origin.partition) ?? -1n)) return undefined;
       this.origins.set(origin.partition, origin.offset);
       this.#dirtyOrigins.add(origin.partition);
     }
-    this.lastActive = Date.now();
-    return this.engine.process(event);
+    return this.process(event, input);
   }
 
-  process(event: McpEvent): Alert[] {
+  /** Runs an event, or holds it when this engine orders by event time; returns the alerts of what ran. */
+  process(event: McpEvent, input: string): Alert[] {
     this.lastActive = Date.now();
-    return this.engine.process(event);
+    if (this.holdMs === undefined) return this.engine.process(event);
+    if (this.#held.has(input)) return []; // read again after a crash between its checkpoint and the position
+    this.#hold({ seq: this.#seq++, event, input, time: timeOf(event), written: false });
+    this.#dirtyHeld.add(input);
+    return this.#runHeld(this.#readTime - this.holdMs);
+  }
+
+  /** Runs everything held, in event-time order, then moves event time to `time` (the engine idled). */
+  advanceTo(time: number): Alert[] {
+    const alerts = this.#runHeld(Number.POSITIVE_INFINITY);
+    alerts.push(...this.engine.advanceTo(time));
+    return alerts;
   }
 
   /** The state records of everything changed since the last call (positions are written separately, after). */
@@ -82,6 +191,12 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
     for (const partition of this.#dirtyOrigins)
       records.push(originRecord(this, partition, this.origins.get(partition)!));
     this.#dirtyOrigins.clear();
+    for (const input of this.#dirtyHeld) {
+      const held = this.#held.get(input);
+      if (held !== undefined) held.written = true;
+      records.push(heldRecord(this, input, held === undefined ? undefined : { seq: held.seq, event: held.event }));
+    }
+    this.#dirtyHeld.clear();
     return records;
   }
 
@@ -89,6 +204,37 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
     this.positions.set(topic, BigInt(nextOffset));
     return positionRecord(this, topic, nextOffset);
   }
+
+  #hold(held: Held): void {
+    this.#readTime = Math.max(this.#readTime, held.time);
+    this.#held.set(held.input, held);
+    this.#queue.push(held);
+  }
+
+  /** Runs held events up to event time `until` (and the earliest beyond the cap), in event-time order. */
+  #runHeld(until: number): Alert[] {
+    const alerts: Alert[] = [];
+    for (let next = this.#queue.peek(); next !== undefined; next = this.#queue.peek()) {
+      if (this.#held.get(next.input) !== next) {
+        this.#queue.pop(); // run or forgotten since it was queued
+        continue;
+      }
+      if (next.time > until && this.#held.size <= MAX_HELD_EVENTS) break;
+      this.#queue.pop();
+      this.#held.delete(next.input);
+      // Held and run between two checkpoints: no record; written as held: its tombstone.
+      if (next.written) this.#dirtyHeld.add(next.input);
+      else this.#dirtyHeld.delete(next.input);
+      alerts.push(...this.engine.process(next.event));
+    }
+    return alerts;
+  }
+}
+
+/** Event time in ms; an unreadable time runs first (the engine counts it as it would any event). */
+function timeOf(event: McpEvent): number {
+  const time = Date.parse(event.time);
+  return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
 }
 
 export function runnerId(scope: KeyScope, partition: number): string {
@@ -154,7 +300,7 @@ export function routeEventsBatch(
           work.skipped += 1;
           continue;
         }
-        work.alerts.push(...runner.process(event));
+        work.alerts.push(...runner.process(event, `${record.topic}/${record.offset}`));
         work.touched.add(runner);
         continue;
       }
@@ -188,7 +334,7 @@ export function applyRekeyedBatch(records: readonly IncomingRecord[], runner: Sc
       });
       continue;
     }
-    const alerts = runner.processRekeyed(event, originOf(record));
+    const alerts = runner.processRekeyed(event, originOf(record), `${record.topic}/${record.offset}`);
     if (alerts === undefined) {
       work.duplicates += 1;
       continue;

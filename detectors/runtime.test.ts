@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
+import { z } from 'zod';
 import { partitionKeyOf, type McpEvent } from '../contracts/mcp-event.ts';
 import { isMcpwatchError } from '../contracts/errors.ts';
 import { callEvent, testRules } from '../test/detectors-test-rule.ts';
@@ -17,6 +18,7 @@ import { parseDetectorsConfig, type SinkConfig } from './config.ts';
 import { alertIdOf } from './engine.ts';
 import { startDetectors, type DetectorsRuntime } from './runtime.ts';
 import { createSinks } from './sinks/index.ts';
+import type { Rule } from './types.ts';
 import { waitFor } from '../test/support/wait-for.ts';
 
 const idOf = (session: string): string => alertIdOf('test-session-two-principals', 1, session);
@@ -133,6 +135,105 @@ void describe('detectors runtime on the embedded transport', () => {
       assert.equal((await second.metrics.events.get()).values[0]?.value, 1, 'only the new event ran');
     } finally {
       await second.close();
+      await transport.close();
+    }
+  });
+
+  void test('an instance that joins restores only the state partitions of the partitions it is given', async () => {
+    const transport = new EmbeddedTransport();
+    const file = path.join(dir, 'owned.jsonl');
+    const sessions = ['s1', 's2', 's3', 's4', 's5', 's6', 's7', 's8'];
+    const first = await start(transport, [{ type: 'file', path: file }]);
+    const stateReads: number[] = [];
+    try {
+      await send(
+        transport,
+        sessions.map((session, index) => callEvent(`a-${session}`, index, session, 'alice')),
+      );
+      await waitFor('the first principal of every session', () =>
+        first.metrics.events.get().then((metric) => metric.values[0]?.value === sessions.length),
+      );
+      // The same transport, but every read of a state partition is recorded.
+      const recording = new Proxy(transport, {
+        get(target, property) {
+          if (property === 'readPartition')
+            return (topic: string, partition: number) => {
+              if (topic === TOPICS.detectorState) stateReads.push(partition);
+              return target.readPartition(topic, partition);
+            };
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const second = await start(recording, [{ type: 'file', path: file }]);
+      try {
+        const owned = await waitFor('the second instance assigned', () => {
+          const partitions = second.assignedPartitions();
+          return partitions.length === 2 && partitions;
+        });
+        assert.deepEqual([...new Set(stateReads)].sort(), owned, 'read its own state partitions, no other');
+        await send(
+          transport,
+          sessions.map((session, index) => callEvent(`b-${session}`, 10 + index, session, 'bob')),
+        );
+        await waitFor('an alert per session', async () => (await readAlertsFile(file)).length === sessions.length);
+        assert.ok((await second.metrics.alerts.get()).values.length > 0, 'the restored state made it alert');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await first.close();
+      await transport.close();
+    }
+  });
+
+  void test('an idle engine runs what it holds and fires its timers without waiting for traffic', async () => {
+    // A server-scope rule that reports a server 10 s after its first call: on 4 partitions its engines hold events.
+    const quietServer: Rule<null, Record<string, never>> = {
+      meta: { ...testRules[0]!.meta, id: 'test-quiet-server' },
+      configSchema: z.strictObject({}),
+      scope: 'server',
+      keyOf: (event) => event.server.name,
+      initialState: () => null,
+      onEvent: (state, _event, { eventTime }) => ({ state, timers: [{ name: 'quiet', at: eventTime + 10_000 }] }),
+      onTimer: (_state, timer) => ({
+        state: undefined,
+        findings: [
+          { subject: timer.key, title: 'quiet', description: 'quiet', entities: {}, evidence: {}, eventIds: [] },
+        ],
+      }),
+    };
+    const transport = new EmbeddedTransport();
+    const file = path.join(dir, 'idle.jsonl');
+    const config = parseDetectorsConfig(
+      { sinks: [{ type: 'file', path: file }], engine: { allowedLatenessMs: 60_000, idlePartitionMs: 200 } },
+      [quietServer],
+    );
+    const runtime = await startDetectors({
+      transport,
+      config,
+      sinks: createSinks(config.sinks, { transport }),
+      eventPartitions: 4,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      // Server `files` is on server partition 3, `other` on 0: no event ever reaches the first after 0 s.
+      await send(transport, [
+        callEvent('e1', 0, 'a', 'alice'),
+        { ...callEvent('e2', 600, 'b', 'bob'), server: { name: 'other' } },
+      ]);
+      const alerts = await waitFor('the timer of the idle engine', async () => {
+        const found = await readAlertsFile(file);
+        return found.length > 0 && found;
+      });
+      assert.deepEqual(
+        alerts.map((alert) => alert.alertId),
+        [alertIdOf('test-quiet-server', 1, 'files')],
+        'files fired once idle engines moved to 600 s; other, due at 610 s, did not',
+      );
+      assert.ok((await runtime.metrics.idleAdvances.get()).values[0]!.value >= 1);
+    } finally {
+      await runtime.close();
       await transport.close();
     }
   });

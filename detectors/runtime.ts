@@ -36,7 +36,13 @@ import {
   runnerId,
   type ScopeRoute,
 } from './partition-runner.ts';
-import { REPARTITION_TOPIC_PREFIX, repartitionTopicOf, rulesByScope, scopePartitions } from './scopes.ts';
+import {
+  REPARTITION_TOPIC_PREFIX,
+  holdsForEventTime,
+  repartitionTopicOf,
+  rulesByScope,
+  scopePartitions,
+} from './scopes.ts';
 import type { AlertSink } from './sinks/types.ts';
 import type { KeyScope } from './types.ts';
 
@@ -175,7 +181,8 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
       for (const { scope } of routes) {
         const id = runnerId(scope, partition);
         if (partition >= scopePartitions(scope, eventPartitions) || runners.has(id) || fresh.has(id)) continue;
-        fresh.set(id, new ScopeRunner(scope, partition, engineOptions(scope)));
+        const holdMs = holdsForEventTime(scope, eventPartitions) ? config.engine.allowedLatenessMs : undefined;
+        fresh.set(id, new ScopeRunner(scope, partition, engineOptions(scope), holdMs));
       }
     }
     if (fresh.size === 0) return;
@@ -317,20 +324,26 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     );
   }
 
-  /** Moves engines idle for `idlePartitionMs` to the newest event time seen here (Flink's idle sources). */
+  /**
+   * Engines idle for `idlePartitionMs` run what they hold and move to the newest event time read here (Flink's
+   * idle sources).
+   */
   async function advanceIdle(): Promise<void> {
     const now = Date.now();
     let newest = Number.NEGATIVE_INFINITY;
-    for (const runner of runners.values()) newest = Math.max(newest, runner.engine.eventTime);
+    for (const runner of runners.values()) newest = Math.max(newest, runner.eventTime);
     if (!Number.isFinite(newest)) return;
     const work = new BatchWork();
     for (const runner of runners.values()) {
-      if (now - runner.lastActive < config.engine.idlePartitionMs || runner.engine.eventTime >= newest) continue;
-      work.alerts.push(...runner.engine.advanceTo(newest));
+      if (now - runner.lastActive < config.engine.idlePartitionMs) continue;
+      if (runner.held === 0 && runner.engine.eventTime >= newest) continue;
+      work.alerts.push(...runner.advanceTo(newest));
       work.touched.add(runner);
       metrics.idleAdvances.inc();
     }
-    if (work.touched.size > 0) await complete(work, []);
+    if (work.touched.size === 0) return;
+    await complete(work, []);
+    log.debug({ engines: [...work.touched].map((runner) => runner.id), to: newest }, 'Idle engines advanced.');
   }
 
   let ready = false;

@@ -28,6 +28,16 @@ export function scopePartitions(scope: KeyScope, eventPartitions: number): numbe
 }
 
 /**
+ * Whether the engines of a scope read events of several events partitions, interleaved as they arrive, and so
+ * hold them to run in event-time order: every scope but `session`, once there is more than one partition. A
+ * `session` engine reads each session's events from the one partition they are keyed by (only tool catalogs
+ * hop to it, for rules that keep no state).
+ */
+export function holdsForEventTime(scope: KeyScope, eventPartitions: number): boolean {
+  return scope !== 'session' && eventPartitions > 1;
+}
+
+/**
  * The key an event has in a scope. Prefixed like the events' own key (`partitionKeyOf`), so the `session` key
  * equals it for every event but a tool catalog seen in a session. An event without what the scope is about
  * falls back to a coarser key that is still a function of it (a rule's key must be one).

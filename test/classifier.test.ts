@@ -128,6 +128,8 @@ async function shieldedDetectorsOnKafka(
     config: parseDetectorsConfig(
       {
         groupId: uniqueTopic(`${name}.group`),
+        // On several partitions the server rules' engines hold events until they idle: make that soon.
+        engine: { idlePartitionMs: 200 },
         ...fixtureDeployment(),
         classifier: {
           backend: { type: 'prompt-shields', endpoint: options.endpoint, keyEnv },

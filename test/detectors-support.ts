@@ -28,6 +28,8 @@ export interface WorkerSetup {
   alertsFile: string;
   /** `fixtures`: the whole rule catalog in the fixtures' deployment; default the test rule. */
   catalog?: 'fixtures';
+  /** The detectors configuration's `engine` section; default no allowed lateness. */
+  engine?: object;
 }
 
 export class DetectorsWorker {
@@ -46,6 +48,7 @@ export class DetectorsWorker {
         DETECTORS_TEST_GROUP: setup.groupId,
         DETECTORS_TEST_ALERTS_FILE: setup.alertsFile,
         DETECTORS_TEST_CATALOG: setup.catalog ?? '',
+        ...(setup.engine === undefined ? {} : { DETECTORS_TEST_ENGINE: JSON.stringify(setup.engine) }),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,7 +1,8 @@
 /**
  * A detectors process for the crash tests: `node --import tsx test/detectors-worker.ts`, configured by
  * environment (KAFKA_BROKERS, DETECTORS_TEST_TOPICS as JSON, DETECTORS_TEST_GROUP, DETECTORS_TEST_ALERTS_FILE, and
- * DETECTORS_TEST_CATALOG=fixtures for the whole rule catalog in the fixtures' deployment instead of the test rule).
+ * DETECTORS_TEST_CATALOG=fixtures for the whole rule catalog in the fixtures' deployment instead of the test rule,
+ * DETECTORS_TEST_ENGINE as JSON for engine tuning other than no allowed lateness).
  * Logs pino JSON lines (debug and up) on stdout for the test to follow; SIGTERM closes it cleanly.
  */
 import { pino } from 'pino';
@@ -35,7 +36,7 @@ const transport = new KafkaTransport(
 const config = parseDetectorsConfig(
   {
     groupId: process.env.DETECTORS_TEST_GROUP,
-    engine: { allowedLatenessMs: 0 },
+    engine: JSON.parse(process.env.DETECTORS_TEST_ENGINE ?? '{"allowedLatenessMs":0}') as unknown,
     ...(fullCatalog ? fixtureDeployment() : {}),
     sinks: [
       { type: 'kafka', topic: topics.alerts },
