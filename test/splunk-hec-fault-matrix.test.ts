@@ -30,6 +30,7 @@ import {
   startSplunkHecStandIn,
   type HecEvent,
   type HecFault,
+  type HecStandInOptions,
   type SplunkHecStandIn,
 } from './support/splunk-hec-stand-in.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -73,8 +74,11 @@ function assertDelivered(indexed: readonly HecEvent[], emitted: readonly Alert[]
   for (const alert of acknowledged) assert.ok(indexedIds.has(alert.alertId), `alert ${alert.alertId} lost`);
 }
 
-async function inScratch(body: (standIn: SplunkHecStandIn, directory: string) => Promise<void>) {
-  const standIn = await startSplunkHecStandIn({ tls: true });
+async function inScratch(
+  body: (standIn: SplunkHecStandIn, directory: string) => Promise<void>,
+  options: HecStandInOptions = {},
+) {
+  const standIn = await startSplunkHecStandIn({ ...options, tls: true });
   const directory = await mkdtemp(join(tmpdir(), 'mcpwatch-hec-fault-matrix-'));
   await writeFile(join(directory, 'ca.pem'), standIn.caPem!);
   try {
@@ -88,6 +92,7 @@ async function inScratch(body: (standIn: SplunkHecStandIn, directory: string) =>
 interface FaultCase {
   name: string;
   faults: HecFault[];
+  standIn?: HecStandInOptions;
   /** How one `deliver` meeting the first fault fails. */
   first: { retriable: boolean; retryAfterMs?: number } | 'succeeds';
 }
@@ -114,6 +119,7 @@ const cases: FaultCase[] = [
     faults: [{ kind: 'status', status: 503, retryAfterSeconds: 1 }],
     first: { retriable: true, retryAfterMs: 1000 },
   },
+  { name: '408 (from a proxy in front)', faults: [{ kind: 'status', status: 408 }], first: { retriable: true } },
   { name: 'connection reset', faults: [{ kind: 'reset' }, { kind: 'reset' }], first: { retriable: true } },
   {
     name: 'lost answer (indexed, never answered)',
@@ -129,6 +135,14 @@ const cases: FaultCase[] = [
   { name: '403 (invalid token)', faults: [{ kind: 'status', status: 403 }], first: { retriable: false } },
   { name: '401', faults: [{ kind: 'status', status: 401 }], first: { retriable: false } },
   { name: '400 (invalid data format)', faults: [{ kind: 'status', status: 400 }], first: { retriable: false } },
+  { name: '404 (wrong URL)', faults: [{ kind: 'status', status: 404 }], first: { retriable: false } },
+  // Ten alerts of ~0.9 KiB do not fit in 4,000 bytes: each request is halved until its parts do.
+  {
+    name: '413 (max_content_length below maxBatchBytes)',
+    faults: [],
+    standIn: { maxContentLength: 4_000 },
+    first: 'succeeds',
+  },
 ];
 
 function registerTests(): void {
@@ -169,10 +183,14 @@ function registerTests(): void {
           assert.equal(acknowledged.length, alerts.length);
           assert.deepEqual(await sink.health(), { healthy: true });
           assert.ok(standIn.requests.filter((request) => request.events > 0).every((request) => request.gzip));
+          if (faultCase.standIn?.maxContentLength !== undefined) {
+            assert.ok(sink.stats().splits > 0, 'requests were split');
+            assert.ok(standIn.requests.some((request) => request.status === 413));
+          }
         } finally {
           await sink.close();
         }
-      });
+      }, faultCase.standIn);
     });
   }
 
@@ -231,7 +249,7 @@ function registerTests(): void {
     });
   });
 
-  void test('HEC stand-in: speaks the wire protocol (auth, channel, concatenated events, acks read once)', async () => {
+  void test('HEC stand-in: speaks the wire protocol (auth, channel, concatenated events, acks read once, tokens without ack)', async () => {
     const standIn = await startSplunkHecStandIn();
     try {
       const channel = '11111111-2222-4333-8444-555555555555';
@@ -252,6 +270,7 @@ function registerTests(): void {
         403,
       );
       assert.equal((await post('/services/collector/event', '{"time":1}', withChannel)).body.code, 12);
+      assert.equal((await post('/services/collector/event', '{"event":""}', withChannel)).body.code, 13);
       assert.deepEqual(await post('/services/collector/event', events, withChannel), {
         status: 200,
         body: { text: 'Success', code: 0, ackId: 0 },
@@ -265,6 +284,28 @@ function registerTests(): void {
       });
     } finally {
       await standIn.close();
+    }
+    // A token without indexer acknowledgement: no channel needed, no ackId, the ack endpoint refuses.
+    const noAck = await startSplunkHecStandIn({ ack: false });
+    try {
+      const post = async (path: string, body: string) => {
+        const response = await fetch(noAck.url + path, {
+          method: 'POST',
+          body,
+          headers: { authorization: `Splunk ${HEC_STAND_IN_TOKEN}` },
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      };
+      assert.deepEqual(await post('/services/collector/event', '{"event":"one"}'), {
+        status: 200,
+        body: { text: 'Success', code: 0 },
+      });
+      assert.deepEqual(await post('/services/collector/ack', '{"acks":[0]}'), {
+        status: 400,
+        body: { text: 'ACK is disabled', code: 14 },
+      });
+    } finally {
+      await noAck.close();
     }
   });
 
@@ -294,6 +335,44 @@ function registerTests(): void {
         assert.deepEqual(schema.validate(event.event), []);
       }
     });
+  });
+
+  void test('HEC sink: a token without indexer acknowledgement, or one event over max_content_length, fails for good', async () => {
+    await inScratch(
+      async (standIn, directory) => {
+        const sink = new SplunkHecSink(sinkConfig(standIn, directory));
+        try {
+          const outcome = await sink.deliver([alertFixture(1, 'no-ack')]).then(
+            () => 'succeeds',
+            (error: unknown) => error,
+          );
+          assert.ok(isMcpwatchError(outcome, 'DELIVERY_FAILED'), String(outcome));
+          assert.equal(outcome.retriable, false);
+          assert.match(outcome.message, /without an ackId: enable indexer acknowledgement on the token/);
+        } finally {
+          await sink.close();
+        }
+      },
+      { ack: false },
+    );
+    await inScratch(
+      async (standIn, directory) => {
+        const sink = new SplunkHecSink(sinkConfig(standIn, directory));
+        try {
+          const outcome = await sink.deliver([alertFixture(1, 'large', 2_000)]).then(
+            () => 'succeeds',
+            (error: unknown) => error,
+          );
+          assert.ok(isMcpwatchError(outcome, 'DELIVERY_FAILED'), String(outcome));
+          assert.equal(outcome.retriable, false);
+          assert.match(outcome.message, /refused an event larger than it accepts: HTTP 413/);
+          assert.equal(standIn.events().length, 0);
+        } finally {
+          await sink.close();
+        }
+      },
+      { maxContentLength: 1_000 },
+    );
   });
 
   void test('HEC sink: no token, or a bad URL, fails at start naming the key', () => {
