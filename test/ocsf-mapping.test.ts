@@ -201,6 +201,9 @@ void describe(`OCSF ${OCSF_VERSION} mapping`, () => {
     assert.deepEqual((call!.message_context as { ai_role_id: number }).ai_role_id, 3);
     assert.equal(list!.activity_id, 2);
     assert.equal(list!.type_name, 'API Activity: Read');
+    const verdict = eventToOcsf(fullEvents.find((event) => event.kind === 'classification')!);
+    assert.deepEqual(verdict.ai_model, { name: 'judge-small', ai_provider: 'OpenAI-compatible endpoint' });
+    assert.equal(verdict.status_id, 2);
   });
 
   void test('every alert the catalog raises over the fixtures is a valid Detection Finding', () => {
