@@ -14,16 +14,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { fileURLToPath } from 'node:url';
 import type { Alert } from '../contracts/alert.ts';
 import { isMcpwatchError } from '../contracts/errors.ts';
+import { partitionKeyOf } from '../contracts/mcp-event.ts';
 import { parseDetectorsConfig } from '../detectors/config.ts';
+import { alertIdOf } from '../detectors/engine.ts';
+import { startDetectors } from '../detectors/runtime.ts';
 import { RULES } from '../detectors/rules/index.ts';
 import { createSinks } from '../detectors/sinks/index.ts';
 import { alertFixture } from './support/azure-monitor-fixtures.ts';
 import type { SplunkHecSinkConfig } from '../detectors/sinks/splunk-hec-config.ts';
 import { SplunkHecSink } from '../detectors/sinks/splunk-hec.ts';
+import { EmbeddedTransport } from '../transport/embedded.ts';
 import { retryPolicy } from '../transport/retry.ts';
+import { TOPICS } from '../transport/topics.ts';
+import { callEvent, testRules } from './detectors-test-rule.ts';
 import { loadOcsfSchema } from './support/ocsf-schema.ts';
 import {
   HEC_STAND_IN_TOKEN,
@@ -245,6 +252,61 @@ function registerTests(): void {
       const twice = alerts.slice(20, 30).map((alert) => alert.alertId);
       for (const alertId of twice) {
         assert.equal(indexed.filter((event) => (event.event as Alert).alertId === alertId).length, 2);
+      }
+    });
+  });
+
+  void test('in the detectors runtime, offsets stay uncommitted until Splunk acknowledges the alert as indexed', async () => {
+    await inScratch(async (standIn, directory) => {
+      const transport = new EmbeddedTransport();
+      const start = () => {
+        const config = parseDetectorsConfig(
+          {
+            sinks: [{ ...sinkConfig(standIn, directory), ackTimeoutMs: 300 }],
+            engine: { allowedLatenessMs: 0 },
+          },
+          testRules,
+        );
+        return startDetectors({
+          transport,
+          config,
+          sinks: createSinks(config.sinks),
+          eventPartitions: 1,
+          deliveryAttempts: 2,
+          deliveryBackoffMs: 1,
+          logger: pino({ level: 'silent' }),
+        });
+      };
+      try {
+        // Both attempts are answered with an ack id that never turns true: the events were lost before indexing.
+        standIn.script({ kind: 'lose-before-index' }, { kind: 'lose-before-index' });
+        const unacknowledged = await start();
+        const producer = await transport.producer();
+        const events = [callEvent('e1', 0, 's1', 'alice'), callEvent('e2', 1, 's1', 'bob')];
+        await producer.send(
+          TOPICS.events,
+          events.map((event) => ({ key: partitionKeyOf(event), value: JSON.stringify(event) })),
+        );
+        await producer.close();
+        let stopped: unknown;
+        unacknowledged.done.catch((error: unknown) => (stopped = error));
+        // A sink that resolved before the acks would let this owner commit and run on: bounded, it fails here.
+        await waitFor('the first owner stopped by the unacknowledged delivery', () => stopped !== undefined, 30_000);
+        assert.ok(isMcpwatchError(stopped, 'DELIVERY_FAILED'), String(stopped));
+        await unacknowledged.close();
+        assert.equal(standIn.events().length, 0);
+
+        // The next owner reads the same uncommitted batch and delivers its alert once Splunk acknowledges it.
+        const next = await start();
+        await waitFor('the alert indexed', () => standIn.events().length === 1, 30_000);
+        await waitFor('the alert counted as delivered', () =>
+          next.metrics.alerts.get().then((metric) => metric.values[0]?.value === 1),
+        );
+        await next.close();
+        const [indexed] = standIn.events();
+        assert.equal((indexed!.event as Alert).alertId, alertIdOf('test-session-two-principals', 1, 's1'));
+      } finally {
+        await transport.close();
       }
     });
   });
