@@ -414,6 +414,18 @@ function registerTests(): void {
         } finally {
           await sink.close();
         }
+        // Where Splunk offers no acknowledgement (Splunk Cloud), the sink can be told so: a 200 confirms.
+        const unacknowledged = new SplunkHecSink({ ...sinkConfig(standIn, directory), acknowledgement: false });
+        try {
+          await unacknowledged.deliver([alertFixture(2, 'no-ack'), alertFixture(3, 'no-ack')]);
+          assert.equal(unacknowledged.stats().ackQueries, 0);
+        } finally {
+          await unacknowledged.close();
+        }
+        assert.deepEqual(
+          standIn.events().map((event) => (event.event as Alert).alertId),
+          [1, 2, 3].map((index) => alertFixture(index, 'no-ack').alertId),
+        );
       },
       { ack: false },
     );

@@ -1,6 +1,7 @@
 /**
  * The Splunk HTTP Event Collector sink: alerts (mcpwatch JSON or OCSF Detection Findings) as HEC events, with
- * indexer acknowledgement, so `deliver` resolves only once Splunk says every event is indexed.
+ * indexer acknowledgement, so `deliver` resolves only once Splunk says every event is indexed (with
+ * `acknowledgement: false`, for Splunk Cloud, once the collector answered 200: received, not yet indexed).
  *
  * One `deliver` = the alerts cut into requests below `maxBatchBytes` (gzip), each `POST /services/collector/event`
  * on this sink's request channel answering an `ackId`, then `POST /services/collector/ack` until every ack id is
@@ -90,7 +91,7 @@ export class SplunkHecSink implements AlertSink {
     try {
       const ackIds: number[] = [];
       for (const events of this.requestsOf(alerts)) ackIds.push(...(await this.sendEvents(events)));
-      await this.awaitAcks(ackIds);
+      if (this.config.acknowledgement) await this.awaitAcks(ackIds);
       this.counters.acknowledged += alerts.length;
       this.lastFailure = undefined;
     } catch (error) {
@@ -147,18 +148,19 @@ export class SplunkHecSink implements AlertSink {
     return requests;
   }
 
-  /** One events request, or its halves when the collector finds it too large (413); the ack ids in order. */
+  /** One events request, or its halves when the collector finds it too large (413); their ack ids, if awaited. */
   private async sendEvents(events: readonly string[]): Promise<number[]> {
     this.counters.requests += 1;
     const text = events.join('');
     const body = this.config.gzip ? await gzipAsync(text) : Buffer.from(text);
     const answer = await this.post('/services/collector/event', body, this.config.gzip);
     if (answer.status >= 200 && answer.status < 300) {
+      if (!this.config.acknowledgement) return [];
       const ackId = (parseAnswer(answer.body) as { ackId?: unknown } | undefined)?.ackId;
       if (typeof ackId !== 'number') {
         throw new McpwatchError(
           'DELIVERY_FAILED',
-          `Splunk HEC ${this.where} answered without an ackId: enable indexer acknowledgement on the token`,
+          `Splunk HEC ${this.where} answered without an ackId: enable indexer acknowledgement on the token (or set acknowledgement: false where Splunk offers none)`,
           { retriable: false },
         );
       }
