@@ -8,7 +8,8 @@
  *   10 ids, `evidences[0]` the entities and the alert's evidence, `observables` the entities an analyst pivots on.
  * - An `McpEvent` becomes an API Activity (class 6003) with the `ai_operation` profile (and `trace` when the event
  *   has a trace id): the MCP method is `api.operation`, the session the `message_context`, the principal the
- *   actor, the server the destination. Kind-specific facts with no OCSF attribute go to `unmapped`.
+ *   actor, the server the destination, a classifier verdict's judge the `ai_model`. Kind-specific facts with no
+ *   OCSF attribute go to `unmapped`.
  *
  * Pure functions: the same input gives the same record. Never carries more than the contracts do, so a raw token
  * or secret cannot appear here either.
@@ -276,10 +277,21 @@ function apiFactsOf(event: McpEvent): ApiFacts {
           sourceEventId: event.sourceEventId,
           contentHash: event.contentHash,
           attackDetected: event.attackDetected,
-          ...pick(event, ['tool', 'confidence', 'category', 'rationale', 'model', 'truncated', 'cached']),
+          ...pick(event, ['tool', 'confidence', 'category', 'rationale', 'truncated', 'cached']),
         },
       };
   }
+}
+
+/** The model that judged content (`ai_model` needs a provider and a name). */
+function judgeModel(
+  backend: Extract<McpEvent, { kind: 'classification' }>['backend'],
+  model: string | undefined,
+): Record<string, unknown> {
+  return backend === 'prompt-shields'
+    ? { name: model ?? 'Azure AI Content Safety Prompt Shields', ai_provider: 'Microsoft' }
+    : // A judge the operator serves (llama.cpp, vLLM, Ollama) behind an OpenAI-compatible API.
+      { name: model ?? 'unknown', ai_provider: 'OpenAI-compatible endpoint' };
 }
 
 function pick<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Partial<Pick<T, K>> {
@@ -345,6 +357,7 @@ export function eventToOcsf(event: McpEvent, options: OcsfOptions = {}): OcsfRec
           },
         }),
   };
+  const aiModel = event.kind === 'classification' ? judgeModel(event.backend, event.model) : undefined;
   const profiles = event.traceId === undefined ? ['ai_operation'] : ['ai_operation', 'trace'];
 
   return {
@@ -380,6 +393,7 @@ export function eventToOcsf(event: McpEvent, options: OcsfOptions = {}): OcsfRec
     ...(event.client?.userAgent === undefined ? {} : { http_request: { user_agent: event.client.userAgent } }),
     ...(resources.length === 0 ? {} : { resources }),
     message_context: messageContext,
+    ...(aiModel === undefined ? {} : { ai_model: aiModel }),
     ...(event.traceId === undefined ? {} : { trace: { uid: event.traceId } }),
     unmapped: { ...facts.unmapped, ...(event.transport === undefined ? {} : { transport: event.transport }) },
   };

@@ -111,6 +111,25 @@ const fullEvents: McpEvent[] = [
   },
   {
     ...envelope,
+    eventId: 'input-1',
+    kind: 'input-request',
+    delivery: 'input-required',
+    inputMethod: 'elicitation/create',
+    inputKey: 'confirm',
+    method: 'tools/call',
+    requestId: '9',
+    tool: 'transfer',
+    prompt: 'pay',
+    resourceUri: 'bank://accounts/1',
+    tokenFingerprint: FINGERPRINT,
+    elicitationMode: 'url',
+    message: 'Confirm the transfer.',
+    requestedFields: [{ name: 'amount', type: 'number', format: 'decimal', title: 'Amount', description: 'EUR' }],
+    url: 'https://bank.example/confirm',
+    urlHost: 'bank.example',
+  },
+  {
+    ...envelope,
     eventId: 'classification-1',
     kind: 'classification',
     backend: 'openai-judge',
@@ -163,6 +182,8 @@ void describe(`OCSF ${OCSF_VERSION} mapping`, () => {
   });
 
   void test('every optional field of every event kind maps to valid OCSF', () => {
+    const kinds = McpEvent.options.map((option) => option.shape.kind.value);
+    assert.deepEqual(new Set(fullEvents.map((event) => event.kind)), new Set(kinds), 'a full event of each kind');
     for (const event of fullEvents) assertValid(eventToOcsf(event), `${event.kind} ${event.eventId}`);
     const [call, list] = fullEvents.map((event) => eventToOcsf(event));
     assert.equal(call!.activity_id, 99);
@@ -180,6 +201,9 @@ void describe(`OCSF ${OCSF_VERSION} mapping`, () => {
     assert.deepEqual((call!.message_context as { ai_role_id: number }).ai_role_id, 3);
     assert.equal(list!.activity_id, 2);
     assert.equal(list!.type_name, 'API Activity: Read');
+    const verdict = eventToOcsf(fullEvents.find((event) => event.kind === 'classification')!);
+    assert.deepEqual(verdict.ai_model, { name: 'judge-small', ai_provider: 'OpenAI-compatible endpoint' });
+    assert.equal(verdict.status_id, 2);
   });
 
   void test('every alert the catalog raises over the fixtures is a valid Detection Finding', () => {
@@ -278,6 +302,57 @@ void describe(`OCSF ${OCSF_VERSION} mapping`, () => {
     ];
     for (const [name, path, value, expected] of cases) {
       const problems = broken(path, value);
+      assert.ok(
+        problems.some((problem) => expected.test(problem)),
+        `${name}: ${JSON.stringify(problems)}`,
+      );
+    }
+  });
+
+  void test('the validator rejects API Activity records that break the schema', () => {
+    const valid = eventToOcsf(fullEvents[0]!);
+    assertValid(valid, 'the unbroken API Activity');
+    const broken = (change: (record: Record<string, unknown>) => void): string[] => {
+      const record = structuredClone(valid) as Record<string, unknown>;
+      change(record);
+      return schema.validate(record);
+    };
+    const cases: [string, (record: Record<string, unknown>) => void, RegExp][] = [
+      ['missing required actor', (record) => delete record.actor, /^actor: required/],
+      ['missing required src_endpoint', (record) => delete record.src_endpoint, /^src_endpoint: required/],
+      [
+        'missing required api.operation',
+        (record) => delete (record.api as Record<string, unknown>).operation,
+        /^api\.operation: required/,
+      ],
+      [
+        'wrong type of api.operation',
+        (record) => ((record.api as Record<string, unknown>).operation = 7),
+        /^api\.operation: expected a string/,
+      ],
+      [
+        'activity id of no API activity',
+        (record) => Object.assign(record, { activity_id: 5, type_uid: 600305 }),
+        /^activity_id: 5 is not one of/,
+      ],
+      [
+        'ai_operation profile not declared',
+        (record) => ((record.metadata as Record<string, unknown>).profiles = ['trace']),
+        /^message_context: belongs to profile ai_operation/,
+      ],
+      [
+        'wrong type in the profile object',
+        (record) => ((record.message_context as Record<string, unknown>).ai_role_id = 'tool'),
+        /^message_context\.ai_role_id: expected an integer/,
+      ],
+      [
+        'a Detection Finding attribute',
+        (record) => (record.finding_info = { uid: 'x' }),
+        /^finding_info: not an attribute of api_activity/,
+      ],
+    ];
+    for (const [name, change, expected] of cases) {
+      const problems = broken(change);
       assert.ok(
         problems.some((problem) => expected.test(problem)),
         `${name}: ${JSON.stringify(problems)}`,

@@ -14,22 +14,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { fileURLToPath } from 'node:url';
 import type { Alert } from '../contracts/alert.ts';
 import { isMcpwatchError } from '../contracts/errors.ts';
+import { partitionKeyOf } from '../contracts/mcp-event.ts';
 import { parseDetectorsConfig } from '../detectors/config.ts';
+import { alertIdOf } from '../detectors/engine.ts';
+import { startDetectors } from '../detectors/runtime.ts';
 import { RULES } from '../detectors/rules/index.ts';
 import { createSinks } from '../detectors/sinks/index.ts';
 import { alertFixture } from './support/azure-monitor-fixtures.ts';
 import type { SplunkHecSinkConfig } from '../detectors/sinks/splunk-hec-config.ts';
 import { SplunkHecSink } from '../detectors/sinks/splunk-hec.ts';
+import { EmbeddedTransport } from '../transport/embedded.ts';
 import { retryPolicy } from '../transport/retry.ts';
+import { TOPICS } from '../transport/topics.ts';
+import { callEvent, testRules } from './detectors-test-rule.ts';
 import { loadOcsfSchema } from './support/ocsf-schema.ts';
 import {
   HEC_STAND_IN_TOKEN,
   startSplunkHecStandIn,
   type HecEvent,
   type HecFault,
+  type HecStandInOptions,
   type SplunkHecStandIn,
 } from './support/splunk-hec-stand-in.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -73,8 +81,11 @@ function assertDelivered(indexed: readonly HecEvent[], emitted: readonly Alert[]
   for (const alert of acknowledged) assert.ok(indexedIds.has(alert.alertId), `alert ${alert.alertId} lost`);
 }
 
-async function inScratch(body: (standIn: SplunkHecStandIn, directory: string) => Promise<void>) {
-  const standIn = await startSplunkHecStandIn({ tls: true });
+async function inScratch(
+  body: (standIn: SplunkHecStandIn, directory: string) => Promise<void>,
+  options: HecStandInOptions = {},
+) {
+  const standIn = await startSplunkHecStandIn({ ...options, tls: true });
   const directory = await mkdtemp(join(tmpdir(), 'mcpwatch-hec-fault-matrix-'));
   await writeFile(join(directory, 'ca.pem'), standIn.caPem!);
   try {
@@ -88,6 +99,7 @@ async function inScratch(body: (standIn: SplunkHecStandIn, directory: string) =>
 interface FaultCase {
   name: string;
   faults: HecFault[];
+  standIn?: HecStandInOptions;
   /** How one `deliver` meeting the first fault fails. */
   first: { retriable: boolean; retryAfterMs?: number } | 'succeeds';
 }
@@ -114,6 +126,7 @@ const cases: FaultCase[] = [
     faults: [{ kind: 'status', status: 503, retryAfterSeconds: 1 }],
     first: { retriable: true, retryAfterMs: 1000 },
   },
+  { name: '408 (from a proxy in front)', faults: [{ kind: 'status', status: 408 }], first: { retriable: true } },
   { name: 'connection reset', faults: [{ kind: 'reset' }, { kind: 'reset' }], first: { retriable: true } },
   {
     name: 'lost answer (indexed, never answered)',
@@ -129,6 +142,14 @@ const cases: FaultCase[] = [
   { name: '403 (invalid token)', faults: [{ kind: 'status', status: 403 }], first: { retriable: false } },
   { name: '401', faults: [{ kind: 'status', status: 401 }], first: { retriable: false } },
   { name: '400 (invalid data format)', faults: [{ kind: 'status', status: 400 }], first: { retriable: false } },
+  { name: '404 (wrong URL)', faults: [{ kind: 'status', status: 404 }], first: { retriable: false } },
+  // Ten alerts of ~0.9 KiB do not fit in 4,000 bytes: each request is halved until its parts do.
+  {
+    name: '413 (max_content_length below maxBatchBytes)',
+    faults: [],
+    standIn: { maxContentLength: 4_000 },
+    first: 'succeeds',
+  },
 ];
 
 function registerTests(): void {
@@ -169,10 +190,14 @@ function registerTests(): void {
           assert.equal(acknowledged.length, alerts.length);
           assert.deepEqual(await sink.health(), { healthy: true });
           assert.ok(standIn.requests.filter((request) => request.events > 0).every((request) => request.gzip));
+          if (faultCase.standIn?.maxContentLength !== undefined) {
+            assert.ok(sink.stats().splits > 0, 'requests were split');
+            assert.ok(standIn.requests.some((request) => request.status === 413));
+          }
         } finally {
           await sink.close();
         }
-      });
+      }, faultCase.standIn);
     });
   }
 
@@ -231,7 +256,62 @@ function registerTests(): void {
     });
   });
 
-  void test('HEC stand-in: speaks the wire protocol (auth, channel, concatenated events, acks read once)', async () => {
+  void test('in the detectors runtime, offsets stay uncommitted until Splunk acknowledges the alert as indexed', async () => {
+    await inScratch(async (standIn, directory) => {
+      const transport = new EmbeddedTransport();
+      const start = () => {
+        const config = parseDetectorsConfig(
+          {
+            sinks: [{ ...sinkConfig(standIn, directory), ackTimeoutMs: 300 }],
+            engine: { allowedLatenessMs: 0 },
+          },
+          testRules,
+        );
+        return startDetectors({
+          transport,
+          config,
+          sinks: createSinks(config.sinks),
+          eventPartitions: 1,
+          deliveryAttempts: 2,
+          deliveryBackoffMs: 1,
+          logger: pino({ level: 'silent' }),
+        });
+      };
+      try {
+        // Both attempts are answered with an ack id that never turns true: the events were lost before indexing.
+        standIn.script({ kind: 'lose-before-index' }, { kind: 'lose-before-index' });
+        const unacknowledged = await start();
+        const producer = await transport.producer();
+        const events = [callEvent('e1', 0, 's1', 'alice'), callEvent('e2', 1, 's1', 'bob')];
+        await producer.send(
+          TOPICS.events,
+          events.map((event) => ({ key: partitionKeyOf(event), value: JSON.stringify(event) })),
+        );
+        await producer.close();
+        let stopped: unknown;
+        unacknowledged.done.catch((error: unknown) => (stopped = error));
+        // A sink that resolved before the acks would let this owner commit and run on: bounded, it fails here.
+        await waitFor('the first owner stopped by the unacknowledged delivery', () => stopped !== undefined, 30_000);
+        assert.ok(isMcpwatchError(stopped, 'DELIVERY_FAILED'), String(stopped));
+        await unacknowledged.close();
+        assert.equal(standIn.events().length, 0);
+
+        // The next owner reads the same uncommitted batch and delivers its alert once Splunk acknowledges it.
+        const next = await start();
+        await waitFor('the alert indexed', () => standIn.events().length === 1, 30_000);
+        await waitFor('the alert counted as delivered', () =>
+          next.metrics.alerts.get().then((metric) => metric.values[0]?.value === 1),
+        );
+        await next.close();
+        const [indexed] = standIn.events();
+        assert.equal((indexed!.event as Alert).alertId, alertIdOf('test-session-two-principals', 1, 's1'));
+      } finally {
+        await transport.close();
+      }
+    });
+  });
+
+  void test('HEC stand-in: speaks the wire protocol (auth, channel, concatenated events, acks read once, tokens without ack)', async () => {
     const standIn = await startSplunkHecStandIn();
     try {
       const channel = '11111111-2222-4333-8444-555555555555';
@@ -252,6 +332,7 @@ function registerTests(): void {
         403,
       );
       assert.equal((await post('/services/collector/event', '{"time":1}', withChannel)).body.code, 12);
+      assert.equal((await post('/services/collector/event', '{"event":""}', withChannel)).body.code, 13);
       assert.deepEqual(await post('/services/collector/event', events, withChannel), {
         status: 200,
         body: { text: 'Success', code: 0, ackId: 0 },
@@ -265,6 +346,28 @@ function registerTests(): void {
       });
     } finally {
       await standIn.close();
+    }
+    // A token without indexer acknowledgement: no channel needed, no ackId, the ack endpoint refuses.
+    const noAck = await startSplunkHecStandIn({ ack: false });
+    try {
+      const post = async (path: string, body: string) => {
+        const response = await fetch(noAck.url + path, {
+          method: 'POST',
+          body,
+          headers: { authorization: `Splunk ${HEC_STAND_IN_TOKEN}` },
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      };
+      assert.deepEqual(await post('/services/collector/event', '{"event":"one"}'), {
+        status: 200,
+        body: { text: 'Success', code: 0 },
+      });
+      assert.deepEqual(await post('/services/collector/ack', '{"acks":[0]}'), {
+        status: 400,
+        body: { text: 'ACK is disabled', code: 14 },
+      });
+    } finally {
+      await noAck.close();
     }
   });
 
@@ -294,6 +397,56 @@ function registerTests(): void {
         assert.deepEqual(schema.validate(event.event), []);
       }
     });
+  });
+
+  void test('HEC sink: a token without indexer acknowledgement, or one event over max_content_length, fails for good', async () => {
+    await inScratch(
+      async (standIn, directory) => {
+        const sink = new SplunkHecSink(sinkConfig(standIn, directory));
+        try {
+          const outcome = await sink.deliver([alertFixture(1, 'no-ack')]).then(
+            () => 'succeeds',
+            (error: unknown) => error,
+          );
+          assert.ok(isMcpwatchError(outcome, 'DELIVERY_FAILED'), String(outcome));
+          assert.equal(outcome.retriable, false);
+          assert.match(outcome.message, /without an ackId: enable indexer acknowledgement on the token/);
+        } finally {
+          await sink.close();
+        }
+        // Where Splunk offers no acknowledgement (Splunk Cloud), the sink can be told so: a 200 confirms.
+        const unacknowledged = new SplunkHecSink({ ...sinkConfig(standIn, directory), acknowledgement: false });
+        try {
+          await unacknowledged.deliver([alertFixture(2, 'no-ack'), alertFixture(3, 'no-ack')]);
+          assert.equal(unacknowledged.stats().ackQueries, 0);
+        } finally {
+          await unacknowledged.close();
+        }
+        assert.deepEqual(
+          standIn.events().map((event) => (event.event as Alert).alertId),
+          [1, 2, 3].map((index) => alertFixture(index, 'no-ack').alertId),
+        );
+      },
+      { ack: false },
+    );
+    await inScratch(
+      async (standIn, directory) => {
+        const sink = new SplunkHecSink(sinkConfig(standIn, directory));
+        try {
+          const outcome = await sink.deliver([alertFixture(1, 'large', 2_000)]).then(
+            () => 'succeeds',
+            (error: unknown) => error,
+          );
+          assert.ok(isMcpwatchError(outcome, 'DELIVERY_FAILED'), String(outcome));
+          assert.equal(outcome.retriable, false);
+          assert.match(outcome.message, /refused an event larger than it accepts: HTTP 413/);
+          assert.equal(standIn.events().length, 0);
+        } finally {
+          await sink.close();
+        }
+      },
+      { maxContentLength: 1_000 },
+    );
   });
 
   void test('HEC sink: no token, or a bad URL, fails at start naming the key', () => {

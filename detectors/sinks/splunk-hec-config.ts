@@ -26,6 +26,12 @@ export const SplunkHecSinkConfig = z.strictObject({
   sourcetype: z.string().min(1).optional(),
   /** The `host` field of each event; Splunk uses the sender's address when absent. */
   host: z.string().min(1).optional(),
+  /**
+   * Wait until Splunk reports the events indexed (`/services/collector/ack`) before confirming. Splunk Enterprise
+   * offers it per token; Splunk Cloud only to Kinesis Firehose, so there set `false`: a collector's 200 then
+   * confirms, which says the events were received, not indexed.
+   */
+  acknowledgement: z.boolean().default(true),
   /** Request channel (a GUID) for indexer acknowledgement; a random one per sink instance when absent. */
   channel: z.uuid().optional(),
   /** Upper bound of one request's uncompressed body; HEC's `max_content_length` is 1 MB on Splunk Cloud. */

@@ -1,13 +1,16 @@
 /**
  * The Splunk HTTP Event Collector sink: alerts (mcpwatch JSON or OCSF Detection Findings) as HEC events, with
- * indexer acknowledgement, so `deliver` resolves only once Splunk says every event is indexed.
+ * indexer acknowledgement, so `deliver` resolves only once Splunk says every event is indexed (with
+ * `acknowledgement: false`, for Splunk Cloud, once the collector answered 200: received, not yet indexed).
  *
  * One `deliver` = the alerts cut into requests below `maxBatchBytes` (gzip), each `POST /services/collector/event`
  * on this sink's request channel answering an `ackId`, then `POST /services/collector/ack` until every ack id is
- * true. It never retries by itself (the runtime's retry policy does, with the whole delivery, so repeats share
- * their alert id): 408, 429, 5xx, connection failures and acks still missing after `ackTimeoutMs` reject
- * retriably with the server's `Retry-After`; 400, 401, 403, 404, 413 and a token without acknowledgement enabled
- * reject for good, since sending the same request again would fail the same way.
+ * true. A request the collector answers 413 (its `max_content_length` is below `maxBatchBytes`) is split in halves
+ * and sent again, as the Azure Monitor sink does. It never retries otherwise (the runtime's retry policy does,
+ * with the whole delivery, so repeats share their alert id): 408, 429, 5xx, connection failures and acks still
+ * missing after `ackTimeoutMs` reject retriably with the server's `Retry-After`; 400, 401, 403, 404, 413 for a
+ * single event and a token without acknowledgement enabled reject for good, since sending the same request again
+ * would fail the same way.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -43,6 +46,8 @@ export interface SplunkHecSinkStats {
   ackQueries: number;
   /** Alerts Splunk acknowledged as indexed (repeats included). */
   acknowledged: number;
+  /** Requests split in halves because the collector answered 413. */
+  splits: number;
 }
 
 interface Answer {
@@ -61,7 +66,7 @@ export class SplunkHecSink implements AlertSink {
   private readonly abort = new AbortController();
   private ca: Promise<string | undefined> | undefined;
   private lastFailure: string | undefined;
-  private readonly counters: SplunkHecSinkStats = { requests: 0, ackQueries: 0, acknowledged: 0 };
+  private readonly counters: SplunkHecSinkStats = { requests: 0, ackQueries: 0, acknowledged: 0, splits: 0 };
 
   /** Validates the config (a bad one, or no token, throws `CONFIG_INVALID` here). */
   constructor(config: SplunkHecSinkConfig, dependencies: SplunkHecSinkDependencies = {}) {
@@ -85,8 +90,8 @@ export class SplunkHecSink implements AlertSink {
     if (alerts.length === 0) return;
     try {
       const ackIds: number[] = [];
-      for (const body of this.bodies(alerts)) ackIds.push(await this.sendEvents(body));
-      await this.awaitAcks(ackIds);
+      for (const events of this.requestsOf(alerts)) ackIds.push(...(await this.sendEvents(events)));
+      if (this.config.acknowledgement) await this.awaitAcks(ackIds);
       this.counters.acknowledged += alerts.length;
       this.lastFailure = undefined;
     } catch (error) {
@@ -114,10 +119,10 @@ export class SplunkHecSink implements AlertSink {
     return Promise.resolve();
   }
 
-  /** HEC events, concatenated, in requests below `maxBatchBytes`; an event larger than that goes alone. */
-  private bodies(alerts: readonly Alert[]): string[] {
+  /** HEC events (one JSON line each), grouped in requests below `maxBatchBytes`; an event larger goes alone. */
+  private requestsOf(alerts: readonly Alert[]): string[][] {
     const sourcetype = this.config.sourcetype ?? (this.config.format === 'ocsf' ? 'mcpwatch:ocsf' : 'mcpwatch:alert');
-    const bodies: string[] = [];
+    const requests: string[][] = [];
     let current: string[] = [];
     let bytes = 0;
     for (const alert of alerts) {
@@ -132,34 +137,44 @@ export class SplunkHecSink implements AlertSink {
         }) + '\n';
       const size = Buffer.byteLength(line);
       if (current.length > 0 && bytes + size > this.config.maxBatchBytes) {
-        bodies.push(current.join(''));
+        requests.push(current);
         current = [];
         bytes = 0;
       }
       current.push(line);
       bytes += size;
     }
-    if (current.length > 0) bodies.push(current.join(''));
-    return bodies;
+    if (current.length > 0) requests.push(current);
+    return requests;
   }
 
-  /** One events request; its ack id. */
-  private async sendEvents(text: string): Promise<number> {
+  /** One events request, or its halves when the collector finds it too large (413); their ack ids, if awaited. */
+  private async sendEvents(events: readonly string[]): Promise<number[]> {
     this.counters.requests += 1;
+    const text = events.join('');
     const body = this.config.gzip ? await gzipAsync(text) : Buffer.from(text);
     const answer = await this.post('/services/collector/event', body, this.config.gzip);
     if (answer.status >= 200 && answer.status < 300) {
+      if (!this.config.acknowledgement) return [];
       const ackId = (parseAnswer(answer.body) as { ackId?: unknown } | undefined)?.ackId;
       if (typeof ackId !== 'number') {
         throw new McpwatchError(
           'DELIVERY_FAILED',
-          `Splunk HEC ${this.where} answered without an ackId: enable indexer acknowledgement on the token`,
+          `Splunk HEC ${this.where} answered without an ackId: enable indexer acknowledgement on the token (or set acknowledgement: false where Splunk offers none)`,
           { retriable: false },
         );
       }
-      return ackId;
+      return [ackId];
     }
-    throw this.refused('refused the events', answer);
+    if (answer.status === 413 && events.length > 1) {
+      this.counters.splits += 1;
+      const half = Math.ceil(events.length / 2);
+      return [...(await this.sendEvents(events.slice(0, half))), ...(await this.sendEvents(events.slice(half)))];
+    }
+    throw this.refused(
+      answer.status === 413 ? 'refused an event larger than it accepts' : 'refused the events',
+      answer,
+    );
   }
 
   /** Polls the ack endpoint until every id is acknowledged, or fails retriably after `ackTimeoutMs`. */

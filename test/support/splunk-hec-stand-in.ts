@@ -6,8 +6,10 @@
  * `{"text":"Success","code":0,"ackId":N}` with ack ids counted per channel from 0; and
  * `POST /services/collector/ack` with `{"acks":[ids]}` answering `{"acks":{"id":bool}}`, where an id reads true
  * once its events are indexed and is forgotten after it was reported true. Errors carry HEC's codes (2 token
- * required, 3 invalid authorization, 4 invalid token, 5 no data, 6 invalid data format, 9 server busy, 10 data
- * channel missing, 12 event field required). HTTP on loopback, or HTTPS with a throwaway CA.
+ * required, 3 invalid authorization, 4 invalid token, 5 no data, 6 invalid data format, 8 internal server error,
+ * 9 server busy, 10 data channel missing, 11 invalid data channel, 12 event field required, 13 event field blank,
+ * 14 ACK is disabled). A token without acknowledgement (`ack: false`) needs no channel, answers events without an
+ * `ackId` and refuses ack queries. HTTP on loopback, or HTTPS with a throwaway CA.
  *
  * Scripted faults stand for what a collector or the network does: statuses, resets, a request whose events are
  * indexed but never answered, and one answered with an ack id whose events are lost before indexing.
@@ -27,7 +29,7 @@ export const HEC_STAND_IN_TOKEN = '00000000-0000-4000-8000-00000000c0de';
 export type HecFault =
   /** Handled normally (to place a later fault on a given request). */
   | { kind: 'pass' }
-  | { kind: 'status'; status: 400 | 401 | 403 | 429 | 500 | 502 | 503; retryAfterSeconds?: number }
+  | { kind: 'status'; status: 400 | 401 | 403 | 404 | 408 | 429 | 500 | 502 | 503; retryAfterSeconds?: number }
   /** Destroys the connection without an answer, after reading the request. */
   | { kind: 'reset' }
   /** Indexes the events and never answers: the sender cannot know they arrived. */
@@ -72,6 +74,8 @@ export interface HecStandInOptions {
   tls?: boolean;
   /** HEC's `max_content_length` (decompressed); 413 beyond. */
   maxContentLength?: number;
+  /** Indexer acknowledgement on the token (`useACK`); on by default. */
+  ack?: boolean;
 }
 
 interface Channel {
@@ -136,16 +140,18 @@ export async function startSplunkHecStandIn(options: HecStandInOptions = {}): Pr
     if (scheme !== 'Splunk' || presented === undefined) return reply(401, { text: 'Invalid authorization', code: 3 });
     if (request.method !== 'POST') return reply(405, { text: 'Method not allowed', code: 0 });
 
-    const channelId = request.headers['x-splunk-request-channel'];
-    if (typeof channelId !== 'string' || channelId === '') {
-      return reply(400, { text: 'Data channel is missing', code: 10 });
-    }
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(channelId)) {
+    const header = request.headers['x-splunk-request-channel'];
+    const ack = options.ack ?? true;
+    // Without acknowledgement a channel is optional; events sent without one share the token's default.
+    const channelId = typeof header === 'string' && header !== '' ? header : ack ? undefined : 'default';
+    if (channelId === undefined) return reply(400, { text: 'Data channel is missing', code: 10 });
+    if (channelId !== 'default' && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(channelId)) {
       return reply(400, { text: 'Invalid data channel', code: 11 });
     }
 
     if (path === '/services/collector/ack') {
       if (presented !== token) return reply(403, { text: 'Invalid token', code: 4 });
+      if (!ack) return reply(400, { text: 'ACK is disabled', code: 14 });
       const channel = channels.get(channelId);
       let asked: unknown;
       try {
@@ -174,6 +180,9 @@ export async function startSplunkHecStandIn(options: HecStandInOptions = {}): Pr
         400: { text: 'Invalid data format', code: 6 },
         401: { text: 'Invalid authorization', code: 3 },
         403: { text: 'Invalid token', code: 4 },
+        404: { text: 'The requested URL was not found on this server.', code: 404 },
+        // Not HEC's own: a proxy or load balancer in front of it timing the upload out.
+        408: { text: 'Request Timeout', code: 408 },
         429: { text: 'Too many requests', code: 9 },
         500: { text: 'Internal server error', code: 8 },
         502: { text: 'Bad gateway', code: 8 },
@@ -194,7 +203,11 @@ export async function startSplunkHecStandIn(options: HecStandInOptions = {}): Pr
     try {
       const raw = Buffer.concat(chunks);
       text = (gzipped ? await gunzipAsync(raw, { maxOutputLength: maxContentLength + 1 }) : raw).toString('utf8');
-    } catch {
+    } catch (error) {
+      // Inflating stops one byte past the limit: that body is too large, not malformed.
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        return reply(413, { text: 'Content too large', code: 27 });
+      }
       return reply(400, { text: 'Invalid data format', code: 6 });
     }
     if (Buffer.byteLength(text) > maxContentLength) return reply(413, { text: 'Content too large', code: 27 });
@@ -208,8 +221,11 @@ export async function startSplunkHecStandIn(options: HecStandInOptions = {}): Pr
     const events: HecEvent[] = [];
     for (const [number, value] of values.entries()) {
       const event = value as Partial<HecEvent> & Record<string, unknown>;
-      if (event.event === undefined || event.event === null || event.event === '') {
+      if (event.event === undefined || event.event === null) {
         return reply(400, { text: 'Event field is required', code: 12, 'invalid-event-number': number });
+      }
+      if (event.event === '') {
+        return reply(400, { text: 'Event field cannot be blank', code: 13, 'invalid-event-number': number });
       }
       if (event.time !== undefined && typeof event.time !== 'number') {
         return reply(400, { text: 'Invalid data format', code: 6, 'invalid-event-number': number });
@@ -218,6 +234,10 @@ export async function startSplunkHecStandIn(options: HecStandInOptions = {}): Pr
     }
     record.events = events.length;
 
+    if (!ack) {
+      indexed.push(...events);
+      return reply(200, { text: 'Success', code: 0 });
+    }
     let channel = channels.get(channelId);
     if (channel === undefined) channels.set(channelId, (channel = { nextAckId: 0, acks: new Map() }));
     const ackId = channel.nextAckId++;
