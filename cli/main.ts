@@ -4,6 +4,7 @@
  * and `serve` never loads Kafka or Azure code.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
@@ -12,7 +13,7 @@ import { isMcpwatchError } from '../contracts/errors.ts';
 
 const program = new Command('mcpwatch')
   .description('Security telemetry and SIEM pipeline for Model Context Protocol servers.')
-  .version(process.env.npm_package_version ?? '0.1.0')
+  .version(packageVersion())
   .showHelpAfterError('(run with --help for usage)')
   .configureHelp({ showGlobalOptions: true })
   .addOption(
@@ -20,6 +21,12 @@ const program = new Command('mcpwatch')
       .choices(['debug', 'info', 'warn', 'error'])
       .default('info'),
   );
+
+/** This package's version, read through its own name (npm_package_version is whichever package runs npm). */
+function packageVersion(): string {
+  const manifest = createRequire(import.meta.url)('mcpwatch/package.json') as { version: string };
+  return manifest.version;
+}
 
 /** Structured logs on stderr; `quietByDefault` keeps a terminal view clean unless --log-level is given. */
 function logger(quietByDefault = false): Logger {

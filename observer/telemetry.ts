@@ -18,7 +18,7 @@ import {
 } from './semconv.ts';
 
 export const INSTRUMENTATION_NAME = 'mcpwatch';
-export const INSTRUMENTATION_VERSION = '0.1.0';
+export const INSTRUMENTATION_VERSION = '0.2.0';
 
 /** Process-wide: the export filter and every hook must agree on which raw secrets exist. */
 export const knownSecrets = new KnownSecrets();

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAlert } from '../contracts/parse.ts';
+import { INSTRUMENTATION_VERSION } from '../observer/telemetry.ts';
 import { loadOcsfSchema } from './support/ocsf-schema.ts';
 
 const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
@@ -40,6 +41,22 @@ async function mcpwatch(...args: string[]): Promise<Run> {
 }
 
 describe('mcpwatch CLI', () => {
+  test("--version and the telemetry scope name the packages' version, whoever runs npm", async () => {
+    const root = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const instrumentation = JSON.parse(
+      await readFile(new URL('../instrumentation/package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    assert.equal(instrumentation.version, root.version);
+    assert.equal(INSTRUMENTATION_VERSION, root.version);
+    const { KAFKA_BROKERS: _brokers, ...env } = process.env;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, '--version'], {
+      encoding: 'utf8',
+      env: { ...env, npm_package_version: '9.9.9-some-other-project' },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), root.version);
+  });
+
   test('every subcommand has --help', async () => {
     for (const command of [
       'serve',
