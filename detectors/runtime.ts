@@ -23,7 +23,7 @@ import { deadLetter } from '../transport/dead-letter.ts';
 import { TOPICS } from '../transport/topics.ts';
 import type { Consumer, OutgoingRecord, Producer, RecordBatch, TopicPartition, Transport } from '../transport/types.ts';
 import { restoreCheckpoints } from './checkpoint.ts';
-import { createClassifierBackend, startClassifierStage, type ClassifierStage } from './classifier/stage.ts';
+import type { ClassifierStage } from './classifier/stage.ts';
 import { engineOptionsOf, type DetectorsConfig } from './config.ts';
 import { AlertDelivery } from './delivery.ts';
 import { DetectorMetrics } from './metrics.ts';
@@ -138,9 +138,12 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     maxDelayMs: 30_000,
   });
 
-  // A classifier without its key fails here, before anything is started.
+  // Loaded only when configured; a classifier without its key fails here, before anything is started.
+  const classifierModule = config.classifier === undefined ? undefined : await import('./classifier/stage.ts');
   const classifierBackend =
-    config.classifier === undefined ? undefined : createClassifierBackend(config.classifier, options.env);
+    config.classifier === undefined
+      ? undefined
+      : classifierModule!.createClassifierBackend(config.classifier, options.env);
 
   const eventPartitions = await preparedTopics(transport, topics, routes, options.eventPartitions, log);
   const producer: Producer = await transport.producer();
@@ -153,7 +156,7 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
   const classifier =
     config.classifier === undefined
       ? undefined
-      : await startClassifierStage({
+      : await classifierModule!.startClassifierStage({
           transport,
           config: config.classifier,
           groupId: `${config.groupId}.classifier`,
