@@ -9,7 +9,8 @@
  * The same attack, under other names, is sent to the fresh `serve` first: its alerts are the baseline of the
  * run. Prints one table (requests, crashes, unanswered, p99 answer time, peak RSS, alerts of the attack after
  * vs on the fresh serve, error log lines) and, per amplification body, its slowest answer, the CPU `serve`
- * spent on the pair, the RSS it added and the slowest `/healthz` meanwhile; each figure with a target is
+ * spent on the pair, the RSS it added and the slowest `/healthz` meanwhile (each pair sent once serve is idle
+ * again, the detectors' flood backlog worked off); each figure with a target is
  * checked, and the exit code is 1 when one is missed.
  */
 import { spawn } from 'node:child_process';
@@ -221,6 +222,7 @@ async function soak(total: number, concurrency: number): Promise<void> {
   agent.destroy();
   const fresh = new Agent({ keepAlive: false });
   const amplification = amplificationBodies();
+  const backlogSeconds = await untilIdle(pid);
   const amplified: {
     name: string;
     statuses: string;
@@ -230,7 +232,7 @@ async function soak(total: number, concurrency: number): Promise<void> {
     healthzMs: number;
   }[] = [];
   for (const [name, body, headers] of amplification) {
-    await settle();
+    await untilIdle(pid);
     const rssBefore = await rssOf(pid);
     // Resets the kernel's peak-RSS mark (VmHWM) of serve, so the peak below is this pair's alone.
     const hwmReset = await writeFile(`/proc/${pid}/clear_refs`, '5').then(
@@ -304,6 +306,7 @@ async function soak(total: number, concurrency: number): Promise<void> {
         .join(', '),
       '',
     ],
+    ['detection backlog worked off before amplification', `${backlogSeconds.toFixed(0)} s`, ''],
     ['crashes', String(crashed), check('crashes', crashed === 0)],
     ['unanswered', String(unanswered), check('unanswered', unanswered === 0)],
     ['  kept-alive sockets reset on reuse, resent', String(resetOnReuse), ''],
@@ -368,9 +371,19 @@ function printTable(header: string[], rows: string[][]): void {
   for (const row of rows) console.log(line(row));
 }
 
-/** Lets serve's own work of the phase before settle (a garbage collection, the detectors' backlog) a moment. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 1_000));
+/**
+ * Waits until serve is idle (under a tenth of a core over a second, at most 10 minutes): the detectors work
+ * through the flood's backlog first, so that what the amplification rows show is the bodies' own cost.
+ * Returns the seconds waited.
+ */
+async function untilIdle(pid: number): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < 600_000) {
+    const before = await cpuMsOf(pid);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    if ((await cpuMsOf(pid)) - before < 100) break;
+  }
+  return (performance.now() - started) / 1000;
 }
 
 /** Rule ids of the attack's alerts (server `soak-attack-<tag>`), polled until they stop growing. */
