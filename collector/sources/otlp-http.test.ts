@@ -352,7 +352,10 @@ void describe('client aborts', () => {
         'no warn or error line for a client that went away',
       );
       assert.equal(lines.filter((line) => line.msg === 'OTLP client aborted the request.').length, 5);
-      assert.ok(lines.every((line) => line.err === undefined), 'no stack in the log');
+      assert.ok(
+        lines.every((line) => line.err === undefined),
+        'no stack in the log',
+      );
     } finally {
       await collector.close();
       await transport.close();

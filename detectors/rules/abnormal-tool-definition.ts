@@ -9,7 +9,10 @@ const Config = z.strictObject({
   /** Nesting of objects and arrays in one definition (the definition itself is 1) above which it alerts. */
   maxDepth: z.int().min(2).default(24),
   /** UTF-8 bytes of one definition's canonical JSON above which it alerts. */
-  maxBytes: z.int().min(1024).default(128 * 1024),
+  maxBytes: z
+    .int()
+    .min(1024)
+    .default(128 * 1024),
   /** Tools reported per alert (the rest are counted). */
   maxToolsPerAlert: z.int().min(1).default(8),
 });
@@ -42,7 +45,8 @@ function measuredDepth(tool: ToolDefinition, limit: number): { depth: number; fl
     if (typeof value !== 'object' || value === null) continue;
     deepest = Math.max(deepest, depth);
     if (deepest > limit) break;
-    for (const item of Array.isArray(value) ? value : Object.values(value)) stack.push({ value: item, depth: depth + 1 });
+    for (const item of Array.isArray(value) ? value : Object.values(value))
+      stack.push({ value: item, depth: depth + 1 });
   }
   return { depth: deepest, flattened };
 }
