@@ -72,7 +72,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   const respond = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith('/api/alerts/')) {
-      const detail = store.alertDetail(decodeURIComponent(url.pathname.slice('/api/alerts/'.length)));
+      const detail = store.alertDetail(decodedSegment(url.pathname.slice('/api/alerts/'.length)));
       response
         .writeHead(detail === undefined ? 404 : 200, { 'content-type': 'application/json', ...SECURITY_HEADERS })
         .end(detail === undefined ? '{"error":"no such alert"}' : JSON.stringify(detail));
@@ -113,4 +113,13 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     handle: respond,
   });
   return { url: `${server.url}/`, close: () => server.close() };
+}
+
+/** A path segment decoded; malformed percent-encoding reads as no id (answered 404, not 500). */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return '';
+  }
 }

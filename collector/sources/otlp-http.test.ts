@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { request as httpRequest } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,6 +16,7 @@ import { EmbeddedTransport } from '../../transport/embedded.ts';
 import { TOPICS, HEADERS } from '../../transport/topics.ts';
 import { startCollector, type RunningCollector } from '../collector.ts';
 import { OtlpProto } from '../otlp/proto.ts';
+import { waitFor } from '../../test/support/wait-for.ts';
 
 const logger = pino({ level: 'silent' });
 const TRACE_ID = Buffer.alloc(16, 0xab);
@@ -295,7 +298,96 @@ void describe('OTLP/HTTP receiver', () => {
     assert.equal((await fetch(`${collector.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${collector.url}/readyz`)).status, 200);
   });
+
+  void test('a rebound Host is answered 421 and a foreign Origin 403, and nothing they sent is stored (DNS rebinding)', async () => {
+    const before = await storedEvents(transport);
+    const port = Number(new URL(collector.url).port);
+    const body = tracesProto([mcpSpan()]);
+    assert.equal((await rawPost(port, '/v1/traces', body, { ...PROTO, host: `attacker.example:${port}` })).status, 421);
+    assert.equal((await rawPost(port, '/healthz', body, { host: 'attacker.example' })).status, 421);
+    const crossSite = { ...PROTO, host: `127.0.0.1:${port}`, origin: 'http://attacker.example' };
+    assert.equal((await rawPost(port, '/v1/traces', body, crossSite)).status, 403);
+    assert.equal((await rawPost(port, '/v1/traces', body, { ...PROTO, origin: 'null' })).status, 403);
+    assert.equal(await storedEvents(transport), before);
+    assert.equal((await rawPost(port, '/v1/traces', body, { ...PROTO, host: `localhost:${port}` })).status, 200);
+    assert.equal(await storedEvents(transport), before + 1);
+  });
 });
+
+void describe('client aborts', () => {
+  void test('a client that goes away mid-body is counted and logged at debug, without an error line or stack', async () => {
+    const lines: { level: number; msg: string; err?: unknown }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+          lines.push(JSON.parse(line) as (typeof lines)[number]);
+        done();
+      },
+    });
+    const transport = new EmbeddedTransport();
+    const collector = await startCollector({ port: 0 }, { transport, logger: pino({ level: 'trace' }, sink) });
+    try {
+      const port = Number(new URL(collector.url).port);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const sent = httpRequest({
+          host: '127.0.0.1',
+          port,
+          path: '/v1/traces',
+          method: 'POST',
+          headers: { ...PROTO, 'content-length': '100000' },
+        });
+        sent.on('error', () => undefined);
+        sent.write(Buffer.alloc(1000));
+        // Destroyed once the first bytes are out: the receiver is then mid-body.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        sent.destroy();
+      }
+      const aborted = async (): Promise<number> =>
+        (await collector.metrics.rejected.get()).values.find((value) => value.labels.reason === 'client-aborted')
+          ?.value ?? 0;
+      await waitFor('five client aborts to be counted', async () => (await aborted()) === 5);
+      assert.deepEqual(
+        lines.filter((line) => line.level >= 40).map((line) => line.msg),
+        [],
+        'no warn or error line for a client that went away',
+      );
+      assert.equal(lines.filter((line) => line.msg === 'OTLP client aborted the request.').length, 5);
+      assert.ok(
+        lines.every((line) => line.err === undefined),
+        'no stack in the log',
+      );
+    } finally {
+      await collector.close();
+      await transport.close();
+    }
+  });
+});
+
+/** Records in the events topic, all partitions. */
+async function storedEvents(transport: EmbeddedTransport): Promise<number> {
+  let count = 0;
+  for (let partition = 0; partition < (await transport.partitionCount(TOPICS.events)); partition++) {
+    for await (const _record of transport.readPartition(TOPICS.events, partition)) count++;
+  }
+  return count;
+}
+
+/** A POST with the given headers (fetch cannot set `Host`). */
+function rawPost(
+  port: number,
+  path: string,
+  body: Uint8Array,
+  headers: Record<string, string>,
+): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const sent = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers }, (response) => {
+      response.resume();
+      resolve({ status: response.statusCode ?? 0 });
+    });
+    sent.on('error', reject);
+    sent.end(body);
+  });
+}
 
 void describe('authentication', () => {
   void test('bearer tokens from a file are required; a wrong token is 401', async () => {

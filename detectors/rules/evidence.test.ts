@@ -24,6 +24,13 @@ void describe('alert evidence', () => {
     assert.equal(alert.severity, 'critical');
   });
 
+  void test('abnormal-tool-definition names the tool with its depth as served and its size', () => {
+    const alert = alertOf('abnormal-tool-definition', 'positive/schema-nested-forty-levels-hides-instructions.jsonl');
+    assert.deepEqual(alert.evidence.tools, [{ tool: 'set_alert', depth: 42, bytes: 978 }]);
+    assert.equal(alert.evidence.toolCount, 1);
+    assert.match(alert.description, /"set_alert" nests 42 levels/);
+  });
+
   void test('tool-definition-drift shows the changed field, before and after, mid-session without list_changed', () => {
     const alert = alertOf('tool-definition-drift', 'positive/rug-pull-description-mid-session.jsonl');
     const [change] = alert.evidence.changes as {

@@ -1,5 +1,6 @@
 /** The detections catalog: every rule mcpwatch ships, in the order the docs list them. */
 import type { Rule } from '../types.ts';
+import { abnormalToolDefinition } from './abnormal-tool-definition.ts';
 import { callRateAnomaly } from './call-rate-anomaly.ts';
 import { clientIdentityChange } from './client-identity-change.ts';
 import { commandInjectionArgs } from './command-injection-args.ts';
@@ -37,6 +38,7 @@ export const RULES: readonly Rule<unknown, unknown>[] = [
   erased(toolPoisoning),
   erased(toolShadowing),
   erased(hiddenUnicode),
+  erased(abnormalToolDefinition),
   erased(promptInjectionInToolResult),
   erased(secretInToolIo),
   erased(commandInjectionArgs),
