@@ -3,7 +3,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { McpEventParser, parseMcpEvent } from './parse.ts';
+import { flattenDeepValues, McpEventParser, parseMcpEvent } from './parse.ts';
+
+/** As replay flattens. */
+const DEPTH = 64;
 
 type Json = Record<string, unknown>;
 
@@ -104,18 +107,54 @@ function mutable(events: readonly Json[]): Json[] {
   });
 }
 
-/** What `parseMcpEvent` gives, with key order: `deepStrictEqual` alone does not compare it. */
+/** A parse result with its key order: `deepStrictEqual` alone does not compare it. */
 const asText = (value: unknown) => JSON.stringify(value);
 
-void test('McpEventParser gives what parseMcpEvent gives, for fixtures and their mutations, with definitions shared', () => {
-  const parser = new McpEventParser();
+/** An object nested `levels` deep, `leaf` at the bottom. */
+function deep(levels: number, leaf: unknown): unknown {
+  let value = leaf;
+  for (let level = 0; level < levels; level++) value = { properties: value };
+  return value;
+}
+
+/** Events with values nested past the flattening depth, in definitions (new, repeated, equal once flattened) and elsewhere. */
+function deepEvents(catalog: Json, call: Json): Json[] {
+  const withSchema = (schema: unknown, eventId: string): Json => {
+    const copy = structuredClone(catalog);
+    (copy['tools'] as Json[])[0]!['inputSchema'] = schema;
+    return { ...copy, eventId };
+  };
+  const withField = (field: string, value: unknown): Json => {
+    const copy = structuredClone(catalog);
+    (copy['tools'] as Json[])[0]![field] = value;
+    return copy;
+  };
+  return [
+    withSchema(deep(100, 'a'), 'deep-1'),
+    withSchema(deep(100, 'a'), 'deep-2'),
+    withSchema(deep(100, 'b'), 'deep-3'), // equal to the first two once flattened
+    withSchema(deep(61, 'a'), 'kept'),
+    withSchema(deep(62, 'a'), 'cut'),
+    { ...catalog, extra: deep(100, 1) },
+    { ...catalog, server: { ...(catalog['server'] as Json), extra: deep(100, 1) } },
+    { ...call, extra: deep(100, 1) },
+    withField('maxDepth', 0),
+    withField('maxDepth', -0), // equal as JSON, not as a value
+    withField('maxDepth', 0),
+  ];
+}
+
+void test('McpEventParser gives what flattenDeepValues and parseMcpEvent give, for fixtures and their mutations, with definitions shared', () => {
+  const parser = new McpEventParser(DEPTH);
   const events = fixtureEvents();
   assert.ok(events.filter((event) => event['kind'] === 'tool-catalog').length >= 40);
   let compared = 0;
   let rejected = 0;
   const check = (input: Json): void => {
-    const expected = parseMcpEvent(input);
-    const actual = parser.parse(input);
+    const flattened = structuredClone(input);
+    flattenDeepValues(flattened, DEPTH);
+    const expected = parseMcpEvent(flattened);
+    const actual = parser.parse(structuredClone(input));
     assert.deepStrictEqual(actual, expected);
     assert.equal(asText(actual), asText(expected));
     compared += 1;
@@ -128,6 +167,11 @@ void test('McpEventParser gives what parseMcpEvent gives, for fixtures and their
   const catalog = events.find((event) => event['kind'] === 'tool-catalog' && (event['tools'] as unknown[]).length > 1)!;
   const tools = catalog['tools'] as unknown[];
   check({ ...catalog, tools: Array.from({ length: 4097 }, (_, index) => tools[index % tools.length]) });
+  for (const event of deepEvents(
+    catalog,
+    events.find((event) => event['kind'] === 'call')!,
+  ))
+    check(event);
   assert.ok(compared > 20_000, `${compared} compared`);
   assert.ok(rejected > compared / 4 && rejected < compared, `${rejected} of ${compared} rejected`);
 

@@ -47,29 +47,51 @@ const CatalogShell = ToolCatalogEvent.extend({ tools: z.array(z.unknown()).max(4
 /** Definitions `McpEventParser` remembers per generation, and variants per tool name. */
 const REMEMBERED_DEFINITIONS = 8192;
 const VARIANTS_PER_NAME = 4;
-/** Nesting compared before two definitions count as different (replay flattens at 64). */
-const MAX_COMPARED_DEPTH = 64;
+
+/**
+ * A definition's JSON as it was read, in the order `equalsTokens` walks it: an object is `OBJECT`, its key
+ * count, then each key and its value; an array `ARRAY`, its length and its items; anything else itself.
+ */
+type Tokens = unknown[];
+const OBJECT = Symbol('object');
+const ARRAY = Symbol('array');
 
 interface KnownDefinition {
-  input: Record<string, unknown>;
+  tokens: Tokens;
   tool: ToolDefinition;
 }
 
 /**
- * `parseMcpEvent` for a stream of events that repeat tool definitions (every session lists its server's
- * catalog): a definition equal to one parsed before (same keys in the same order, same values) is that parsed
- * definition, not validated again and held once. The results, and the issues of an invalid event, are those
- * of `parseMcpEvent`.
+ * `flattenDeepValues` and `parseMcpEvent` for a stream of events that repeat tool definitions (every session
+ * lists its server's catalog): a definition whose JSON equals one parsed before (same keys in the same order,
+ * same values) is that parsed definition, not flattened or validated again and held once. The results, and the
+ * issues of an invalid event, are those of `flattenDeepValues(input, maxDepth)` then `parseMcpEvent(input)`.
  */
 export class McpEventParser {
   private recent = new Map<string, KnownDefinition[]>();
   private older = new Map<string, KnownDefinition[]>();
 
+  /** `maxDepth` as for `flattenDeepValues`; at least 3 (a definition sits at depth 3 of its event). */
+  constructor(private readonly maxDepth: number) {
+    if (!(maxDepth >= 3)) throw new RangeError(`maxDepth must be at least 3, not ${maxDepth}`);
+  }
+
   parse(input: unknown): ParseResult<McpEvent> {
-    const tools = isCatalog(input) ? this.toolsOf(input.tools) : undefined;
-    if (tools === undefined) return parseMcpEvent(input);
-    const shell = CatalogShell.safeParse(input);
-    if (!shell.success) return parseMcpEvent(input);
+    if (!isCatalog(input)) {
+      flattenDeepValues(input, this.maxDepth);
+      return parseMcpEvent(input);
+    }
+    // What flattenDeepValues does to the whole event, with the definitions left to `toolsOf`.
+    for (const key of Object.keys(input)) {
+      const value = (input as Record<string, unknown>)[key];
+      if (key !== 'tools' && typeof value === 'object' && value !== null) flattenDeepValues(value, this.maxDepth - 1);
+    }
+    const tools = this.toolsOf(input.tools);
+    const shell = tools === undefined ? undefined : CatalogShell.safeParse(input);
+    if (tools === undefined || shell?.success !== true) {
+      flattenDeepValues(input, this.maxDepth);
+      return parseMcpEvent(input);
+    }
     return { ok: true, value: { ...shell.data, tools } };
   }
 
@@ -80,14 +102,14 @@ export class McpEventParser {
       if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
       const name = (input as { name?: unknown }).name;
       if (typeof name !== 'string') return undefined;
-      const same = (known: KnownDefinition) => sameJson(known.input, input, 0);
-      let known = this.recent.get(name)?.find(same);
+      let known = this.find(name, input);
       if (known === undefined) {
-        known = this.older.get(name)?.find(same);
+        // A definition equal to a known one once flattened is that one; else it is new.
+        if (flattenDeepValues(input, this.maxDepth - 2) > 0) known = this.find(name, input);
         if (known === undefined) {
           const parsed = ToolDefinition.safeParse(input);
           if (!parsed.success) return undefined;
-          known = { input: input as Record<string, unknown>, tool: parsed.data };
+          known = { tokens: tokensOf(input, []), tool: parsed.data };
         }
         const variants = this.recent.get(name) ?? [];
         if (variants.length === 0 && this.recent.size >= REMEMBERED_DEFINITIONS) {
@@ -100,30 +122,56 @@ export class McpEventParser {
     }
     return tools;
   }
+
+  private find(name: string, input: object): KnownDefinition | undefined {
+    const same = (known: KnownDefinition) => equalsTokens(input, known.tokens, 0) === known.tokens.length;
+    return this.recent.get(name)?.find(same) ?? this.older.get(name)?.find(same);
+  }
 }
 
-/** Whether two parsed JSON values are equal, keys in the same order; deeper than `MAX_COMPARED_DEPTH` counts as not. */
-function sameJson(a: unknown, b: unknown, depth: number): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || depth > MAX_COMPARED_DEPTH) {
-    return false;
-  }
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    for (let index = 0; index < a.length; index += 1) {
-      if (!sameJson(a[index], b[index], depth + 1)) return false;
+function tokensOf(value: unknown, tokens: Tokens): Tokens {
+  if (Array.isArray(value)) {
+    tokens.push(ARRAY, value.length);
+    for (const item of value) tokensOf(item, tokens);
+  } else if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value);
+    tokens.push(OBJECT, keys.length);
+    for (const key of keys) {
+      tokens.push(key);
+      tokensOf((value as Record<string, unknown>)[key], tokens);
     }
-    return true;
+  } else tokens.push(value);
+  return tokens;
+}
+
+/**
+ * Where the tokens of `value` end in `tokens` from `at` when they are equal there (keys in the same order,
+ * primitives `Object.is`), else -1. Recurses no deeper than the tokens nest.
+ */
+function equalsTokens(value: unknown, tokens: Tokens, at: number): number {
+  const token = tokens[at];
+  if (token === OBJECT) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return -1;
+    const keys = Object.keys(value);
+    if (keys.length !== tokens[at + 1]) return -1;
+    let next = at + 2;
+    for (const key of keys) {
+      if (tokens[next] !== key) return -1;
+      next = equalsTokens((value as Record<string, unknown>)[key], tokens, next + 1);
+      if (next === -1) return -1;
+    }
+    return next;
   }
-  const keys = Object.keys(a);
-  const otherKeys = Object.keys(b);
-  if (keys.length !== otherKeys.length) return false;
-  for (let index = 0; index < keys.length; index += 1) {
-    const key = keys[index]!;
-    if (key !== otherKeys[index]) return false;
-    if (!sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], depth + 1)) return false;
+  if (token === ARRAY) {
+    if (!Array.isArray(value) || value.length !== tokens[at + 1]) return -1;
+    let next = at + 2;
+    for (const item of value) {
+      next = equalsTokens(item, tokens, next);
+      if (next === -1) return -1;
+    }
+    return next;
   }
-  return true;
+  return Object.is(value, token) ? at + 1 : -1;
 }
 
 function isCatalog(input: unknown): input is { kind: 'tool-catalog'; tools: unknown[] } {

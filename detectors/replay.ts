@@ -7,7 +7,7 @@ import { open, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Alert } from '../contracts/alert.ts';
 import type { McpEvent } from '../contracts/mcp-event.ts';
-import { describeIssues, flattenDeepValues, McpEventParser } from '../contracts/parse.ts';
+import { describeIssues, McpEventParser } from '../contracts/parse.ts';
 import { McpwatchError } from '../contracts/errors.ts';
 import { engineOptionsOf, type DetectorsConfig } from './config.ts';
 import { DetectionEngine } from './engine.ts';
@@ -137,7 +137,8 @@ export async function replayFile(path: string, options: ReplayOptions): Promise<
   };
 
   const recorded: { event: McpEvent; time: number; line: number }[] = [];
-  const parser = new McpEventParser();
+  // Flattens as the collector does while decoding: a hostile depth must not make a rule fail and so hide the event.
+  const parser = new McpEventParser(MAX_VALUE_DEPTH);
   await forEachBoundedLine(
     path,
     maxLineBytes,
@@ -155,8 +156,6 @@ export async function replayFile(path: string, options: ReplayOptions): Promise<
         bad(line, `not JSON (${error instanceof Error ? error.message : String(error)})`);
         return;
       }
-      // As the collector does while decoding: a hostile depth must not make a rule fail and so hide the event.
-      flattenDeepValues(json, MAX_VALUE_DEPTH);
       const parsed = parser.parse(json);
       if (!parsed.ok) {
         bad(line, describeIssues(parsed.issues));
