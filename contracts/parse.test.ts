@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { compileSchema } from './compiled-schema.ts';
+import { CallEvent, McpEvent } from './mcp-event.ts';
 import { flattenDeepValues, McpEventParser, parseMcpEvent } from './parse.ts';
 
 /** As replay flattens. */
@@ -76,17 +78,22 @@ function reordered(event: Json): Json {
   return copy;
 }
 
-/** Mutations of one event: every field of the envelope, and of its first and last tool down to their schemas. */
+/** Mutations of one event: every field down to three levels, of a catalog's first and last tool down to their schemas. */
 function mutationsOf(event: Json): Json[] {
   const out: Json[] = [];
-  const paths = fieldPaths(event, 1);
   const tools = event['tools'];
+  const paths = Array.isArray(tools)
+    ? [...fieldPaths(event, 1), ...fieldPaths(event['server'], 1, ['server'])]
+    : fieldPaths(event, 3);
   if (Array.isArray(tools) && tools.length > 0) {
     paths.push(...fieldPaths(tools[0], 3, ['tools', 0]), ...fieldPaths(tools.at(-1), 1, ['tools', tools.length - 1]));
     out.push(reordered(event), { ...event, tools: [...(tools as unknown[]), tools[0]] }, { ...event, tools: [] });
   }
   for (const at of paths) for (const replacement of REPLACEMENTS) out.push(mutated(event, at, replacement));
   out.push({ ...event, extra: { nested: [1, 2] } }, { ...event, kind: 'tool-catalog' }, { ...event, tools: {} });
+  // An own `__proto__` key, as JSON.parse makes it: zod drops it from loose objects.
+  const withProto = (text: string) => JSON.parse(text.replace(/^\{/, '{"__proto__":{"polluted":1},')) as Json;
+  out.push(withProto(JSON.stringify(event)), { ...event, server: withProto(JSON.stringify(event['server'])) });
   return out;
 }
 
@@ -109,6 +116,14 @@ function mutable(events: readonly Json[]): Json[] {
 
 /** A parse result with its key order: `deepStrictEqual` alone does not compare it. */
 const asText = (value: unknown) => JSON.stringify(value);
+
+/** The prototypes of every object in a value, by path: `deepStrictEqual` let a changed prototype pass. */
+function prototypesOf(value: unknown, at = '', out = new Map<string, unknown>()): Map<string, unknown> {
+  if (typeof value !== 'object' || value === null) return out;
+  out.set(at, Object.getPrototypeOf(value));
+  for (const [key, item] of Object.entries(value)) prototypesOf(item, `${at}.${key}`, out);
+  return out;
+}
 
 /** An object nested `levels` deep, `leaf` at the bottom. */
 function deep(levels: number, leaf: unknown): unknown {
@@ -148,6 +163,8 @@ void test('McpEventParser gives what flattenDeepValues and parseMcpEvent give, f
   const parser = new McpEventParser(DEPTH);
   const events = fixtureEvents();
   assert.ok(events.filter((event) => event['kind'] === 'tool-catalog').length >= 40);
+  assert.ok(compileSchema(CallEvent) !== undefined, 'tool calls are checked without zod');
+  assert.ok(compileSchema(McpEvent) !== undefined);
   let compared = 0;
   let rejected = 0;
   const check = (input: Json): void => {
@@ -157,6 +174,7 @@ void test('McpEventParser gives what flattenDeepValues and parseMcpEvent give, f
     const actual = parser.parse(structuredClone(input));
     assert.deepStrictEqual(actual, expected);
     assert.equal(asText(actual), asText(expected));
+    assert.deepEqual([...prototypesOf(actual)], [...prototypesOf(expected)]);
     compared += 1;
     if (!expected.ok) rejected += 1;
   };

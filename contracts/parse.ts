@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Alert } from './alert.ts';
+import { compileSchema, REJECTED } from './compiled-schema.ts';
 import { McpEvent, ToolCatalogEvent, ToolDefinition } from './mcp-event.ts';
 import { FLATTENED_VALUE_MARKER } from './signals.ts';
 
@@ -44,6 +45,10 @@ export function parseMcpEvent(input: unknown): ParseResult<McpEvent> {
 /** A tool catalog whose tools are checked one by one (`McpEventParser`); the rest as `ToolCatalogEvent`. */
 const CatalogShell = ToolCatalogEvent.extend({ tools: z.array(z.unknown()).max(4096) });
 
+/** What `McpEventParser` checks without zod; what they reject, zod parses again for its issues. */
+const compiledEvent = compileSchema(McpEvent);
+const compiledShell = compileSchema(CatalogShell);
+
 /** Definitions `McpEventParser` remembers per generation, and variants per tool name. */
 const REMEMBERED_DEFINITIONS = 8192;
 const VARIANTS_PER_NAME = 4;
@@ -79,7 +84,8 @@ export class McpEventParser {
   parse(input: unknown): ParseResult<McpEvent> {
     if (!isCatalog(input)) {
       flattenDeepValues(input, this.maxDepth);
-      return parseMcpEvent(input);
+      const value = compiledEvent?.(input) ?? REJECTED;
+      return value === REJECTED ? parseMcpEvent(input) : { ok: true, value: value as McpEvent };
     }
     // What flattenDeepValues does to the whole event, with the definitions left to `toolsOf`.
     for (const key of Object.keys(input)) {
@@ -87,12 +93,12 @@ export class McpEventParser {
       if (key !== 'tools' && typeof value === 'object' && value !== null) flattenDeepValues(value, this.maxDepth - 1);
     }
     const tools = this.toolsOf(input.tools);
-    const shell = tools === undefined ? undefined : CatalogShell.safeParse(input);
-    if (tools === undefined || shell?.success !== true) {
+    const shell = tools === undefined ? REJECTED : (compiledShell?.(input) ?? shellOf(input));
+    if (tools === undefined || shell === REJECTED) {
       flattenDeepValues(input, this.maxDepth);
       return parseMcpEvent(input);
     }
-    return { ok: true, value: { ...shell.data, tools } };
+    return { ok: true, value: { ...(shell as z.infer<typeof CatalogShell>), tools } };
   }
 
   /** The parsed definitions, or undefined when one is invalid (then `parseMcpEvent` tells why). */
@@ -127,6 +133,11 @@ export class McpEventParser {
     const same = (known: KnownDefinition) => equalsTokens(input, known.tokens, 0) === known.tokens.length;
     return this.recent.get(name)?.find(same) ?? this.older.get(name)?.find(same);
   }
+}
+
+function shellOf(input: unknown): z.infer<typeof CatalogShell> | typeof REJECTED {
+  const shell = CatalogShell.safeParse(input);
+  return shell.success ? shell.data : REJECTED;
 }
 
 function tokensOf(value: unknown, tokens: Tokens): Tokens {
