@@ -1,6 +1,7 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { Alert } from './alert.ts';
-import { McpEvent } from './mcp-event.ts';
+import { compileSchema, REJECTED } from './compiled-schema.ts';
+import { McpEvent, ToolCatalogEvent, ToolDefinition } from './mcp-event.ts';
 import { FLATTENED_VALUE_MARKER } from './signals.ts';
 
 /** One problem in an input: where (a JSON path such as `tools[3].hash`) and what was expected there. */
@@ -39,6 +40,158 @@ function parseWith<S extends z.ZodType>(schema: S, input: unknown): ParseResult<
 
 export function parseMcpEvent(input: unknown): ParseResult<McpEvent> {
   return parseWith(McpEvent, input);
+}
+
+/** A tool catalog whose tools are checked one by one (`McpEventParser`); the rest as `ToolCatalogEvent`. */
+const CatalogShell = ToolCatalogEvent.extend({ tools: z.array(z.unknown()).max(4096) });
+
+/** What `McpEventParser` checks without zod; what they reject, zod parses again for its issues. */
+const compiledEvent = compileSchema(McpEvent);
+const compiledShell = compileSchema(CatalogShell);
+
+/** Definitions `McpEventParser` remembers per generation, and variants per tool name. */
+const REMEMBERED_DEFINITIONS = 8192;
+const VARIANTS_PER_NAME = 4;
+
+/**
+ * A definition's JSON as it was read, in the order `equalsTokens` walks it: an object is `OBJECT`, its key
+ * count, then each key and its value; an array `ARRAY`, its length and its items; anything else itself.
+ */
+type Tokens = unknown[];
+const OBJECT = Symbol('object');
+const ARRAY = Symbol('array');
+
+interface KnownDefinition {
+  tokens: Tokens;
+  tool: ToolDefinition;
+}
+
+/**
+ * `flattenDeepValues` and `parseMcpEvent` for a stream of events that repeat tool definitions (every session
+ * lists its server's catalog): a definition whose JSON equals one parsed before (same keys in the same order,
+ * same values) is that parsed definition, not flattened or validated again and held once. The results, and the
+ * issues of an invalid event, are those of `flattenDeepValues(input, maxDepth)` then `parseMcpEvent(input)`.
+ */
+export class McpEventParser {
+  private recent = new Map<string, KnownDefinition[]>();
+  private older = new Map<string, KnownDefinition[]>();
+
+  /** `maxDepth` as for `flattenDeepValues`; at least 3 (a definition sits at depth 3 of its event). */
+  constructor(private readonly maxDepth: number) {
+    if (!(maxDepth >= 3)) throw new RangeError(`maxDepth must be at least 3, not ${maxDepth}`);
+  }
+
+  parse(input: unknown): ParseResult<McpEvent> {
+    if (!isCatalog(input)) {
+      flattenDeepValues(input, this.maxDepth);
+      const value = compiledEvent?.(input) ?? REJECTED;
+      return value === REJECTED ? parseMcpEvent(input) : { ok: true, value: value as McpEvent };
+    }
+    // What flattenDeepValues does to the whole event, with the definitions left to `toolsOf`.
+    for (const key of Object.keys(input)) {
+      const value = (input as Record<string, unknown>)[key];
+      if (key !== 'tools' && typeof value === 'object' && value !== null) flattenDeepValues(value, this.maxDepth - 1);
+    }
+    const tools = this.toolsOf(input.tools);
+    const shell = tools === undefined ? REJECTED : (compiledShell?.(input) ?? shellOf(input));
+    if (tools === undefined || shell === REJECTED) {
+      flattenDeepValues(input, this.maxDepth);
+      return parseMcpEvent(input);
+    }
+    return { ok: true, value: { ...(shell as z.infer<typeof CatalogShell>), tools } };
+  }
+
+  /** The parsed definitions, or undefined when one is invalid (then `parseMcpEvent` tells why). */
+  private toolsOf(inputs: readonly unknown[]): ToolDefinition[] | undefined {
+    const tools: ToolDefinition[] = [];
+    for (const input of inputs) {
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
+      const name = (input as { name?: unknown }).name;
+      if (typeof name !== 'string') return undefined;
+      let known = this.find(name, input);
+      if (known === undefined) {
+        // A definition equal to a known one once flattened is that one; else it is new.
+        if (flattenDeepValues(input, this.maxDepth - 2) > 0) known = this.find(name, input);
+        if (known === undefined) {
+          const parsed = ToolDefinition.safeParse(input);
+          if (!parsed.success) return undefined;
+          known = { tokens: tokensOf(input, []), tool: parsed.data };
+        }
+        const variants = this.recent.get(name) ?? [];
+        if (variants.length === 0 && this.recent.size >= REMEMBERED_DEFINITIONS) {
+          this.older = this.recent;
+          this.recent = new Map();
+        }
+        this.recent.set(name, [known, ...variants.slice(0, VARIANTS_PER_NAME - 1)]);
+      }
+      tools.push(known.tool);
+    }
+    return tools;
+  }
+
+  private find(name: string, input: object): KnownDefinition | undefined {
+    const same = (known: KnownDefinition) => equalsTokens(input, known.tokens, 0) === known.tokens.length;
+    return this.recent.get(name)?.find(same) ?? this.older.get(name)?.find(same);
+  }
+}
+
+function shellOf(input: unknown): z.infer<typeof CatalogShell> | typeof REJECTED {
+  const shell = CatalogShell.safeParse(input);
+  return shell.success ? shell.data : REJECTED;
+}
+
+function tokensOf(value: unknown, tokens: Tokens): Tokens {
+  if (Array.isArray(value)) {
+    tokens.push(ARRAY, value.length);
+    for (const item of value) tokensOf(item, tokens);
+  } else if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value);
+    tokens.push(OBJECT, keys.length);
+    for (const key of keys) {
+      tokens.push(key);
+      tokensOf((value as Record<string, unknown>)[key], tokens);
+    }
+  } else tokens.push(value);
+  return tokens;
+}
+
+/**
+ * Where the tokens of `value` end in `tokens` from `at` when they are equal there (keys in the same order,
+ * primitives `Object.is`), else -1. Recurses no deeper than the tokens nest.
+ */
+function equalsTokens(value: unknown, tokens: Tokens, at: number): number {
+  const token = tokens[at];
+  if (token === OBJECT) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return -1;
+    const keys = Object.keys(value);
+    if (keys.length !== tokens[at + 1]) return -1;
+    let next = at + 2;
+    for (const key of keys) {
+      if (tokens[next] !== key) return -1;
+      next = equalsTokens((value as Record<string, unknown>)[key], tokens, next + 1);
+      if (next === -1) return -1;
+    }
+    return next;
+  }
+  if (token === ARRAY) {
+    if (!Array.isArray(value) || value.length !== tokens[at + 1]) return -1;
+    let next = at + 2;
+    for (const item of value) {
+      next = equalsTokens(item, tokens, next);
+      if (next === -1) return -1;
+    }
+    return next;
+  }
+  return Object.is(value, token) ? at + 1 : -1;
+}
+
+function isCatalog(input: unknown): input is { kind: 'tool-catalog'; tools: unknown[] } {
+  return (
+    typeof input === 'object' &&
+    input !== null &&
+    (input as { kind?: unknown }).kind === 'tool-catalog' &&
+    Array.isArray((input as { tools?: unknown }).tools)
+  );
 }
 
 export function parseAlert(input: unknown): ParseResult<Alert> {

@@ -9,7 +9,7 @@ import { isMcpwatchError } from '../contracts/errors.ts';
 import { callEvent, testRules } from '../test/detectors-test-rule.ts';
 import { parseDetectorsConfig } from './config.ts';
 import { alertIdOf } from './engine.ts';
-import { readBoundedLines, replayFile } from './replay.ts';
+import { forEachBoundedLine, replayFile } from './replay.ts';
 import { FileSink } from './sinks/file.ts';
 
 const config = parseDetectorsConfig({}, testRules);
@@ -66,12 +66,30 @@ void describe('replay', () => {
     const input = path.join(dir, 'long.jsonl');
     await writeFile(input, `short\n${'x'.repeat(300_000)}\nafter\n${'y'.repeat(200)}`);
     const seen: [number, string | undefined][] = [];
-    for await (const { line, text } of readBoundedLines(input, 100)) seen.push([line, text]);
+    await forEachBoundedLine(input, 100, (line, text) => seen.push([line, text]));
     assert.deepEqual(seen, [
       [1, 'short'],
       [2, undefined],
       [3, 'after'],
       [4, undefined],
+    ]);
+  });
+
+  void test('lines across reads are joined whole, a character split by a read included; over the bound, dropped', async () => {
+    const input = path.join(dir, 'across.jsonl');
+    const read = 1_048_576;
+    // `é` is two bytes: the first line puts one of them at each side of the first read's end.
+    const first = `${'a'.repeat(read - 1)}é${'b'.repeat(10)}`;
+    const second = 'c'.repeat(3 * read);
+    const third = `${'d'.repeat(read)}€`;
+    await writeFile(input, `${first}\n${second}\n${third}\nlast`);
+    const seen: [number, string | undefined][] = [];
+    await forEachBoundedLine(input, 2 * read, (line, text) => seen.push([line, text]));
+    assert.deepEqual(seen, [
+      [1, first],
+      [2, undefined],
+      [3, third],
+      [4, 'last'],
     ]);
   });
 

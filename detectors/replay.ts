@@ -3,12 +3,11 @@
  * event-time order. Bad lines are reported by line number and counted; they stop the replay only in strict mode.
  * The whole recording is held in memory to sort it (about the size of the parsed events).
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Alert } from '../contracts/alert.ts';
 import type { McpEvent } from '../contracts/mcp-event.ts';
-import { describeIssues, flattenDeepValues, parseMcpEvent } from '../contracts/parse.ts';
+import { describeIssues, McpEventParser } from '../contracts/parse.ts';
 import { McpwatchError } from '../contracts/errors.ts';
 import { engineOptionsOf, type DetectorsConfig } from './config.ts';
 import { DetectionEngine } from './engine.ts';
@@ -54,45 +53,60 @@ const BLANK = /^\s*$/;
 /** Nesting kept per event line; deeper values become the flattened-value marker (the collector's limit is at most 64). */
 const MAX_VALUE_DEPTH = 64;
 
-/** Yields each line (without `\n`) with its number; a line over `maxBytes` yields `undefined` and is skipped. */
-export async function* readBoundedLines(
+/** Bytes read at a time: every line of one read is handled before the next, with no promise per line. */
+const READ_BYTES = 1_048_576;
+
+/**
+ * Calls `onLine` with each line (without `\n`) and its number, synchronously for all the lines of one read; a
+ * line over `maxBytes` comes as `undefined` and is never buffered whole.
+ */
+export async function forEachBoundedLine(
   path: string,
   maxBytes: number,
+  onLine: (line: number, text: string | undefined) => void,
   onBytes?: (bytesRead: number) => void,
-): AsyncGenerator<{ line: number; text: string | undefined }> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let overlong = false;
-  let line = 0;
-  let bytesRead = 0;
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    bytesRead += chunk.length;
-    onBytes?.(bytesRead);
-    let start = 0;
-    for (let newline = chunk.indexOf(10, start); newline !== -1; newline = chunk.indexOf(10, start)) {
-      line += 1;
-      const piece = chunk.subarray(start, newline);
-      start = newline + 1;
-      if (overlong || pendingBytes + piece.length > maxBytes) yield { line, text: undefined };
-      else if (pending.length === 0) yield { line, text: piece.toString('utf8') };
-      else yield { line, text: Buffer.concat([...pending, piece]).toString('utf8') };
-      pending = [];
-      pendingBytes = 0;
-      overlong = false;
+): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(READ_BYTES);
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let overlong = false;
+    let line = 0;
+    let bytesRead = 0;
+    for (;;) {
+      const { bytesRead: length } = await handle.read(chunk, 0, READ_BYTES, null);
+      if (length === 0) break;
+      bytesRead += length;
+      onBytes?.(bytesRead);
+      const data = chunk.subarray(0, length);
+      let start = 0;
+      for (let newline = data.indexOf(10, start); newline !== -1; newline = data.indexOf(10, start)) {
+        line += 1;
+        if (overlong || pendingBytes + newline - start > maxBytes) onLine(line, undefined);
+        else if (pendingBytes === 0) onLine(line, data.toString('utf8', start, newline));
+        else onLine(line, Buffer.concat([...pending, data.subarray(start, newline)]).toString('utf8'));
+        start = newline + 1;
+        pending = [];
+        pendingBytes = 0;
+        overlong = false;
+      }
+      if (overlong || start === length) continue;
+      if (pendingBytes + length - start > maxBytes) {
+        overlong = true;
+        pending = [];
+        pendingBytes = 0;
+      } else {
+        // Copied: the next read reuses the chunk.
+        pending.push(Buffer.from(data.subarray(start)));
+        pendingBytes += length - start;
+      }
     }
-    const rest = chunk.subarray(start);
-    if (overlong) continue;
-    if (pendingBytes + rest.length > maxBytes) {
-      overlong = true;
-      pending = [];
-      pendingBytes = 0;
-    } else if (rest.length > 0) {
-      pending.push(Buffer.from(rest));
-      pendingBytes += rest.length;
-    }
+    if (overlong) onLine(line + 1, undefined);
+    else if (pendingBytes > 0) onLine(line + 1, Buffer.concat(pending).toString('utf8'));
+  } finally {
+    await handle.close();
   }
-  if (overlong) yield { line: line + 1, text: undefined };
-  else if (pendingBytes > 0) yield { line: line + 1, text: Buffer.concat(pending).toString('utf8') };
 }
 
 export async function replayFile(path: string, options: ReplayOptions): Promise<ReplayReport> {
@@ -123,31 +137,34 @@ export async function replayFile(path: string, options: ReplayOptions): Promise<
   };
 
   const recorded: { event: McpEvent; time: number; line: number }[] = [];
-  for await (const { line, text } of readBoundedLines(path, maxLineBytes, (bytes) =>
-    bar?.update('reading', bytes / size),
-  )) {
-    report.lines = line;
-    if (text === undefined) {
-      bad(line, `line longer than ${maxLineBytes} bytes`);
-      continue;
-    }
-    if (BLANK.test(text)) continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      bad(line, `not JSON (${error instanceof Error ? error.message : String(error)})`);
-      continue;
-    }
-    // As the collector does while decoding: a hostile depth must not make a rule fail and so hide the event.
-    flattenDeepValues(json, MAX_VALUE_DEPTH);
-    const parsed = parseMcpEvent(json);
-    if (!parsed.ok) {
-      bad(line, describeIssues(parsed.issues));
-      continue;
-    }
-    recorded.push({ event: parsed.value, time: Date.parse(parsed.value.time), line });
-  }
+  // Flattens as the collector does while decoding: a hostile depth must not make a rule fail and so hide the event.
+  const parser = new McpEventParser(MAX_VALUE_DEPTH);
+  await forEachBoundedLine(
+    path,
+    maxLineBytes,
+    (line, text) => {
+      report.lines = line;
+      if (text === undefined) {
+        bad(line, `line longer than ${maxLineBytes} bytes`);
+        return;
+      }
+      if (BLANK.test(text)) return;
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (error) {
+        bad(line, `not JSON (${error instanceof Error ? error.message : String(error)})`);
+        return;
+      }
+      const parsed = parser.parse(json);
+      if (!parsed.ok) {
+        bad(line, describeIssues(parsed.issues));
+        return;
+      }
+      recorded.push({ event: parsed.value, time: Date.parse(parsed.value.time), line });
+    },
+    (bytes) => bar?.update('reading', bytes / size),
+  );
   // Stable: events with one time keep the file's order, as one partition would have delivered them.
   recorded.sort((a, b) => a.time - b.time || a.line - b.line);
 

@@ -146,13 +146,11 @@ function advance(previous: Counter | undefined, eventTime: number, config: Confi
     const principals = (counter.principals ??= {});
     const last = principals[principal];
     if (last === undefined || last < counter.bucket) counter.bucketPrincipals = (counter.bucketPrincipals ?? 0) + 1;
-    const active = ACTIVE.get(principals);
-    const wasActive = active === undefined ? 0 : activeKey(active, principals, principal);
+    const active = activeOf(principals);
+    if (Object.hasOwn(principals, principal)) moveWindow(active, principals[principal]!, -1);
     touch(principals, principal, burstBucket);
-    if (active !== undefined) active.count += activeKey(active, principals, principal) - wasActive;
-    for (const [, seen] of trimOldest(principals, config.maxActivePrincipals)) {
-      if (active !== undefined) active.count -= activeIn(active, seen);
-    }
+    if (Object.hasOwn(principals, principal)) moveWindow(active, burstBucket, 1);
+    for (const [, seen] of trimOldest(principals, config.maxActivePrincipals)) moveWindow(active, seen, -1);
   }
   // A late event (older bucket) counts into the current one: the runtime keeps per-key order, lateness is rare.
   counter.count += 1;
@@ -160,26 +158,49 @@ function advance(previous: Counter | undefined, eventTime: number, config: Confi
   return counter;
 }
 
-/**
- * A tool's principals seen since `since`, counted when `since` moves (once per burst window) and kept up to
- * date as principals call in between; beside the state, not in it (rebuilt from it after a restore).
- */
-const ACTIVE = new WeakMap<Record<string, number>, { since: number; count: number }>();
+interface Active {
+  /** Burst window start → principals whose last call was in it (own keys only, as `Object.values` sees them). */
+  windows: Map<number, number>;
+  /** Principals that called since `since`. */
+  since: number;
+  count: number;
+}
 
-const activeIn = (active: { since: number }, seen: number): number => (seen >= active.since ? 1 : 0);
-/** Own keys only, as `Object.values` sees them (`__proto__` may be none). */
-const activeKey = (active: { since: number }, principals: Record<string, number>, principal: string): number =>
-  Object.hasOwn(principals, principal) ? activeIn(active, principals[principal]!) : 0;
+/**
+ * A tool's principals by the burst window of their last call, and how many called since `since`: kept up to
+ * date as principals call, and counted over the windows (not the principals) when `since` moves, once per burst
+ * window. Beside the state, not in it (rebuilt from it after a restore). Windows before `since` are dropped:
+ * `since` never moves back, so their counts no longer matter.
+ */
+const ACTIVE = new WeakMap<Record<string, number>, Active>();
+
+function activeOf(principals: Record<string, number>): Active {
+  let active = ACTIVE.get(principals);
+  if (active === undefined) {
+    active = { windows: new Map(), since: Number.NaN, count: 0 };
+    for (const seen of Object.values(principals)) moveWindow(active, seen, 1);
+    ACTIVE.set(principals, active);
+  }
+  return active;
+}
+
+function moveWindow(active: Active, window: number, principals: number): void {
+  active.windows.set(window, (active.windows.get(window) ?? 0) + principals);
+  if (window >= active.since) active.count += principals;
+}
 
 /** Principals that called a tool in the current or the previous burst window (1 for a principal's own counter). */
 function activePrincipals(counter: Counter, config: Config): number {
   if (counter.principals === undefined) return 1;
   const since = counter.burstBucket - config.burstSeconds * 1000;
-  let active = ACTIVE.get(counter.principals);
-  if (active?.since !== since) {
-    active = { since, count: 0 };
-    for (const seen of Object.values(counter.principals)) active.count += activeIn(active, seen);
-    ACTIVE.set(counter.principals, active);
+  const active = activeOf(counter.principals);
+  if (active.since !== since) {
+    active.since = since;
+    active.count = 0;
+    for (const [window, principals] of active.windows) {
+      if (window >= since) active.count += principals;
+      else active.windows.delete(window);
+    }
   }
   return Math.max(1, active.count);
 }

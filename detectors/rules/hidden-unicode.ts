@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ToolDefinition } from '../../contracts/mcp-event.ts';
 import type { Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
 import { REFERENCES } from './lib/references.ts';
@@ -50,12 +51,13 @@ export const hiddenUnicode: Rule<null, Config> = {
   initialState: () => null,
   onEvent(_state, event, { config }) {
     const texts: LocatedText[] = [];
+    const found: HiddenCharacters[] = [];
     const confusables = [];
     if (event.kind === 'tool-catalog') {
       for (const tool of event.tools) {
-        texts.push(...toolTexts(tool));
-        const confusable = confusableName(tool.name);
-        if (confusable !== undefined) confusables.push(confusable);
+        const read = readTool(tool);
+        found.push(...read.found);
+        if (read.confusable !== undefined) confusables.push(read.confusable);
       }
       if (event.instructions !== undefined) texts.push({ location: 'instructions', text: bounded(event.instructions) });
     } else if (event.kind === 'call') {
@@ -64,7 +66,6 @@ export const hiddenUnicode: Rule<null, Config> = {
       // Parsed, not raw: JSON text carries control and invisible characters as `\u` escapes.
       if (event.arguments !== undefined) texts.push(...argumentTexts(event.arguments));
     }
-    const found: HiddenCharacters[] = [];
     for (const text of texts) {
       const hidden = findHiddenCharacters(text);
       if (hidden !== undefined) found.push(hidden);
@@ -98,3 +99,28 @@ export const hiddenUnicode: Rule<null, Config> = {
     };
   },
 };
+
+/**
+ * What one definition hides, by its texts: `toolTexts` hands out one array per definition (and per name), so
+ * a catalog served again is not read again.
+ */
+const READ_TOOLS = new WeakMap<readonly LocatedText[], ReturnType<typeof readToolTexts>>();
+
+function readTool(tool: ToolDefinition): ReturnType<typeof readToolTexts> {
+  const texts = toolTexts(tool);
+  let read = READ_TOOLS.get(texts);
+  if (read === undefined) {
+    read = readToolTexts(tool.name, texts);
+    READ_TOOLS.set(texts, read);
+  }
+  return read;
+}
+
+function readToolTexts(name: string, texts: readonly LocatedText[]) {
+  const found: HiddenCharacters[] = [];
+  for (const text of texts) {
+    const hidden = findHiddenCharacters(text);
+    if (hidden !== undefined) found.push(hidden);
+  }
+  return { found, confusable: confusableName(name) };
+}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ToolDefinition } from '../../contracts/mcp-event.ts';
 import type { Finding, Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
-import { REDIRECT_PATTERNS, scanTexts, scoreOf } from './lib/patterns.ts';
+import { REDIRECT_PATTERNS, scanTexts, scoreOf, type PatternHit } from './lib/patterns.ts';
 import { touch, trimOldest } from './lib/recency.ts';
 import { REFERENCES } from './lib/references.ts';
 import { toolTexts, type LocatedText } from './lib/text.ts';
@@ -58,8 +58,7 @@ export const toolShadowing: Rule<State, Config> = {
     const own = new Set(event.tools.map((tool) => tool.name));
     const shadowing = [];
     for (const tool of event.tools) {
-      const texts = toolTexts(tool).filter((text) => !text.location.endsWith('.name'));
-      const hits = scanTexts(texts, REDIRECT_PATTERNS);
+      const { texts, hits } = redirectsIn(tool);
       if (hits.length === 0) continue;
       const references = foreignReferences(texts, index, own, event.server.name);
       const score = scoreOf(hits) + (references.length > 0 ? FOREIGN_REFERENCE_WEIGHT : 0);
@@ -98,6 +97,23 @@ export const toolShadowing: Rule<State, Config> = {
     return { state, findings };
   },
 };
+
+/**
+ * A definition's texts but its name, and the redirect wording in them, by its texts: `toolTexts` hands out one
+ * array per definition, so a catalog served again is not scanned again.
+ */
+const REDIRECTS = new WeakMap<readonly LocatedText[], { texts: LocatedText[]; hits: PatternHit[] }>();
+
+function redirectsIn(tool: ToolDefinition): { texts: LocatedText[]; hits: PatternHit[] } {
+  const all = toolTexts(tool);
+  let found = REDIRECTS.get(all);
+  if (found === undefined) {
+    const texts = all.filter((text) => !text.location.endsWith('.name'));
+    found = { texts, hits: scanTexts(texts, REDIRECT_PATTERNS) };
+    REDIRECTS.set(all, found);
+  }
+  return found;
+}
 
 /** Compound names only (`send_message`, `createIssue`): single words like `search` occur in ordinary prose. */
 function distinctive(name: string): boolean {
