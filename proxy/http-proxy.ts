@@ -15,7 +15,7 @@ import type { ToolGate } from './enforcement.ts';
 import { jsonRpcMessages, SseParser } from './framing.ts';
 import type { SseEvent } from './framing.ts';
 import type { BearerVerifier } from './identity.ts';
-import { countOversize, newCounters, observeText } from './observe.ts';
+import { countOversize, newCounters, observeMessages, observeText } from './observe.ts';
 import type { RelayCounters } from './observe.ts';
 
 export interface HttpProxyOptions {
@@ -324,7 +324,8 @@ class Exchange {
 
   #observeRequest(text: string): void {
     const { options, counters } = this.#ctx;
-    const initialize = jsonRpcMessages(text)?.some((message) => message['method'] === 'initialize') === true;
+    const messages = guard('inbound observation', () => jsonRpcMessages(text));
+    const initialize = messages?.some((message) => message['method'] === 'initialize') === true;
     // A session's id is only known from the upstream's answer to `initialize`: observe the request once it is.
     const sessionId: Promise<string | undefined> =
       initialize && this.#ctx.requestSession === undefined
@@ -340,11 +341,10 @@ class Exchange {
           this.#observer = this.#ctx.newObserver();
           this.#ephemeral = true;
         }
-        observeText(this.#observer, options.telemetry, counters, 'inbound', text, {
-          ...this.#ctx.inboundBase,
-          ...(session === undefined ? {} : { sessionId: session }),
-          ...(authInfo === undefined ? {} : { authInfo }),
-        });
+        const inbound: InboundContext = { ...this.#ctx.inboundBase };
+        if (session !== undefined) inbound.sessionId = session;
+        if (authInfo !== undefined) inbound.authInfo = authInfo;
+        observeMessages(this.#observer, options.telemetry, counters, 'inbound', messages, inbound);
       }),
     );
   }
@@ -385,12 +385,36 @@ class Exchange {
     const filter = this.#listRequest !== undefined && options.gate !== undefined;
     if (filter && json) return this.#filterJson(upstreamRes, status, headers);
     res.writeHead(status, upstreamRes.statusMessage, headers);
-    res.flushHeaders();
     if (!observed) {
+      res.flushHeaders();
       upstreamRes.pipe(res);
       upstreamRes.once('end', () => this.#finish());
       return;
     }
+    // What arrives in one turn of the event loop leaves in one write: the headers with the first chunk, the
+    // last chunk with the end of the response (`end()` uncorks); the headers go alone when no chunk follows.
+    // The socket is corked, not the response: a corked response sends its end before its buffered chunks.
+    const socket = res.socket;
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      if (!res.writableEnded) socket?.uncork();
+    };
+    const cork = (): void => {
+      if (corked || socket === null) return;
+      corked = true;
+      socket.cork();
+      setImmediate(uncork);
+    };
+    const relay = (chunk: Buffer): void => {
+      cork();
+      if (!res.write(chunk)) {
+        upstreamRes.pause();
+        res.once('drain', () => upstreamRes.resume());
+      }
+    };
+    cork();
+    res.flushHeaders();
     if (sse) {
       const parser = new SseParser(
         options.maxObservedBytes,
@@ -401,20 +425,14 @@ class Exchange {
       );
       if (filter) return this.#filterSse(upstreamRes, parser);
       upstreamRes.on('data', (chunk: Buffer) => {
-        if (!res.write(chunk)) {
-          upstreamRes.pause();
-          res.once('drain', () => upstreamRes.resume());
-        }
+        relay(chunk);
         guard('sse observation', () => parser.push(chunk));
       });
     } else {
       const parts: Buffer[] = [];
       let size = 0;
       upstreamRes.on('data', (chunk: Buffer) => {
-        if (!res.write(chunk)) {
-          upstreamRes.pause();
-          res.once('drain', () => upstreamRes.resume());
-        }
+        relay(chunk);
         size += chunk.length;
         if (size <= options.maxObservedBytes) parts.push(chunk);
       });
