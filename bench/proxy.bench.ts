@@ -9,6 +9,9 @@
  *   every block pays for its own export; one `tools/call` is two relayed messages;
  * - a 10k-event SSE stream on one GET, direct vs proxied (every event parsed and observed by the proxy).
  *
+ * Every figure is also measured for a bare relay (Node streams and nothing else, `proxy-process.ts`) in the
+ * same run: the floor any relay written in Node has on the machine; the goal rows carry it as their baseline.
+ *
  * With `MCPWATCH_BENCH_CPU_PROF=<dir>` the proxy processes write CPU profiles to `<dir>`.
  *
  *   tsx bench/proxy.bench.ts      (or through `tsx bench/run.ts proxy`)
@@ -320,13 +323,15 @@ export default async function proxyBench(context?: BenchContext): Promise<void> 
   process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = endpoint;
   process.env['MCPWATCH_HMAC_KEY'] ??= 'bench-only-hmac-key-0123456789abcdef';
   const goals: GoalRow[] = [];
-  const goal = (figure: string, measured: number, unit: string, aim: number, atMost: boolean): void => {
+  /** A goal row; the same figure for the bare relay, measured in the same run, is its baseline. */
+  const goal = (figure: string, measured: number, bare: number, unit: string, aim: number, atMost: boolean): void => {
+    const format = (value: number): string => (unit === '×' ? `${value.toFixed(2)}×` : `${value.toFixed(0)} ${unit}`);
     goals.push({
       figure,
-      measured: `${measured.toFixed(unit === '×' ? 2 : 0)}${unit === '×' ? '×' : ` ${unit}`}`,
-      baseline: '—',
-      ratio: '—',
-      goal: `${atMost ? '≤' : '≥'} ${aim}${unit === '×' ? '×' : ` ${unit}`}`,
+      measured: format(measured),
+      baseline: `bare relay ${format(bare)}`,
+      ratio: bare > 0 ? `${(measured / bare).toFixed(2)}×` : '—',
+      goal: `${atMost ? '≤' : '≥'} ${format(aim)}`,
       met: atMost ? measured <= aim : measured >= aim,
     });
   };
@@ -360,9 +365,23 @@ export default async function proxyBench(context?: BenchContext): Promise<void> 
         { name: BARE, client: clients.bare, relay: proxyOf(transports.bare.child!) },
         { name: PROXY, client: clients.proxy, relay: proxyOf(transports.proxy.child!) },
       ]);
-      const proxy = stdio.get(PROXY)!;
-      goal('proxy: stdio tools/call, added median round trip', proxy.addedMicros, 'µs', AIM_ADDED_MICROS, true);
-      goal('proxy: stdio, CPU per relayed message', proxy.cpuPerMessageMicros, 'µs', AIM_CPU_PER_MESSAGE_MICROS, true);
+      const [proxy, bare] = [stdio.get(PROXY)!, stdio.get(BARE)!];
+      goal(
+        'proxy: stdio tools/call, added median round trip',
+        proxy.addedMicros,
+        bare.addedMicros,
+        'µs',
+        AIM_ADDED_MICROS,
+        true,
+      );
+      goal(
+        'proxy: stdio, CPU per relayed message',
+        proxy.cpuPerMessageMicros,
+        bare.cpuPerMessageMicros,
+        'µs',
+        AIM_CPU_PER_MESSAGE_MICROS,
+        true,
+      );
     } finally {
       await Promise.all(Object.values(clients).map((client) => client.close()));
     }
@@ -380,9 +399,23 @@ export default async function proxyBench(context?: BenchContext): Promise<void> 
         { name: BARE, client: httpClients.bare, relay: bare.relay },
         { name: PROXY, client: httpClients.proxy, relay: proxy.relay },
       ]);
-      const figures = calls.get(PROXY)!;
-      goal('proxy: HTTP tools/call, added median round trip', figures.addedMicros, 'µs', AIM_ADDED_MICROS, true);
-      goal('proxy: HTTP, CPU per relayed message', figures.cpuPerMessageMicros, 'µs', AIM_CPU_PER_MESSAGE_MICROS, true);
+      const [figures, bareFigures] = [calls.get(PROXY)!, calls.get(BARE)!];
+      goal(
+        'proxy: HTTP tools/call, added median round trip',
+        figures.addedMicros,
+        bareFigures.addedMicros,
+        'µs',
+        AIM_ADDED_MICROS,
+        true,
+      );
+      goal(
+        'proxy: HTTP, CPU per relayed message',
+        figures.cpuPerMessageMicros,
+        bareFigures.cpuPerMessageMicros,
+        'µs',
+        AIM_CPU_PER_MESSAGE_MICROS,
+        true,
+      );
     } finally {
       await Promise.all(Object.values(httpClients).map((client) => client.close()));
     }
@@ -392,7 +425,14 @@ export default async function proxyBench(context?: BenchContext): Promise<void> 
       { name: BARE, url: bare.url, relay: bare.relay },
       { name: PROXY, url: proxy.url, relay: proxy.relay },
     ]);
-    goal('proxy: SSE stream of 10k events, rate vs direct', sse.get(PROXY)!.ratio, '×', AIM_SSE_RATIO, false);
+    goal(
+      'proxy: SSE stream of 10k events, rate vs direct',
+      sse.get(PROXY)!.ratio,
+      sse.get(BARE)!.ratio,
+      '×',
+      AIM_SSE_RATIO,
+      false,
+    );
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await receiver.stop();
