@@ -385,36 +385,18 @@ class Exchange {
     const filter = this.#listRequest !== undefined && options.gate !== undefined;
     if (filter && json) return this.#filterJson(upstreamRes, status, headers);
     res.writeHead(status, upstreamRes.statusMessage, headers);
+    res.flushHeaders();
     if (!observed) {
-      res.flushHeaders();
       upstreamRes.pipe(res);
       upstreamRes.once('end', () => this.#finish());
       return;
     }
-    // What arrives in one turn of the event loop leaves in one write: the headers with the first chunk, the
-    // last chunk with the end of the response (`end()` uncorks); the headers go alone when no chunk follows.
-    // The socket is corked, not the response: a corked response sends its end before its buffered chunks.
-    const socket = res.socket;
-    let corked = false;
-    const uncork = (): void => {
-      corked = false;
-      if (!res.writableEnded) socket?.uncork();
-    };
-    const cork = (): void => {
-      if (corked || socket === null) return;
-      corked = true;
-      socket.cork();
-      setImmediate(uncork);
-    };
     const relay = (chunk: Buffer): void => {
-      cork();
       if (!res.write(chunk)) {
         upstreamRes.pause();
         res.once('drain', () => upstreamRes.resume());
       }
     };
-    cork();
-    res.flushHeaders();
     if (sse) {
       const parser = new SseParser(
         options.maxObservedBytes,
