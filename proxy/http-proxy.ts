@@ -15,7 +15,7 @@ import type { ToolGate } from './enforcement.ts';
 import { jsonRpcMessages, SseParser } from './framing.ts';
 import type { SseEvent } from './framing.ts';
 import type { BearerVerifier } from './identity.ts';
-import { countOversize, newCounters, observeText } from './observe.ts';
+import { countOversize, newCounters, observeMessages, observeText } from './observe.ts';
 import type { RelayCounters } from './observe.ts';
 
 export interface HttpProxyOptions {
@@ -324,7 +324,8 @@ class Exchange {
 
   #observeRequest(text: string): void {
     const { options, counters } = this.#ctx;
-    const initialize = jsonRpcMessages(text)?.some((message) => message['method'] === 'initialize') === true;
+    const messages = guard('inbound observation', () => jsonRpcMessages(text));
+    const initialize = messages?.some((message) => message['method'] === 'initialize') === true;
     // A session's id is only known from the upstream's answer to `initialize`: observe the request once it is.
     const sessionId: Promise<string | undefined> =
       initialize && this.#ctx.requestSession === undefined
@@ -340,11 +341,10 @@ class Exchange {
           this.#observer = this.#ctx.newObserver();
           this.#ephemeral = true;
         }
-        observeText(this.#observer, options.telemetry, counters, 'inbound', text, {
-          ...this.#ctx.inboundBase,
-          ...(session === undefined ? {} : { sessionId: session }),
-          ...(authInfo === undefined ? {} : { authInfo }),
-        });
+        const inbound: InboundContext = { ...this.#ctx.inboundBase };
+        if (session !== undefined) inbound.sessionId = session;
+        if (authInfo !== undefined) inbound.authInfo = authInfo;
+        observeMessages(this.#observer, options.telemetry, counters, 'inbound', messages, inbound);
       }),
     );
   }
@@ -391,6 +391,12 @@ class Exchange {
       upstreamRes.once('end', () => this.#finish());
       return;
     }
+    const relay = (chunk: Buffer): void => {
+      if (!res.write(chunk)) {
+        upstreamRes.pause();
+        res.once('drain', () => upstreamRes.resume());
+      }
+    };
     if (sse) {
       const parser = new SseParser(
         options.maxObservedBytes,
@@ -401,20 +407,14 @@ class Exchange {
       );
       if (filter) return this.#filterSse(upstreamRes, parser);
       upstreamRes.on('data', (chunk: Buffer) => {
-        if (!res.write(chunk)) {
-          upstreamRes.pause();
-          res.once('drain', () => upstreamRes.resume());
-        }
+        relay(chunk);
         guard('sse observation', () => parser.push(chunk));
       });
     } else {
       const parts: Buffer[] = [];
       let size = 0;
       upstreamRes.on('data', (chunk: Buffer) => {
-        if (!res.write(chunk)) {
-          upstreamRes.pause();
-          res.once('drain', () => upstreamRes.resume());
-        }
+        relay(chunk);
         size += chunk.length;
         if (size <= options.maxObservedBytes) parts.push(chunk);
       });

@@ -28,18 +28,41 @@ export function observeText(
 ): Record<string, unknown>[] | undefined {
   return guard('relay observation', () => {
     const messages = jsonRpcMessages(text);
-    if (messages === undefined) {
-      counters.malformed++;
-      telemetry.untracked.add(1, { reason: 'malformed-json-rpc', direction });
-      return undefined;
-    }
-    for (const message of messages) {
-      counters[direction]++;
-      if (direction === 'inbound') observer.onInbound(message, inbound);
-      else observer.onOutbound(message);
-    }
+    observeParsed(observer, telemetry, counters, direction, messages, inbound);
     return messages;
   });
+}
+
+/** The same for a text already cut into messages (`undefined`: it was not JSON-RPC); never throws. */
+export function observeMessages(
+  observer: ConnectionObserver,
+  telemetry: Telemetry,
+  counters: RelayCounters,
+  direction: 'inbound' | 'outbound',
+  messages: Record<string, unknown>[] | undefined,
+  inbound: InboundContext = {},
+): void {
+  guard('relay observation', () => observeParsed(observer, telemetry, counters, direction, messages, inbound));
+}
+
+function observeParsed(
+  observer: ConnectionObserver,
+  telemetry: Telemetry,
+  counters: RelayCounters,
+  direction: 'inbound' | 'outbound',
+  messages: Record<string, unknown>[] | undefined,
+  inbound: InboundContext,
+): void {
+  if (messages === undefined) {
+    counters.malformed++;
+    telemetry.untracked.add(1, { reason: 'malformed-json-rpc', direction });
+    return;
+  }
+  for (const message of messages) {
+    counters[direction]++;
+    if (direction === 'inbound') observer.onInbound(message, inbound);
+    else observer.onOutbound(message);
+  }
 }
 
 export function countOversize(telemetry: Telemetry, counters: RelayCounters, direction: string): void {

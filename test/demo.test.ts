@@ -48,6 +48,15 @@ async function demoCatchesEveryAttack(brokers: string[] | undefined): Promise<vo
   const drift = rugPull?.alerts.find((alert) => alert.ruleId === 'tool-definition-drift');
   assert.equal(drift?.entities.server, 'weather');
   assert.equal(drift.evidence['trigger'], 'list-changed');
+  // The toolbox server runs bare, watched only through `mcpwatch proxy`: each attack on it is caught there.
+  for (const id of ['poisoned-tool', 'hidden-unicode']) {
+    const outcome = result.outcomes.find((found) => found.step.id === id);
+    assert.ok(outcome !== undefined, `no ${id} step`);
+    for (const ruleId of outcome.step.expect) {
+      const alert = outcome.alerts.find((found) => found.ruleId === ruleId && found.entities.server === 'toolbox');
+      assert.ok(alert !== undefined, `${id}: no ${ruleId} alert on the proxied toolbox server`);
+    }
+  }
   const attacks = result.outcomes.filter((outcome) => outcome.step.attack).length;
   assert.ok(screen.includes(`${attacks}/${attacks} attacks caught, 0 benign steps alerted`), screen);
 

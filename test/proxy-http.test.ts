@@ -317,6 +317,32 @@ describe('mcpwatch proxy --upstream against a hand-written upstream', () => {
     assert.ok(!JSON.stringify(events).includes('mallory'), 'the raw subject never leaves the proxy');
   });
 
+  it('relays the requests of every protocol version alike, 2025-03-26 through 2026-07-28', async () => {
+    const upstream = new RawUpstream();
+    await upstream.start();
+    const versions = ['2025-03-26', '2025-06-18', '2025-11-25', '2026-07-28'];
+    try {
+      await withProxy(upstream, { name: 'versions-upstream' }, async (proxy) => {
+        for (const [index, version] of versions.entries()) {
+          const headers = { 'mcp-protocol-version': version, 'mcp-method': 'tools/call', 'mcp-name': 'ping' };
+          const body = rpc(10 + index, 'tools/call', { name: 'ping', arguments: {} });
+          const response = await post(proxy.url, body, headers);
+          assert.equal(response.status, 200, version);
+          assert.match(await response.text(), new RegExp(`"id":${10 + index},"result":.*looked up ping`), version);
+          const seen = upstream.requests.at(-1)!;
+          assert.equal(seen.body, body, version);
+          for (const [name, value] of Object.entries(headers)) assert.equal(seen.headers[name], value, name);
+        }
+      });
+    } finally {
+      await upstream.close();
+    }
+    await waitFor('a call event per request', () => {
+      const calls = eventsOf('versions-upstream').filter((event) => event.kind === 'call' && event.tool === 'ping');
+      return calls.length === versions.length ? calls : undefined;
+    });
+  });
+
   it('refuses a foreign Host or Origin, and requires its own token when it has one', async () => {
     const upstream = new RawUpstream();
     await upstream.start();

@@ -157,6 +157,29 @@ describe('mcpwatch proxy over stdio', () => {
     );
   });
 
+  it('relays byte for byte while the telemetry export is down', async () => {
+    const script: Step[] = [
+      initialize(1),
+      initialized,
+      { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      {
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: 'nobody listens' } },
+      },
+    ];
+    // Nothing listens on port 9: every export fails, the relay must not notice.
+    const env = exportEnv('http://127.0.0.1:9');
+    const direct = await transcript([everything, 'stdio'], script, env);
+    const proxied = await transcript(proxyCommand('--', process.execPath, everything, 'stdio'), script, env);
+    assert.ok(direct.includes('nobody listens'));
+    assert.ok(
+      direct.equals(proxied),
+      `transcripts differ:\n${direct.toString('utf8')}\n---\n${proxied.toString('utf8')}`,
+    );
+  });
+
   it("passes stderr through and exits with the server's code or signal", async () => {
     const env = exportEnv(watched.serve.otlpUrl);
     const coded = new StdioTranscript(
