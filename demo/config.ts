@@ -11,6 +11,7 @@ export interface DemoConfigInput {
   rules: Record<string, { enabled?: boolean; config?: Record<string, unknown> }>;
   sinks: Record<string, unknown>[];
   ops?: { port: number };
+  engine?: { allowedLatenessMs?: number; idlePartitionMs?: number };
 }
 
 export function demoDetectorsConfigInput(alertsPath: string): DemoConfigInput {

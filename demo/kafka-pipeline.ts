@@ -57,6 +57,9 @@ export async function startKafkaPipeline(options: KafkaPipelineOptions): Promise
     config.groupId = `mcpwatch-demo-${runId}`;
     config.sinks = [...config.sinks, { type: 'kafka' }];
     config.ops = { port: opsPort };
+    // Server and global engines read six partitions here and hold events for event-time order; a live demo
+    // releases them within a second or two instead of the production minute.
+    config.engine = { allowedLatenessMs: 2_000, idlePartitionMs: 1_000 };
     await writeFile(configPath, JSON.stringify(config, null, 2));
 
     const brokers = options.brokers.join(',');
