@@ -185,7 +185,7 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
     return alerts;
   }
 
-  /** The state records of everything changed since the last call (positions are written separately, after). */
+  /** The state records of everything changed since the last call (the runtime sends the positions with them). */
   takeCheckpoint(): OutgoingRecord[] {
     const records = this.engine.takeChanges().map((change) => changeToRecord(this, change));
     for (const partition of this.#dirtyOrigins)
