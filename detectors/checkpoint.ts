@@ -12,8 +12,9 @@
  * | `<scope>/<p>/origin/<eventsPartition>` | `{ offset }`: the last events offset whose re-keyed copy it includes |
  * | `<scope>/<p>/held/<topic>/<offset>` | `{ seq, event }`: an event read but held for event-time order; empty once run |
  *
- * Positions are written only after the state records are acknowledged, so a restored state always includes
- * every record before its position (and possibly some after it, when a crash fell between the two writes).
+ * A batch's positions are sent with the state records they cover, in one send to one state partition: Kafka
+ * appends them as one record batch (the embedded log appends a send whole), so a restored state includes every
+ * record before its position and none after it.
  * Keys of the earlier layout (`<p>/…`, one engine per events partition) restore into the `session` scope.
  */
 import { McpwatchError } from '../contracts/errors.ts';

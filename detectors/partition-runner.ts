@@ -185,7 +185,7 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
     return alerts;
   }
 
-  /** The state records of everything changed since the last call (positions are written separately, after). */
+  /** The state records of everything changed since the last call (the runtime sends the positions with them). */
   takeCheckpoint(): OutgoingRecord[] {
     const records = this.engine.takeChanges().map((change) => changeToRecord(this, change));
     for (const partition of this.#dirtyOrigins)
@@ -200,8 +200,12 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
     return records;
   }
 
+  /** Never moves back: a batch read again after a restore may end before the restored position. */
   position(topic: string, nextOffset: string): OutgoingRecord {
-    this.positions.set(topic, BigInt(nextOffset));
+    const next = BigInt(nextOffset);
+    const current = this.positions.get(topic);
+    if (current !== undefined && current > next) return positionRecord(this, topic, current.toString());
+    this.positions.set(topic, next);
     return positionRecord(this, topic, nextOffset);
   }
 

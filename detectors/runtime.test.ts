@@ -50,6 +50,28 @@ async function start(transport: Transport, sinks: SinkConfig[], port?: number): 
   });
 }
 
+/** `transport` as it is, except that its consumers' commits are acknowledged and dropped. */
+function forgettingCommits(transport: Transport): Transport {
+  return {
+    kind: transport.kind,
+    ensureTopics: (topics) => transport.ensureTopics(topics),
+    producer: () => transport.producer(),
+    readPartition: (topic, partition) => transport.readPartition(topic, partition),
+    partitionCount: (topic) => transport.partitionCount(topic),
+    close: () => transport.close(),
+    consumer: async (options) => {
+      const consumer = await transport.consumer(options);
+      return {
+        run: (handlers) => consumer.run(handlers),
+        commit: () => Promise.resolve(),
+        pause: (partitions) => consumer.pause(partitions),
+        resume: (partitions) => consumer.resume(partitions),
+        close: () => consumer.close(),
+      };
+    },
+  };
+}
+
 void describe('detectors runtime on the embedded transport', () => {
   let dir: string;
   before(async () => (dir = await mkdtemp(path.join(tmpdir(), 'mcpwatch-runtime-'))));
@@ -234,6 +256,45 @@ void describe('detectors runtime on the embedded transport', () => {
       assert.ok((await runtime.metrics.idleAdvances.get()).values[0]!.value >= 1);
     } finally {
       await runtime.close();
+      await transport.close();
+    }
+  });
+
+  void test('read again batch by batch from before its restored position, it skips every record the state holds', async () => {
+    // One record per batch, and commits that never land: the next owner reads both records again, one batch each.
+    const transport = new EmbeddedTransport({ maxBatchRecords: 1 });
+    const file = path.join(dir, 'uncommitted.jsonl');
+    const config = parseDetectorsConfig({ engine: { allowedLatenessMs: 0 } }, testRules);
+    const options = { config, eventPartitions: 1, logger: pino({ level: 'silent' }) };
+    try {
+      const first = await startDetectors({
+        ...options,
+        transport: forgettingCommits(transport),
+        sinks: createSinks([{ type: 'file', path: file }], { transport }),
+      });
+      await send(transport, [callEvent('e1', 0, 's1', 'alice'), callEvent('e2', 1, 's1', 'bob')]);
+      await waitFor('the alert', () => first.metrics.alerts.get().then((metric) => metric.values[0]?.value === 1));
+      await first.close();
+
+      const second = await startDetectors({
+        ...options,
+        transport,
+        sinks: createSinks([{ type: 'file', path: file }], { transport }),
+      });
+      await waitFor('both records read again', async () => {
+        const batches = (await second.metrics.batchSeconds.get()).values.find((value) =>
+          value.metricName?.endsWith('_count'),
+        );
+        return (batches?.value ?? 0) >= 2;
+      });
+      await second.close();
+      assert.equal((await second.metrics.replayedEventsSkipped.get()).values[0]?.value, 2, 'both skipped');
+      assert.equal((await second.metrics.events.get()).values[0]?.value ?? 0, 0, 'no event ran twice');
+      assert.deepEqual(
+        (await readAlertsFile(file)).map((alert) => alert.alertId),
+        [idOf('s1')],
+      );
+    } finally {
       await transport.close();
     }
   });

@@ -7,7 +7,8 @@
  *      lands on this partition and re-key it for the others → alerts, re-keyed events;
  *   2. deliver the alerts to every sink and wait until all confirm (`delivery.ts`, retried by the one policy);
  *   3. send the re-keyed events to their repartition topics;
- *   4. checkpoint the engines' changes to the compacted state topic, then the batch's end position;
+ *   4. checkpoint the engines' changes and the batch's end position to the compacted state topic, in one send:
+ *      they go to one state partition, so Kafka appends them as one record batch, whole or not at all;
  *   5. commit the offsets.
  *
  * A crash between any two steps replays the batch: its alerts get the same deterministic ids (sinks see a
@@ -248,7 +249,7 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     }
   }
 
-  /** Delivery, re-keyed events, checkpoint and positions of one batch's work (steps 2–4). */
+  /** Delivery, re-keyed events, then checkpoint and positions together, of one batch's work (steps 2–4). */
   async function complete(work: BatchWork, positions: OutgoingRecord[]): Promise<void> {
     for (const runner of work.touched) {
       for (const ruleError of runner.engine.takeRuleErrors()) {
@@ -263,8 +264,7 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
       await producer.send(topic, records);
       metrics.repartitioned.inc({ scope: scopeOfTopic.get(topic)! }, records.length);
     }
-    await checkpoint([...work.touched].flatMap((runner) => runner.takeCheckpoint()));
-    await checkpoint(positions);
+    await checkpoint([...[...work.touched].flatMap((runner) => runner.takeCheckpoint()), ...positions]);
     for (const alert of work.alerts) metrics.alerts.inc({ rule: alert.ruleId });
     for (const runner of work.touched) {
       metrics.addEngineDelta(runner.counted, runner.engine.counters);
