@@ -8,7 +8,8 @@
  *   2. deliver the alerts to every sink and wait until all confirm (`delivery.ts`, retried by the one policy);
  *   3. send the re-keyed events to their repartition topics;
  *   4. checkpoint the engines' changes and the batch's end position to the compacted state topic, in one send:
- *      they go to one state partition, so Kafka appends them as one record batch, whole or not at all;
+ *      they go to one state partition, so Kafka appends them as one record batch, whole or not at all (one over
+ *      a request's size goes out in consecutive requests, positions last);
  *   5. commit the offsets.
  *
  * A crash between any two steps replays the batch: its alerts get the same deterministic ids (sinks see a

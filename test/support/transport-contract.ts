@@ -143,6 +143,26 @@ export function describeTransportContract(name: string, makeTransport: () => Tra
       await producer.close();
     });
 
+    test('one send larger than a broker request (3 MiB to one partition) arrives whole and in order', async () => {
+      const topic = uniqueTopic('contract-large-send');
+      await transport.ensureTopics([{ topic, partitions: 1 }]);
+      const producer = await transport.producer();
+      // Thirty tool catalogs of 100 KiB, as a catalog-heavy batch re-keys them: over Kafka's 1 MiB default.
+      const records = Array.from({ length: 30 }, (_, index) => ({
+        key: 'server-a',
+        value: `${index}:`.padEnd(100 * 1024, 'x'),
+      }));
+      await producer.send(topic, records);
+      const observed = new Observed();
+      await consume([topic], uniqueTopic('group'), observed.handlers());
+      await waitFor('every record', () => observed.records.length >= records.length);
+      assert.deepEqual(
+        observed.records.map((record) => record.value.toString().split(':')[0]),
+        records.map((_, index) => String(index)),
+      );
+      await producer.close();
+    });
+
     test('round-trips keys, binary values and headers', async () => {
       const topic = uniqueTopic('contract-bytes');
       await transport.ensureTopics([{ topic, partitions: 1 }]);

@@ -7,11 +7,20 @@
  * then reuse the sequence, which the broker refuses with OUT_OF_ORDER_SEQUENCE_NUMBER on every send from then
  * on. So, as Kafka's own client resets its producer id in that case, a failed send retires its kafkajs producer
  * and the next send starts a fresh one (a new producer id, sequences from 0). Sends stay at least once.
+ *
+ * A broker refuses a request whose records for one partition pass its `message.max.bytes` (1 MiB by default),
+ * so one send goes out as consecutive requests of at most `REQUEST_BYTES` each, in order; a record larger than
+ * that goes alone and the broker decides. Only a send that fits one request is appended all or nothing.
  */
 import type { Producer as KafkaProducerClient } from 'kafkajs';
 import { McpwatchError } from '../../contracts/errors.ts';
 import type { OutgoingRecord, Producer } from '../types.ts';
 import { transportError } from './errors.ts';
+
+/** Below Kafka's default `message.max.bytes` (1,048,588) with room for the batch and record framing. */
+const REQUEST_BYTES = 900 * 1024;
+/** Framing of one record in a batch (varints, attributes, offsets), rounded up. */
+const RECORD_OVERHEAD_BYTES = 64;
 
 interface Session {
   client: KafkaProducerClient;
@@ -48,17 +57,19 @@ export class KafkaProducer implements Producer {
     session.inFlight++;
     try {
       await session.connected;
-      await session.client.send({
-        topic,
-        acks: -1,
-        timeout: this.#ackTimeoutMs,
-        messages: records.map((record) => ({
-          key: record.key,
-          value: record.value,
-          headers: record.headers ?? {},
-          ...(record.partition === undefined ? {} : { partition: record.partition }),
-        })),
-      });
+      for (const chunk of requestSized(records)) {
+        await session.client.send({
+          topic,
+          acks: -1,
+          timeout: this.#ackTimeoutMs,
+          messages: chunk.map((record) => ({
+            key: record.key,
+            value: record.value,
+            headers: record.headers ?? {},
+            ...(record.partition === undefined ? {} : { partition: record.partition }),
+          })),
+        });
+      }
     } catch (error) {
       this.#retire(session);
       throw transportError(`send to ${topic}`, error);
@@ -107,4 +118,31 @@ export class KafkaProducer implements Producer {
       .finally(() => this.#retiring.delete(retiring));
     this.#retiring.add(retiring);
   }
+}
+
+/** Consecutive runs of `records` of at most `REQUEST_BYTES` each (a larger record is a run of its own). */
+function* requestSized(records: readonly OutgoingRecord[]): Generator<readonly OutgoingRecord[]> {
+  let start = 0;
+  let bytes = 0;
+  for (let index = 0; index < records.length; index++) {
+    const size = recordBytes(records[index]!);
+    if (index > start && bytes + size > REQUEST_BYTES) {
+      yield records.slice(start, index);
+      start = index;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  yield start === 0 ? records : records.slice(start);
+}
+
+function recordBytes(record: OutgoingRecord): number {
+  let bytes = RECORD_OVERHEAD_BYTES + byteLength(record.key) + byteLength(record.value);
+  for (const [name, value] of Object.entries(record.headers ?? {})) bytes += byteLength(name) + byteLength(value);
+  return bytes;
+}
+
+function byteLength(value: string | Buffer | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
 }
