@@ -5,6 +5,12 @@
 
 export type Headers = Record<string, string>;
 
+/**
+ * The largest record every transport takes: a Kafka send goes out in requests of at most 900 KiB, under the
+ * broker's default `message.max.bytes`, with room for the key and headers. Larger values are the caller's to refuse.
+ */
+export const MAX_RECORD_BYTES = 896 * 1024;
+
 export interface OutgoingRecord {
   /** Records with one key keep their order: they land on one partition. */
   key: string | null;

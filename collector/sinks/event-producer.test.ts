@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { isMcpwatchError } from '../../contracts/errors.ts';
 import { EmbeddedTransport } from '../../transport/embedded.ts';
 import { HEADERS } from '../../transport/topics.ts';
+import { MAX_RECORD_BYTES } from '../../transport/types.ts';
 import { createCollectorMetrics } from '../metrics.ts';
 import type { McpEvent } from '../../contracts/mcp-event.ts';
 import { EventProducer, type EventProducerOptions } from './event-producer.ts';
@@ -92,6 +93,30 @@ void test('deliver() called in the microtask run in which the previous delivery 
   });
   assert.equal(second, 'settled');
   assert.equal(producer.bufferedRecords, 0);
+  await producer.close();
+  await transport.close();
+});
+
+void test('an event too large for one log record is dead-lettered as a summary; the rest of its batch is stored', async () => {
+  const { transport, producer } = await setUp();
+  // A catalog shaped by a hostile server: over the record limit Kafka brokers refuse by default.
+  const huge: McpEvent = { ...event('huge'), server: { name: 'x'.repeat(MAX_RECORD_BYTES) } };
+  await producer.deliver({ events: [event('a'), huge, event('b')], deadLetters: [] });
+
+  const stored = [];
+  for await (const record of transport.readPartition('events', 0)) stored.push(record);
+  assert.deepEqual(
+    stored.map((record) => record.key),
+    ['session:a', 'session:b'],
+  );
+  const letters = [];
+  for await (const record of transport.readPartition('dlq', 0)) letters.push(record);
+  assert.equal(letters.length, 1);
+  assert.match(letters[0]!.headers[HEADERS.deadLetterReason] ?? '', /over the \d+-byte record limit/);
+  const letter = JSON.parse(letters[0]!.value.toString()) as { record: { eventId: string; bytes: number } };
+  assert.equal(letter.record.eventId, 'e-huge');
+  assert.ok(letter.record.bytes > MAX_RECORD_BYTES);
+  assert.ok(letters[0]!.value.length < 4096, 'the dead letter holds a summary, not the event');
   await producer.close();
   await transport.close();
 });

@@ -9,7 +9,7 @@ import { MCP_EVENT_SCHEMA_VERSION, partitionKeyOf, type McpEvent } from '../../c
 import { deadLetterReason } from '../../transport/dead-letter.ts';
 import { retryDelayMs } from '../../transport/retry.ts';
 import { HEADERS } from '../../transport/topics.ts';
-import type { OutgoingRecord, Producer } from '../../transport/types.ts';
+import { MAX_RECORD_BYTES, type OutgoingRecord, type Producer } from '../../transport/types.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 import type { DeadLetter } from '../transforms/normalize.ts';
 
@@ -118,8 +118,24 @@ export class EventProducer {
     try {
       while (this.#queue.length > 0) {
         const batch = this.#takeBatch();
-        const events = batch.flatMap(({ delivery }) => delivery.events.map(eventRecord));
+        const events: OutgoingRecord[] = [];
         const deadLetters = batch.flatMap(({ delivery }) => delivery.deadLetters.map(deadLetterRecord));
+        const producedKinds: McpEvent['kind'][] = [];
+        let oversized = 0;
+        for (const { delivery } of batch) {
+          for (const event of delivery.events) {
+            const record = eventRecord(event);
+            const bytes = recordValueBytes(record);
+            if (bytes <= MAX_RECORD_BYTES) {
+              events.push(record);
+              producedKinds.push(event.kind);
+            } else {
+              // One record the log refuses must not refuse every client's batch with it.
+              deadLetters.push(oversizedEventRecord(event, bytes));
+              oversized++;
+            }
+          }
+        }
         const stopTimer = this.#metrics.produceSeconds.startTimer();
         try {
           await Promise.all([
@@ -128,10 +144,13 @@ export class EventProducer {
           ]);
           stopTimer();
           this.#failures = 0;
+          for (const kind of producedKinds) this.#metrics.produced.inc({ kind });
           for (const pending of batch) {
-            for (const event of pending.delivery.events) this.#metrics.produced.inc({ kind: event.kind });
             for (const letter of pending.delivery.deadLetters)
               this.#metrics.deadLettered.inc({ signal: letter.signal });
+          }
+          if (oversized > 0) this.#metrics.deadLettered.inc({ signal: 'log' }, oversized);
+          for (const pending of batch) {
             this.#settle(pending);
             pending.resolve();
           }
@@ -188,5 +207,32 @@ function deadLetterRecord(letter: DeadLetter): OutgoingRecord {
     key: null,
     value: JSON.stringify(letter),
     headers: { [HEADERS.deadLetterReason]: deadLetterReason(letter.reason), [HEADERS.deadLetterStage]: 'collector' },
+  };
+}
+
+/** Bytes of a record's value; exact only when it might pass the limit (UTF-8 is at most 3 bytes per unit). */
+function recordValueBytes(record: OutgoingRecord): number {
+  const { value } = record;
+  if (typeof value !== 'string') return value.length;
+  return value.length * 3 <= MAX_RECORD_BYTES ? value.length : Buffer.byteLength(value);
+}
+
+/** What is kept of an event too large for one log record: who sent what, and how large it was. */
+function oversizedEventRecord(event: McpEvent, bytes: number): OutgoingRecord {
+  const reason = `event of ${bytes} bytes is over the ${MAX_RECORD_BYTES}-byte record limit`;
+  return {
+    key: null,
+    value: JSON.stringify({
+      signal: 'log',
+      reason,
+      record: {
+        eventId: event.eventId,
+        kind: event.kind,
+        time: event.time,
+        server: event.server.name.slice(0, 256),
+        bytes,
+      },
+    }),
+    headers: { [HEADERS.deadLetterReason]: deadLetterReason(reason), [HEADERS.deadLetterStage]: 'collector' },
   };
 }
