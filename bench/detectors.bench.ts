@@ -27,10 +27,14 @@ const partitions = 3;
 const runTimeoutMs = 180_000;
 const silent = pino({ level: 'silent' });
 
-/** Sessions of four calls by one principal over 10 tools; every tenth session is then used by another. */
+/**
+ * Sessions of four calls by one principal over 10 tools; every tenth session is then used by another. Last, a
+ * call per server two minutes of event time later, so the server engines, which read several partitions and hold
+ * events for the allowed lateness, run what they hold before the clock stops.
+ */
 function workload(count: number, start = Date.UTC(2026, 0, 1)): McpEvent[] {
   const events: McpEvent[] = [];
-  for (let index = 0; events.length < count; index += 1) {
+  for (let index = 0; events.length < count - 5; index += 1) {
     const session = Math.floor(index / 4);
     const reused = session % 10 === 0 && index % 4 === 3;
     events.push({
@@ -45,6 +49,15 @@ function workload(count: number, start = Date.UTC(2026, 0, 1)): McpEvent[] {
       tool: `tool_${index % 10}`,
       outcome: 'ok',
       durationMs: 4,
+    });
+  }
+  const last = start + count * 10 + 120_000;
+  for (let server = 0; server < 5; server += 1) {
+    events.push({
+      ...events[server * 4]!,
+      eventId: `last-${server}`,
+      time: new Date(last).toISOString(),
+      sessionId: `last-${server}`,
     });
   }
   return events;
@@ -93,7 +106,11 @@ export default async function detectorsBench({ brokers, reportGoal }: BenchConte
       runs: 3,
       warmups: 0,
       run: async () => {
-        const config = parseDetectorsConfig({ groupId: `bench.detectors.${randomUUID().slice(0, 8)}` }, RULES);
+        // An engine that still holds events after the last ones idles after a second, not the production 30 s.
+        const config = parseDetectorsConfig(
+          { groupId: `bench.detectors.${randomUUID().slice(0, 8)}`, engine: { idlePartitionMs: 1_000 } },
+          RULES,
+        );
         const sink = new FileSink(path.join(dir, `${randomUUID()}.jsonl`));
         const stateTopic = `bench.detectors.state.${randomUUID().slice(0, 8)}`;
         const dlq = `bench.detectors.dlq.${randomUUID().slice(0, 8)}`;
