@@ -21,7 +21,10 @@ import { KafkaSink, createSinks } from '../detectors/sinks/index.ts';
 import type { Rule } from '../detectors/types.ts';
 import { createTransport } from '../transport/index.ts';
 import type { Transport } from '../transport/types.ts';
-import { callEvent, sessionTwoPrincipals } from './detectors-test-rule.ts';
+import { startServe } from '../cli/serve.ts';
+import { TOPICS } from '../transport/topics.ts';
+import { produceEvents } from './detectors-support.ts';
+import { callEvent, sessionTwoPrincipals, testRules } from './detectors-test-rule.ts';
 import { standInCredential } from './support/azure-monitor-fixtures.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
 import { STAND_IN_TOKEN, startLogsIngestionStandIn } from './support/logs-ingestion-stand-in.ts';
@@ -46,6 +49,10 @@ function traffic(): McpEvent[] {
   return Array.from({ length: 40 }, (_, index) =>
     callEvent(`audit-${index}`, index, `s${index % 10}`, `p${(index * 3) % 7}`),
   );
+}
+
+async function linesOf(path: string): Promise<string[]> {
+  return (await readFile(path, 'utf8').catch(() => '')).split('\n').filter((line) => line !== '');
 }
 
 async function readTopic(transport: Transport, topic: string): Promise<{ key: string | null; value: unknown }[]> {
@@ -205,6 +212,33 @@ void describe('audit events through the detectors runtime', () => {
       await hec.close();
       await rm(directory, { recursive: true, force: true });
     }
+  });
+
+  void test('mcpwatch serve: the embedded pipeline writes every event to a file sink with auditEvents', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'mcpwatch-audit-serve-'));
+    const eventsPath = join(directory, 'events.jsonl');
+    const serve = await startServe({
+      host: '127.0.0.1',
+      port: 0,
+      dashboardPort: false,
+      config: parseDetectorsConfig(
+        { sinks: [{ type: 'file', path: join(directory, 'alerts.jsonl'), auditEvents: true, eventsPath }] },
+        testRules,
+      ),
+      logger: pino({ level: 'silent' }),
+    });
+    const sent = traffic();
+    try {
+      await produceEvents(serve.transport, TOPICS.events, sent);
+      await waitFor('the events in the file', async () => (await linesOf(eventsPath)).length >= sent.length);
+    } finally {
+      await serve.close();
+    }
+    assert.deepEqual(
+      (await linesOf(eventsPath)).map((line) => JSON.parse(line) as McpEvent),
+      sent,
+    );
+    await rm(directory, { recursive: true, force: true });
   });
 
   void test('the configuration refuses audit events without a place of their own', () => {
