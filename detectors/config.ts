@@ -17,6 +17,9 @@ import type { DetectionEnvironment, Rule } from './types.ts';
 /** `mcpwatch`: the `Alert` contract as JSON; `ocsf`: an OCSF 1.8.0 Detection Finding (class 2004) per alert. */
 export const AlertFormat = z.enum(ALERT_FORMATS);
 
+/** Whether the sink also receives the audit events (`McpEvent`) of every events batch, not only alerts; false when absent. */
+const auditEventsOption = z.boolean().optional();
+
 export const KafkaSinkConfig = z
   .strictObject({
     type: z.literal('kafka'),
@@ -24,19 +27,49 @@ export const KafkaSinkConfig = z
     topic: z.string().min(1).max(249).optional(),
     /** What each record's value is; `mcpwatch` when absent. */
     format: AlertFormat.optional(),
+    /** Also produce every audit event, keyed by event id, to `eventsTopic` (as OCSF API Activity in `ocsf`). */
+    auditEvents: auditEventsOption,
+    /** Topic of the audit events; default `mcp.events.ocsf.v1` for OCSF, required for `mcpwatch`. */
+    eventsTopic: z.string().min(1).max(249).optional(),
   })
   .refine((config) => config.format !== 'ocsf' || config.topic !== TOPICS.alerts, {
     message: `${TOPICS.alerts} carries mcpwatch alerts; OCSF records go to another topic (default ${TOPICS.alertsOcsf})`,
     path: ['topic'],
-  });
+  })
+  .refine((config) => !config.auditEvents || config.format === 'ocsf' || config.eventsTopic !== undefined, {
+    message: `the audit events are in ${TOPICS.events} as mcpwatch JSON already; name another topic to copy them to, or use format: ocsf (default ${TOPICS.eventsOcsf})`,
+    path: ['eventsTopic'],
+  })
+  .refine(
+    (config) =>
+      config.eventsTopic === undefined ||
+      ![TOPICS.events, TOPICS.alerts, TOPICS.alertsOcsf, config.topic].includes(config.eventsTopic),
+    {
+      message: `the audit events need a topic of their own: not the events topic the detectors read, nor an alerts topic`,
+      path: ['eventsTopic'],
+    },
+  );
 
-export const FileSinkConfig = z.strictObject({
-  type: z.literal('file'),
-  /** JSON Lines file the alerts are appended to (fsync'd before delivery is confirmed). */
-  path: z.string().min(1),
-  /** What each line is; `mcpwatch` when absent. */
-  format: AlertFormat.optional(),
-});
+export const FileSinkConfig = z
+  .strictObject({
+    type: z.literal('file'),
+    /** JSON Lines file the alerts are appended to (fsync'd before delivery is confirmed). */
+    path: z.string().min(1),
+    /** What each line is; `mcpwatch` when absent. */
+    format: AlertFormat.optional(),
+    /** Also append every audit event to `eventsPath` (as OCSF API Activity in `ocsf`). */
+    auditEvents: auditEventsOption,
+    /** JSON Lines file of the audit events; required with `auditEvents`. */
+    eventsPath: z.string().min(1).optional(),
+  })
+  .refine((config) => !config.auditEvents || config.eventsPath !== undefined, {
+    message: 'auditEvents needs eventsPath: the file the audit events are appended to',
+    path: ['eventsPath'],
+  })
+  .refine((config) => config.eventsPath !== config.path, {
+    message: 'the audit events need a file of their own, not the alerts file',
+    path: ['eventsPath'],
+  });
 
 export const StdoutSinkConfig = z.strictObject({
   type: z.literal('stdout'),

@@ -56,7 +56,7 @@ export class DetectorMetrics {
   });
   readonly deliveryFailures = new Counter({
     name: 'mcpwatch_detector_delivery_failures_total',
-    help: 'Failed alert deliveries (retried; offsets stay uncommitted until every sink confirms).',
+    help: 'Failed deliveries of alerts or audit events (retried; offsets stay uncommitted until every sink confirms).',
     labelNames: ['sink'] as const,
     registers: [this.registry],
   });

@@ -258,9 +258,11 @@ export function parseRecord(record: IncomingRecord): ParsedRecord {
   return parsed.ok ? parsed : { ok: false, reason: describeIssues(parsed.issues) };
 }
 
-/** What one batch produced: alerts to deliver, re-keyed events to send, engines to checkpoint. */
+/** What one batch produced: alerts (and audit events) to deliver, re-keyed events to send, engines to checkpoint. */
 export class BatchWork {
   readonly alerts: Alert[] = [];
+  /** The valid events of an events-topic batch, for sinks that carry audit events; never the re-keyed copies. */
+  readonly events: McpEvent[] = [];
   /** Repartition topic → re-keyed events, in the order they were read. */
   readonly forwards = new Map<string, OutgoingRecord[]>();
   readonly touched = new Set<ScopeRunner>();
@@ -295,6 +297,7 @@ export function routeEventsBatch(
       continue;
     }
     const event = parsed.value;
+    work.events.push(event);
     for (const route of routes) {
       if (!anyRuleWants(route.rules, event)) continue;
       const target = scopePartitionOf(route.scope, event, eventPartitions);

@@ -5,7 +5,8 @@
  *
  *   1. parse each record (invalid ones are dead-lettered and counted), run it through the engines whose key
  *      lands on this partition and re-key it for the others → alerts, re-keyed events;
- *   2. deliver the alerts to every sink and wait until all confirm (`delivery.ts`, retried by the one policy);
+ *   2. deliver the alerts to every sink, and an events-topic batch's valid events to the sinks that carry audit
+ *      events, and wait until all confirm (`delivery.ts`, retried by the one policy);
  *   3. send the re-keyed events to their repartition topics;
  *   4. checkpoint the engines' changes and the batch's end position to the compacted state topic, in one send:
  *      they go to one state partition, so Kafka appends them as one record batch, whole or not at all (one over
@@ -261,6 +262,7 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
       }
     }
     await delivery.deliver(work.alerts);
+    await delivery.deliverEvents(work.events);
     for (const [topic, records] of work.forwards) {
       await producer.send(topic, records);
       metrics.repartitioned.inc({ scope: scopeOfTopic.get(topic)! }, records.length);

@@ -4,6 +4,8 @@ export const TOPICS = {
   alerts: 'mcp.alerts.v1',
   /** Alerts as OCSF Detection Findings, for a Kafka sink with `format: ocsf`. */
   alertsOcsf: 'mcp.alerts.ocsf.v1',
+  /** Audit events as OCSF API Activity, for a Kafka sink with `format: ocsf` and `auditEvents: true`. */
+  eventsOcsf: 'mcp.events.ocsf.v1',
   detectorState: 'mcpwatch.detector-state.v1',
   eventsDeadLetter: 'mcp.events.dlq',
   /** Written by a stock OpenTelemetry Collector's Kafka exporter (encoding `otlp_proto`). */

@@ -16,6 +16,8 @@ export const AzureMonitorSinkConfig = z.strictObject({
   /** The rule's immutable id, as the deployment outputs it. */
   dcrImmutableId: z.string().regex(/^dcr-[0-9a-f]{32}$/, 'expected dcr- and 32 hex digits'),
   alertsStream: z.string().min(1).default(ALERTS_TABLE.streamName),
+  /** Also upload every audit event into `eventsStream` (the `MCPWatchEvents_CL` table the workbooks, hunting queries and ASIM parsers read). */
+  auditEvents: z.boolean().optional(),
   eventsStream: z.string().min(1).default(EVENTS_TABLE.streamName),
   /** Token audience; differs in sovereign clouds (`https://monitor.azure.us`, `https://monitor.azure.cn`). */
   audience: z.url().default('https://monitor.azure.com'),

@@ -70,8 +70,9 @@ void test('delivers alerts as rows of the alerts table through the real SDK, gzi
   });
 });
 
-void test('delivers audit events to the events table', async () => {
-  await withSink({}, async ({ standIn, sink }) => {
+void test('delivers audit events to the events table with auditEvents: true, and takes none without', async () => {
+  await withSink({}, ({ sink }) => Promise.resolve(assert.equal(sink.deliverEvents, undefined)));
+  await withSink({ sink: { auditEvents: true } }, async ({ standIn, sink }) => {
     const event = McpEvent.parse({
       schemaVersion: 1,
       eventId: 'e-1',
@@ -83,6 +84,7 @@ void test('delivers audit events to the events table', async () => {
       outcome: 'ok',
       durationMs: 1.5,
     });
+    assert.ok(sink.deliverEvents !== undefined);
     await sink.deliverEvents([event]);
     await sink.whenIdle();
     assert.deepEqual(standIn.rows(EVENTS_TABLE.name), [toRow(EVENTS_TABLE, event)]);

@@ -1,5 +1,5 @@
 /**
- * The Azure Monitor sink: alerts (and, optionally, audit events) into Log Analytics custom tables through the
+ * The Azure Monitor sink: alerts (and, with `auditEvents: true`, audit events) into Log Analytics custom tables through the
  * Logs Ingestion API, where Microsoft Sentinel reads them.
  *
  * `deliver` resolves once the rows are fsynced in an on-disk spool; a single flusher then uploads them in
@@ -60,8 +60,8 @@ type Batch = readonly SpooledRow[];
 export function createAzureMonitorSink(
   config: AzureMonitorSinkConfig,
   dependencies: AzureMonitorSinkDependencies = {},
-): AlertSink & Pick<AzureMonitorSink, 'deliverEvents'> {
-  parseAzureMonitorSinkConfig(config);
+): AlertSink {
+  const resolved = parseAzureMonitorSinkConfig(config);
   const opening = AzureMonitorSink.open(config, dependencies);
   opening.catch(() => undefined);
   const opened = async (): Promise<AzureMonitorSink> => {
@@ -77,7 +77,9 @@ export function createAzureMonitorSink(
   return {
     name: 'azure-monitor',
     deliver: async (alerts) => (await opened()).deliver(alerts),
-    deliverEvents: async (events) => (await opened()).deliverEvents(events),
+    ...(resolved.auditEvents === true
+      ? { deliverEvents: async (events: readonly McpEvent[]) => (await opened()).deliverEvents?.(events) }
+      : {}),
     health: () =>
       opening.then(
         (sink) => sink.health(),
@@ -89,6 +91,8 @@ export function createAzureMonitorSink(
 
 export class AzureMonitorSink implements AlertSink {
   readonly name = 'azure-monitor';
+  /** Audit events into the events table, with `auditEvents: true`; same guarantees as alerts. */
+  readonly deliverEvents?: (events: readonly McpEvent[]) => Promise<void>;
   private readonly counters = { spooled: 0, uploaded: 0, requests: 0, retries: 0, splits: 0, deadLettered: 0 };
   private closing = false;
   private stopped: { detail: string; until: number } | undefined;
@@ -109,6 +113,13 @@ export class AzureMonitorSink implements AlertSink {
     private readonly deadLetterFile: string,
     private readonly log: Logger,
   ) {
+    if (config.auditEvents === true) {
+      this.deliverEvents = (events) =>
+        this.enqueue(
+          config.eventsStream,
+          events.map((event) => toRow(EVENTS_TABLE, event)),
+        );
+    }
     this.flusher = this.flushLoop().catch((error: unknown) => {
       this.log.error({ err: error }, 'Azure Monitor flusher failed; rows stay in the spool for the next start.');
     });
@@ -151,14 +162,6 @@ export class AzureMonitorSink implements AlertSink {
     return this.enqueue(
       this.config.alertsStream,
       alerts.map((alert) => toRow(ALERTS_TABLE, alert)),
-    );
-  }
-
-  /** Audit events into the events table; same guarantees as alerts. */
-  deliverEvents(events: readonly McpEvent[]): Promise<void> {
-    return this.enqueue(
-      this.config.eventsStream,
-      events.map((event) => toRow(EVENTS_TABLE, event)),
     );
   }
 

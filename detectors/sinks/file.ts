@@ -1,37 +1,28 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Alert } from '../../contracts/alert.ts';
+import type { McpEvent } from '../../contracts/mcp-event.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
-import { alertRecord, type AlertFormat } from './format.ts';
+import { alertRecord, eventRecord, type AlertFormat } from './format.ts';
 import type { AlertSink, SinkHealth } from './types.ts';
 
-/**
- * Appends alerts as JSON Lines (mcpwatch alerts or OCSF Detection Findings) and resolves only after `fsync`, so a
- * confirmed alert survives a power cut.
- */
-export class FileSink implements AlertSink {
-  readonly name = 'file';
+/** One JSON Lines file appended to one delivery after another, so lines never interleave. */
+class JsonLinesFile {
   private handle: FileHandle | undefined;
-  private lastError: unknown;
-  /** Deliveries are written one after another, so lines never interleave. */
+  lastError: unknown;
   private queue: Promise<void> = Promise.resolve();
-  private closed = false;
 
-  constructor(
-    readonly path: string,
-    readonly format: AlertFormat = 'mcpwatch',
-  ) {}
+  constructor(readonly path: string) {}
 
-  deliver(alerts: readonly Alert[]): Promise<void> {
-    if (this.closed) return Promise.reject(new McpwatchError('CLOSED', `File sink ${this.path} is closed`));
-    const run = this.queue.then(() => this.append(alerts));
+  append(records: readonly unknown[], what: string): Promise<void> {
+    const run = this.queue.then(() => this.write(records, what));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async append(alerts: readonly Alert[]): Promise<void> {
-    if (alerts.length === 0) return;
-    const text = alerts.map((alert) => JSON.stringify(alertRecord(alert, this.format)) + '\n').join('');
+  private async write(records: readonly unknown[], what: string): Promise<void> {
+    if (records.length === 0) return;
+    const text = records.map((record) => JSON.stringify(record) + '\n').join('');
     try {
       if (this.handle === undefined) {
         await mkdir(dirname(this.path), { recursive: true });
@@ -42,23 +33,74 @@ export class FileSink implements AlertSink {
       this.lastError = undefined;
     } catch (error) {
       this.lastError = error;
-      throw new McpwatchError('DELIVERY_FAILED', `Could not append ${alerts.length} alerts to ${this.path}`, {
+      throw new McpwatchError('DELIVERY_FAILED', `Could not append ${records.length} ${what} to ${this.path}`, {
         cause: error,
         retriable: true,
       });
     }
   }
 
+  async close(): Promise<void> {
+    await this.queue;
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+}
+
+/**
+ * Appends alerts as JSON Lines (mcpwatch alerts or OCSF Detection Findings) and resolves only after `fsync`, so a
+ * confirmed alert survives a power cut. Given `eventsPath`, audit events likewise go to that file (mcpwatch events
+ * or OCSF API Activity).
+ */
+export class FileSink implements AlertSink {
+  readonly name = 'file';
+  readonly deliverEvents?: (events: readonly McpEvent[]) => Promise<void>;
+  private readonly alertsFile: JsonLinesFile;
+  private readonly eventsFile: JsonLinesFile | undefined;
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    readonly format: AlertFormat = 'mcpwatch',
+    eventsPath?: string,
+  ) {
+    this.alertsFile = new JsonLinesFile(path);
+    if (eventsPath !== undefined) {
+      const eventsFile = new JsonLinesFile(eventsPath);
+      this.eventsFile = eventsFile;
+      this.deliverEvents = (events) =>
+        this.append(
+          eventsFile,
+          events.map((event) => eventRecord(event, format)),
+          'audit events',
+        );
+    }
+  }
+
+  deliver(alerts: readonly Alert[]): Promise<void> {
+    return this.append(
+      this.alertsFile,
+      alerts.map((alert) => alertRecord(alert, this.format)),
+      'alerts',
+    );
+  }
+
+  private append(file: JsonLinesFile, records: readonly unknown[], what: string): Promise<void> {
+    if (this.closed) return Promise.reject(new McpwatchError('CLOSED', `File sink ${file.path} is closed`));
+    return file.append(records, what);
+  }
+
   health(): Promise<SinkHealth> {
-    if (this.lastError === undefined) return Promise.resolve({ healthy: true });
-    const reason = this.lastError instanceof Error ? this.lastError.message : 'unknown error';
-    return Promise.resolve({ healthy: false, detail: `Last append to ${this.path} failed: ${reason}` });
+    for (const file of [this.alertsFile, this.eventsFile]) {
+      if (file?.lastError === undefined) continue;
+      const reason = file.lastError instanceof Error ? file.lastError.message : 'unknown error';
+      return Promise.resolve({ healthy: false, detail: `Last append to ${file.path} failed: ${reason}` });
+    }
+    return Promise.resolve({ healthy: true });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.queue;
-    await this.handle?.close();
-    this.handle = undefined;
+    await Promise.all([this.alertsFile.close(), this.eventsFile?.close()]);
   }
 }

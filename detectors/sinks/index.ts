@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
 import type { Alert } from '../../contracts/alert.ts';
+import type { McpEvent } from '../../contracts/mcp-event.ts';
 import type { SinkConfig } from '../config.ts';
 import { TOPICS } from '../../transport/topics.ts';
 import type { Transport } from '../../transport/types.ts';
@@ -36,9 +37,15 @@ export function createSinks(configs: readonly SinkConfig[], dependencies: SinkDe
           config.topic ?? (config.format === 'ocsf' ? TOPICS.alertsOcsf : TOPICS.alerts),
           undefined,
           config.format ?? 'mcpwatch',
+          // The schema requires eventsTopic with mcpwatch events, so the fallback is only ever OCSF's.
+          config.auditEvents === true ? (config.eventsTopic ?? TOPICS.eventsOcsf) : undefined,
         );
       case 'file':
-        return new FileSink(config.path, config.format ?? 'mcpwatch');
+        return new FileSink(
+          config.path,
+          config.format ?? 'mcpwatch',
+          config.auditEvents === true ? config.eventsPath : undefined,
+        );
       case 'stdout':
         return new StdoutSink(config.format);
       case 'webhook':
@@ -60,12 +67,17 @@ export function createSinks(configs: readonly SinkConfig[], dependencies: SinkDe
  */
 class AzureMonitorSinkLoader implements AlertSink {
   readonly name = 'azure-monitor';
+  readonly deliverEvents?: (events: readonly McpEvent[]) => Promise<void>;
   private sink: Promise<AlertSink> | undefined;
 
   constructor(
     private readonly config: AzureMonitorSinkConfig,
     private readonly dependencies: { logger?: Logger; credential?: TokenCredential },
-  ) {}
+  ) {
+    if (config.auditEvents === true) {
+      this.deliverEvents = (events) => this.loaded().then((sink) => sink.deliverEvents?.(events));
+    }
+  }
 
   deliver(alerts: readonly Alert[]): Promise<void> {
     return this.loaded().then((sink) => sink.deliver(alerts));

@@ -1,7 +1,8 @@
 /**
  * The Splunk HTTP Event Collector sink: alerts (mcpwatch JSON or OCSF Detection Findings) as HEC events, with
  * indexer acknowledgement, so `deliver` resolves only once Splunk says every event is indexed (with
- * `acknowledgement: false`, for Splunk Cloud, once the collector answered 200: received, not yet indexed).
+ * `acknowledgement: false`, for Splunk Cloud, once the collector answered 200: received, not yet indexed). With
+ * `auditEvents: true`, audit events (mcpwatch JSON or OCSF API Activity) go the same way under their own sourcetype.
  *
  * One `deliver` = the alerts cut into requests below `maxBatchBytes` (gzip), each `POST /services/collector/event`
  * on this sink's request channel answering an `ackId`, then `POST /services/collector/ack` until every ack id is
@@ -20,11 +21,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Alert } from '../../contracts/alert.ts';
+import type { McpEvent } from '../../contracts/mcp-event.ts';
 import { McpwatchError } from '../../contracts/errors.ts';
 import { retriableHttpStatus, retryAfterMsOf } from '../../transport/retry.ts';
-import { alertRecord } from './format.ts';
+import { alertRecord, eventRecord } from './format.ts';
 import {
   parseSplunkHecSinkConfig,
+  splunkSourcetypesOf,
   type ResolvedSplunkHecSinkConfig,
   type SplunkHecSinkConfig,
 } from './splunk-hec-config.ts';
@@ -44,7 +47,7 @@ export interface SplunkHecSinkStats {
   /** Event requests sent, failed ones included. */
   requests: number;
   ackQueries: number;
-  /** Alerts Splunk acknowledged as indexed (repeats included). */
+  /** Alerts and audit events Splunk acknowledged as indexed (repeats included). */
   acknowledged: number;
   /** Requests split in halves because the collector answered 413. */
   splits: number;
@@ -59,6 +62,8 @@ interface Answer {
 export class SplunkHecSink implements AlertSink {
   readonly name = 'splunk-hec';
   readonly channel: string;
+  readonly deliverEvents?: (events: readonly McpEvent[]) => Promise<void>;
+  private readonly sourcetypes: { alerts: string; events: string };
   private readonly config: ResolvedSplunkHecSinkConfig;
   private readonly token: string;
   private readonly where: string;
@@ -83,16 +88,35 @@ export class SplunkHecSink implements AlertSink {
     const url = new URL(this.config.url);
     this.where = `${url.origin}${url.pathname.replace(/\/$/, '')}`; // never a query string or userinfo
     this.agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.sourcetypes = splunkSourcetypesOf(this.config);
+    if (this.config.auditEvents === true) {
+      this.deliverEvents = (events) =>
+        this.send(
+          events.map((event) => ({
+            time: Date.parse(event.time) / 1000,
+            event: eventRecord(event, this.config.format),
+          })),
+          this.sourcetypes.events,
+        );
+    }
   }
 
-  async deliver(alerts: readonly Alert[]): Promise<void> {
+  deliver(alerts: readonly Alert[]): Promise<void> {
+    return this.send(
+      alerts.map((alert) => ({ time: Date.parse(alert.time) / 1000, event: alertRecord(alert, this.config.format) })),
+      this.sourcetypes.alerts,
+    );
+  }
+
+  /** `time`: epoch seconds; an unreadable one is left out, so Splunk stamps the time of receipt. */
+  private async send(records: readonly { time: number; event: unknown }[], sourcetype: string): Promise<void> {
     if (this.abort.signal.aborted) throw new McpwatchError('CLOSED', `Splunk HEC sink ${this.where} is closed`);
-    if (alerts.length === 0) return;
+    if (records.length === 0) return;
     try {
       const ackIds: number[] = [];
-      for (const events of this.requestsOf(alerts)) ackIds.push(...(await this.sendEvents(events)));
+      for (const events of this.requestsOf(records, sourcetype)) ackIds.push(...(await this.sendEvents(events)));
       if (this.config.acknowledgement) await this.awaitAcks(ackIds);
-      this.counters.acknowledged += alerts.length;
+      this.counters.acknowledged += records.length;
       this.lastFailure = undefined;
     } catch (error) {
       if (this.abort.signal.aborted) throw new McpwatchError('CLOSED', `Splunk HEC sink ${this.where} is closed`);
@@ -120,20 +144,19 @@ export class SplunkHecSink implements AlertSink {
   }
 
   /** HEC events (one JSON line each), grouped in requests below `maxBatchBytes`; an event larger goes alone. */
-  private requestsOf(alerts: readonly Alert[]): string[][] {
-    const sourcetype = this.config.sourcetype ?? (this.config.format === 'ocsf' ? 'mcpwatch:ocsf' : 'mcpwatch:alert');
+  private requestsOf(records: readonly { time: number; event: unknown }[], sourcetype: string): string[][] {
     const requests: string[][] = [];
     let current: string[] = [];
     let bytes = 0;
-    for (const alert of alerts) {
+    for (const { time, event } of records) {
       const line =
         JSON.stringify({
-          time: Date.parse(alert.time) / 1000,
+          ...(Number.isFinite(time) ? { time } : {}),
           ...(this.config.host === undefined ? {} : { host: this.config.host }),
           source: this.config.source,
           sourcetype,
           ...(this.config.index === undefined ? {} : { index: this.config.index }),
-          event: alertRecord(alert, this.config.format),
+          event,
         }) + '\n';
       const size = Buffer.byteLength(line);
       if (current.length > 0 && bytes + size > this.config.maxBatchBytes) {

@@ -1,4 +1,5 @@
 import type { Alert } from '../../contracts/alert.ts';
+import type { McpEvent } from '../../contracts/mcp-event.ts';
 
 export interface SinkHealth {
   healthy: boolean;
@@ -16,6 +17,12 @@ export interface AlertSink {
   /** Names the protocol: `kafka`, `file`, `stdout`, `webhook`, `azure-monitor`, `splunk-hec`. */
   readonly name: string;
   deliver(alerts: readonly Alert[]): Promise<void>;
+  /**
+   * Present only on a sink configured to carry the audit events too (`auditEvents: true`): the runtime then
+   * hands it every valid event of each events-topic batch, under the same contract as `deliver`. Repeats share
+   * their `eventId`.
+   */
+  readonly deliverEvents?: (events: readonly McpEvent[]) => Promise<void>;
   health(): Promise<SinkHealth>;
   /** Flushes what was accepted and releases resources. */
   close(): Promise<void>;
