@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ALERT_SCHEMA_VERSION, type Alert } from '../contracts/alert.ts';
 import type { McpEvent } from '../contracts/mcp-event.ts';
+import { MinHeap } from './min-heap.ts';
 import type { DetectionEnvironment, Finding, Rule, RuleContext, RuleStep } from './types.ts';
 
 export interface EnabledRule {
@@ -86,53 +87,28 @@ interface QueuedTimer {
   seq: number;
 }
 
-/** Binary min-heap of timers by (at, seq): the engine finds due timers without scanning every key. */
+/** Timers by (at, seq) in a min-heap: the engine finds due timers without scanning every key. */
 class TimerQueue {
-  private readonly heap: QueuedTimer[] = [];
+  private readonly heap = new MinHeap<QueuedTimer>(before);
   private seq = 0;
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   /** When the earliest timer is due (Infinity when none is queued). */
   get nextAt(): number {
-    return this.heap[0]?.at ?? Number.POSITIVE_INFINITY;
+    return this.heap.peek()?.at ?? Number.POSITIVE_INFINITY;
   }
 
   push(timer: Omit<QueuedTimer, 'seq'>): void {
-    const heap = this.heap;
-    heap.push({ ...timer, seq: this.seq++ });
-    let index = heap.length - 1;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!before(heap[index]!, heap[parent]!)) break;
-      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
-      index = parent;
-    }
+    this.heap.push({ ...timer, seq: this.seq++ });
   }
 
   /** The earliest timer if it is due at or before `time`. */
   popDue(time: number): QueuedTimer | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    if (top === undefined || top.at > time) return undefined;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      let index = 0;
-      for (;;) {
-        const left = 2 * index + 1;
-        const right = left + 1;
-        let smallest = index;
-        if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left;
-        if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right;
-        if (smallest === index) break;
-        [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
-        index = smallest;
-      }
-    }
-    return top;
+    const top = this.heap.peek();
+    return top === undefined || top.at > time ? undefined : this.heap.pop();
   }
 
   /** The latest seq handed out so far (timers pushed later have a larger one). */

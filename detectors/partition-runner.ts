@@ -25,6 +25,7 @@ import {
   type RestoreTarget,
 } from './checkpoint.ts';
 import { DetectionEngine, type EngineCounters, type EngineOptions } from './engine.ts';
+import { MinHeap } from './min-heap.ts';
 import { anyRuleWants, scopeKeyOf, scopePartitionOf } from './scopes.ts';
 import type { KeyScope } from './types.ts';
 
@@ -41,51 +42,6 @@ interface Held extends HeldEvent {
   written: boolean;
 }
 
-/** Min-heap of held events by (event time, seq). */
-class HeldQueue {
-  private readonly heap: Held[] = [];
-
-  get size(): number {
-    return this.heap.length;
-  }
-
-  peek(): Held | undefined {
-    return this.heap[0];
-  }
-
-  push(held: Held): void {
-    const heap = this.heap;
-    heap.push(held);
-    let index = heap.length - 1;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!earlier(heap[index]!, heap[parent]!)) break;
-      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
-      index = parent;
-    }
-  }
-
-  pop(): Held | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (top === undefined || heap.length === 0) return top;
-    heap[0] = last!;
-    let index = 0;
-    for (;;) {
-      const left = 2 * index + 1;
-      const right = left + 1;
-      let smallest = index;
-      if (left < heap.length && earlier(heap[left]!, heap[smallest]!)) smallest = left;
-      if (right < heap.length && earlier(heap[right]!, heap[smallest]!)) smallest = right;
-      if (smallest === index) break;
-      [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
-      index = smallest;
-    }
-    return top;
-  }
-}
-
 function earlier(a: Held, b: Held): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
@@ -99,7 +55,8 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
   readonly #dirtyOrigins = new Set<number>();
   /** Held events by input (`<topic>/<offset>`); the queue may keep entries no longer here (skipped when popped). */
   readonly #held = new Map<string, Held>();
-  readonly #queue = new HeldQueue();
+  /** Held events by (event time, seq). */
+  readonly #queue = new MinHeap<Held>(earlier);
   /** Inputs held, or run after their record was written, since the last checkpoint. */
   readonly #dirtyHeld = new Set<string>();
   #seq = 0;
