@@ -1,7 +1,7 @@
 /**
  * The detectors as a service: a consumer group on the events topic and the repartition topics of the scopes
  * the enabled rules declare (`scopes.ts`), running one `DetectionEngine` per scope and assigned partition
- * (`partition-runner.ts`). Per batch, in this order:
+ * (`partition-runner.ts`). Per batch (`batch-processor.ts`), in this order:
  *
  *   1. parse each record (invalid ones are dead-lettered and counted), run it through the engines whose key
  *      lands on this partition and re-key it for the others → alerts, re-keyed events;
@@ -21,33 +21,18 @@
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { McpwatchError, isMcpwatchError } from '../contracts/errors.ts';
-import { deadLetter } from '../transport/dead-letter.ts';
+import { McpwatchError } from '../contracts/errors.ts';
 import { TOPICS } from '../transport/topics.ts';
-import type { Consumer, OutgoingRecord, Producer, RecordBatch, TopicPartition, Transport } from '../transport/types.ts';
-import { restoreCheckpoints } from './checkpoint.ts';
+import type { Consumer, Producer, Transport } from '../transport/types.ts';
+import { BatchProcessor } from './batch-processor.ts';
 import type { ClassifierStage } from './classifier/stage.ts';
-import { engineOptionsOf, type DetectorsConfig } from './config.ts';
+import type { DetectorsConfig } from './config.ts';
 import { AlertDelivery } from './delivery.ts';
 import { DetectorMetrics } from './metrics.ts';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
-import {
-  BatchWork,
-  ScopeRunner,
-  applyRekeyedBatch,
-  routeEventsBatch,
-  runnerId,
-  type ScopeRoute,
-} from './partition-runner.ts';
-import {
-  REPARTITION_TOPIC_PREFIX,
-  holdsForEventTime,
-  repartitionTopicOf,
-  rulesByScope,
-  scopePartitions,
-} from './scopes.ts';
+import type { ScopeRoute } from './partition-runner.ts';
+import { REPARTITION_TOPIC_PREFIX, repartitionTopicOf, rulesByScope, scopePartitions } from './scopes.ts';
 import type { AlertSink } from './sinks/types.ts';
-import type { KeyScope } from './types.ts';
 
 export interface DetectorTopics {
   events: string;
@@ -95,8 +80,6 @@ export interface DetectorsRuntime {
 }
 
 const DEFAULT_EVENT_PARTITIONS = 8;
-/** Rounds of shedding the oldest state before a full state log stops the consumer after all. */
-const SHED_ROUNDS = 6;
 
 export async function startDetectors(options: StartDetectorsOptions): Promise<DetectorsRuntime> {
   const { transport, config, sinks } = options;
@@ -117,22 +100,10 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     rules,
     topic: repartitionTopicOf(topics.repartitionPrefix, scope),
   }));
-  const scopeOfTopic = new Map(routes.map((route) => [route.topic, route.scope]));
-  const engineOptions = (scope: KeyScope) => ({
-    ...engineOptionsOf(config),
-    rules: routes.find((route) => route.scope === scope)!.rules,
-  });
-  const runners = new Map<string, ScopeRunner>();
-  const owned = new Map<string, TopicPartition>();
+  // The state gauge reads the engines once they exist.
+  let processor: BatchProcessor | undefined = undefined;
   const metrics = new DetectorMetrics(
-    {
-      stateSize() {
-        const total: Record<string, number> = {};
-        for (const { engine } of runners.values())
-          for (const [rule, keys] of Object.entries(engine.stateSize())) total[rule] = (total[rule] ?? 0) + keys;
-        return total;
-      },
-    },
+    { stateSize: () => processor?.stateSize() ?? {} },
     { processMetrics: options.processMetrics ?? false },
   );
   const delivery = new AlertDelivery(sinks, metrics, log, {
@@ -169,188 +140,19 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
           backend: classifierBackend!,
         });
 
-  /** Batches and idle ticks run one at a time: both change engines and checkpoint them. */
-  let serial: Promise<void> = Promise.resolve();
-  const exclusively = <T>(step: () => Promise<T>): Promise<T> => {
-    const next = serial.then(step);
-    serial = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    return next;
-  };
-
-  async function assign(partitions: readonly TopicPartition[]): Promise<void> {
-    for (const partition of partitions) owned.set(`${partition.topic}/${partition.partition}`, partition);
-    const fresh = new Map<string, ScopeRunner>();
-    for (const { partition } of partitions) {
-      for (const { scope } of routes) {
-        const id = runnerId(scope, partition);
-        if (partition >= scopePartitions(scope, eventPartitions) || runners.has(id) || fresh.has(id)) continue;
-        const holdMs = holdsForEventTime(scope, eventPartitions) ? config.engine.allowedLatenessMs : undefined;
-        fresh.set(id, new ScopeRunner(scope, partition, engineOptions(scope), holdMs));
-      }
-    }
-    if (fresh.size === 0) return;
-    const statePartitions = [...fresh.values()].map((runner) => (runner.scope === 'global' ? 0 : runner.partition));
-    const restored = await restoreCheckpoints(transport, topics.detectorState, statePartitions, fresh, topics.events);
-    for (const [id, runner] of fresh) {
-      runner.counted = { ...runner.engine.counters };
-      runners.set(id, runner);
-    }
-    metrics.assignedPartitions.set(owned.size);
-    log.info(
-      {
-        partitions: [...new Set(partitions.filter((tp) => tp.topic === topics.events).map((tp) => tp.partition))],
-        engines: [...fresh.keys()],
-        stateRecords: restored.records,
-        otherRecords: restored.foreignRecords,
-      },
-      'Partitions assigned; state restored.',
-    );
-  }
-
-  function revoke(partitions: readonly TopicPartition[]): Promise<void> {
-    // Every batch is checkpointed and committed before onBatch resolves: nothing is left to flush.
-    for (const partition of partitions) owned.delete(`${partition.topic}/${partition.partition}`);
-    const stillOwned = new Set([...owned.values()].map(({ partition }) => partition));
-    for (const [id, runner] of runners) if (!stillOwned.has(runner.partition)) runners.delete(id);
-    metrics.assignedPartitions.set(owned.size);
-    log.info(
-      { partitions: partitions.filter((tp) => tp.topic === topics.events).map((tp) => tp.partition) },
-      'Partitions revoked.',
-    );
-    return Promise.resolve();
-  }
-
-  /** Sends checkpoint records; a state log that is full sheds its oldest keys and takes the send again. */
-  async function checkpoint(records: OutgoingRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    let pending = records;
-    for (let round = 1; ; round += 1) {
-      try {
-        await producer.send(topics.detectorState, pending);
-        return;
-      } catch (error) {
-        if (!isMcpwatchError(error) || error.code !== 'LIMIT_EXCEEDED') throw error;
-        if (round > SHED_ROUNDS) {
-          // Not even shed state fits (the log holds something else): detection goes on, unsaved until it fits.
-          metrics.checkpointsDropped.inc();
-          log.error({ err: error }, 'State log full after shedding; checkpoint dropped, detection goes on.');
-          return;
-        }
-        const byKey = new Map(pending.map((record) => [record.key, record]));
-        let shed = 0;
-        for (const runner of runners.values()) {
-          shed += runner.engine.shedOldest(Math.min(1, 0.25 * 2 ** (round - 1)));
-          for (const record of runner.takeCheckpoint()) byKey.set(record.key, record);
-        }
-        pending = [...byKey.values()];
-        log.warn({ err: error, shedKeys: shed, round }, 'State log full; oldest state shed, checkpoint sent again.');
-      }
-    }
-  }
-
-  /** Delivery, re-keyed events, then checkpoint and positions together, of one batch's work (steps 2–4). */
-  async function complete(work: BatchWork, positions: OutgoingRecord[]): Promise<void> {
-    for (const runner of work.touched) {
-      for (const ruleError of runner.engine.takeRuleErrors()) {
-        log.error(
-          { err: ruleError.error, ruleId: ruleError.ruleId, eventId: ruleError.eventId },
-          'Rule failed; event skipped by it.',
-        );
-      }
-    }
-    await delivery.deliver(work.alerts);
-    await delivery.deliverEvents(work.events);
-    for (const [topic, records] of work.forwards) {
-      await producer.send(topic, records);
-      metrics.repartitioned.inc({ scope: scopeOfTopic.get(topic)! }, records.length);
-    }
-    await checkpoint([...[...work.touched].flatMap((runner) => runner.takeCheckpoint()), ...positions]);
-    for (const alert of work.alerts) metrics.alerts.inc({ rule: alert.ruleId });
-    for (const runner of work.touched) {
-      metrics.addEngineDelta(runner.counted, runner.engine.counters);
-      runner.counted = { ...runner.engine.counters };
-    }
-    metrics.replayedEventsSkipped.inc(work.skipped);
-    metrics.repartitionDuplicates.inc(work.duplicates);
-  }
-
-  async function processBatch(batch: RecordBatch): Promise<void> {
-    const started = process.hrtime.bigint();
-    const scope = scopeOfTopic.get(batch.topic);
-    // The engines this batch feeds: all of this partition's for the events topic, its scope's for a repartition topic.
-    const needed = routes.filter(
-      (route) =>
-        (scope === undefined || route.scope === scope) &&
-        batch.partition < scopePartitions(route.scope, eventPartitions),
-    );
-    if (needed.some((route) => !runners.has(runnerId(route.scope, batch.partition)))) {
-      // The transport promises onAssigned first; restoring here keeps a batch from ever meeting empty state.
-      await assign([{ topic: batch.topic, partition: batch.partition }]);
-    }
-    const ownRunners = new Map(
-      needed.map((route) => [route.scope, runners.get(runnerId(route.scope, batch.partition))!] as const),
-    );
-    const work = new BatchWork();
-    let positions: OutgoingRecord[];
-    const last = batch.records.at(-1)!;
-    const nextOffset = (BigInt(last.offset) + 1n).toString();
-    if (scope === undefined) {
-      routeEventsBatch(batch.records, batch.partition, eventPartitions, routes, ownRunners, work);
-      positions = [...ownRunners.values()].map((runner) => runner.position(batch.topic, nextOffset));
-    } else {
-      const runner = ownRunners.get(scope)!;
-      applyRekeyedBatch(batch.records, runner, work);
-      positions = [runner.position(batch.topic, nextOffset)];
-    }
-    for (const { record, reason } of work.invalid) {
-      await deadLetter(producer, topics.eventsDeadLetter, record, 'detectors', reason);
-      metrics.deadLetters.inc();
-      log.warn(
-        { topic: record.topic, partition: record.partition, offset: record.offset, reason },
-        'Record is not a valid event; dead-lettered.',
-      );
-    }
-    await complete(work, positions);
-    await consumer.commit([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
-
-    metrics.consumerLag.set({ partition: String(batch.partition) }, Math.max(0, (Date.now() - last.timestamp) / 1000));
-    metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    log.debug(
-      {
-        topic: batch.topic,
-        partition: batch.partition,
-        committed: nextOffset,
-        records: batch.records.length,
-        alerts: work.alerts.length,
-      },
-      scope === undefined ? 'Batch committed.' : 'Re-keyed batch committed.',
-    );
-  }
-
-  /**
-   * Engines idle for `idlePartitionMs` run what they hold and move to the newest event time read here (Flink's
-   * idle sources).
-   */
-  async function advanceIdle(): Promise<void> {
-    const now = Date.now();
-    let newest = Number.NEGATIVE_INFINITY;
-    for (const runner of runners.values()) newest = Math.max(newest, runner.eventTime);
-    if (!Number.isFinite(newest)) return;
-    const work = new BatchWork();
-    for (const runner of runners.values()) {
-      if (now - runner.lastActive < config.engine.idlePartitionMs) continue;
-      if (runner.held === 0 && runner.engine.eventTime >= newest) continue;
-      work.alerts.push(...runner.advanceTo(newest));
-      work.touched.add(runner);
-      metrics.idleAdvances.inc();
-    }
-    if (work.touched.size === 0) return;
-    await complete(work, []);
-    log.debug({ engines: [...work.touched].map((runner) => runner.id), to: newest }, 'Idle engines advanced.');
-  }
+  const batches = new BatchProcessor({
+    transport,
+    topics,
+    routes,
+    eventPartitions,
+    config,
+    producer,
+    consumer,
+    delivery,
+    metrics,
+    log,
+  });
+  processor = batches;
 
   let ready = false;
   let stopped = false;
@@ -358,11 +160,11 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
   const done = consumer
     .run({
       onAssigned: async (partitions) => {
-        await exclusively(() => assign(partitions));
+        await batches.exclusively(() => batches.assign(partitions));
         ready = true;
       },
-      onRevoked: (partitions) => exclusively(() => revoke(partitions)),
-      onBatch: (batch) => exclusively(() => processBatch(batch)),
+      onRevoked: (partitions) => batches.exclusively(() => batches.revoke(partitions)),
+      onBatch: (batch) => batches.exclusively(() => batches.processBatch(batch)),
     })
     .catch((error: unknown) => {
       log.error({ err: error }, 'Detectors stopped: consumer failed.');
@@ -380,12 +182,14 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
   const idleTimer = setInterval(
     () => {
       if (stopped || failedTick) return;
-      exclusively(advanceIdle).catch((error: unknown) => {
-        // The engines moved, their changes stay pending and go out with the next batch's checkpoint.
-        failedTick = true;
-        log.warn({ err: error }, 'Idle partitions advanced, but delivery or checkpoint failed; retried on traffic.');
-        setTimeout(() => (failedTick = false), config.engine.idlePartitionMs).unref();
-      });
+      batches
+        .exclusively(() => batches.advanceIdle())
+        .catch((error: unknown) => {
+          // The engines moved, their changes stay pending and go out with the next batch's checkpoint.
+          failedTick = true;
+          log.warn({ err: error }, 'Idle partitions advanced, but delivery or checkpoint failed; retried on traffic.');
+          setTimeout(() => (failedTick = false), config.engine.idlePartitionMs).unref();
+        });
     },
     Math.max(100, Math.floor(config.engine.idlePartitionMs / 2)),
   );
@@ -418,11 +222,7 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
   return {
     metrics,
     classifier,
-    assignedPartitions: () =>
-      [...owned.values()]
-        .filter((tp) => tp.topic === topics.events)
-        .map((tp) => tp.partition)
-        .sort((a, b) => a - b),
+    assignedPartitions: () => batches.ownedEventPartitions(),
     opsAddress: ops?.address,
     running: () => !stopped,
     done,
