@@ -59,6 +59,9 @@ export async function measure<State = undefined>(options: MeasureOptions<State>)
 }
 
 /** The q-quantile (0..1) of `values` with linear interpolation between the closest ranks. */
+/** The middle value (the mean of the two middle ones for an even count); NaN for none (a side with no such figure). */
+export const median = (values: readonly number[]): number => (values.length === 0 ? Number.NaN : quantile(values, 0.5));
+
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) throw new RangeError('quantile of no values');
   const sorted = [...values].sort((a, b) => a - b);

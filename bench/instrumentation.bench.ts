@@ -35,6 +35,7 @@ import { ConnectionObserver } from '../observer/connection-observer.ts';
 import { Telemetry } from '../observer/telemetry.ts';
 import { startTelemetryPipeline } from '../observer/export/pipeline.ts';
 import { OtlpReceiver } from '../test/support/otlp-receiver.ts';
+import { median } from './harness.ts';
 import type { ProfileShares, ServerVariant } from './instrumentation-server.ts';
 
 const CALLS_PER_BLOCK = 400;
@@ -50,14 +51,6 @@ const LABELS: Record<Row, string> = {
   'plain-span': 'baseline: one plain OTel span per call (OTel SDK, batch processor, OTLP/HTTP protobuf)',
   instrumented: '`--import mcpwatch/register`, spans sampled in',
   'sampled-out': '`--import mcpwatch/register`, spans sampled out (`OTEL_TRACES_SAMPLER=always_off`)',
-};
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
 
 const load = (): string =>

@@ -26,7 +26,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { OtlpReceiver } from '../test/support/otlp-receiver.ts';
-import { formatNumber, printTable } from './harness.ts';
+import { formatNumber, median, printTable } from './harness.ts';
 import type { BenchContext, GoalRow, Measurement } from './harness.ts';
 
 const CALLS_PER_BLOCK = 200;
@@ -90,14 +90,6 @@ const load = (): string =>
   `load average ${loadavg()
     .map((value) => value.toFixed(2))
     .join(', ')}`;
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
 
 /** A proxy process: its CPU time (µs) after it exported what it buffered. */
 interface ProxyProcess {
