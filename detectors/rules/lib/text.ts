@@ -2,7 +2,6 @@
  * Bounded access to attacker-controlled text. Every pattern in the rules runs over text cut by these helpers,
  * so the work per event is bounded whatever a server or client sends.
  */
-import { createHash } from 'node:crypto';
 import type { ToolDefinition } from '../../../contracts/mcp-event.ts';
 
 /** Characters of one field a pattern ever sees. */
@@ -163,11 +162,6 @@ export function resultTexts(result: string): LocatedText[] {
     // Not JSON (or cut at the export limit): the text as it is.
   }
   return texts;
-}
-
-/** A truncated SHA-256, enough to correlate a value across alerts without revealing it. */
-export function fingerprintOf(value: string): string {
-  return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
 }
 
 /** Lower-case name tokens joined by `_`, with `_` at both ends: `getFileContents` → `_get_file_contents_`. */
