@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
 import ts from 'typescript';
 import { RULES } from './index.ts';
 
@@ -117,6 +118,10 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     }
   }
   for (const problem of problems) console.error(problem);
-  if (write) writeFileSync(VERSION_LOCK, `${JSON.stringify(next, null, 2)}\n`);
+  if (write) {
+    // Formatted as the checkout's format check wants it.
+    const options = (await resolveConfig(VERSION_LOCK)) ?? {};
+    writeFileSync(VERSION_LOCK, await format(JSON.stringify(next), { ...options, filepath: VERSION_LOCK }));
+  }
   process.exitCode = problems.length > 0 ? 1 : 0;
 }
