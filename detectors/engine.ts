@@ -248,12 +248,16 @@ export class DetectionEngine {
     return Object.fromEntries(this.slots.map((slot) => [slot.ruleId, slot.keys.size]));
   }
 
-  /** Runs every rule over one event, then fires the timers the advanced watermark passed. */
-  process(event: McpEvent): Alert[] {
+  /**
+   * Runs every rule over one event, then fires the timers the advanced watermark passed. With `movesClock: false`
+   * the rules see the event at its own time and the engine's event time stays: an event from another timeline
+   * (a partition far ahead) must not fire timers or evict keys whose later events are still to come.
+   */
+  process(event: McpEvent, options?: { movesClock?: boolean }): Alert[] {
     const eventTime = timeOf(event);
     this.counters.events += 1;
     if (eventTime < this.watermark) this.counters.lateEvents += 1;
-    this.advanceClock(eventTime);
+    if (options?.movesClock !== false) this.advanceClock(eventTime);
 
     const alerts: Alert[] = [];
     const eventKeys = this.eventKeys;

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { recordToCheckpoint } from './checkpoint.ts';
 import { ScopeRunner } from './partition-runner.ts';
 import { loadEvents } from './rules/fixtures/environment.ts';
+import { sessionClientChange } from './rules/session-client-change.ts';
 import { tokenPassthrough } from './rules/token-passthrough.ts';
 import type { Rule } from './types.ts';
 
@@ -81,5 +82,33 @@ void describe('an engine fed from several partitions', () => {
     const third = new ScopeRunner('server', 1, { rules }, 60_000);
     for (const record of [...checkpoint, ...after]) third.apply(recordToCheckpoint(asStored(record)));
     assert.equal(third.held, 0, 'a tombstone forgets the held event');
+  });
+});
+
+void describe('a session engine on several partitions', () => {
+  const sessionRules = [
+    { rule: sessionClientChange as Rule<unknown, unknown>, config: sessionClientChange.configSchema.parse({}) },
+  ];
+  // Two calls of one session, thirty seconds apart, the second from another address.
+  const [firstCall, secondCall] = loadEvents(
+    path.join(import.meta.dirname, 'rules/fixtures/session-client-change/positive/same-principal-new-address.jsonl'),
+  );
+  // A tool catalog of another session, keyed by its server on the events topic: it reaches this engine after a
+  // hop from a partition six months ahead (after a failover, or behind a lagging consumer).
+  const [catalog] = loadEvents(
+    path.join(import.meta.dirname, 'rules/fixtures/tool-definition-drift/positive/tool-added-silently.jsonl'),
+  );
+  const farAhead = { ...catalog!, time: '2026-09-01T10:00:00.000Z' };
+
+  void test('a re-keyed event far ahead in event time does not evict a session whose next event comes later', () => {
+    const runner = new ScopeRunner('session', 3, { rules: sessionRules });
+    assert.deepEqual(runner.process(firstCall!, 'events/3/10'), []);
+    runner.processRekeyed(farAhead, { partition: 5, offset: 40n }, 'events.repartition.session.v1/3/0');
+    assert.deepEqual(
+      runner.process(secondCall!, 'events/3/11').map((alert) => alert.ruleId),
+      ['session-client-change'],
+      'the session is still known when its next event is read',
+    );
+    assert.equal(runner.eventTime, Date.parse(secondCall!.time), 'the clock is this partition’s');
   });
 });

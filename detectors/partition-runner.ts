@@ -8,7 +8,9 @@
  * An engine fed from several events partitions (a scope other than `session` on more than one partition)
  * reads them interleaved as they arrive: directly, and through its repartition partition after a hop. Such an
  * engine holds each event until event time is `holdMs` past it (or the engine idles) and runs what it held in
- * event-time order, as replay does; what it holds is checkpointed with its state.
+ * event-time order, as replay does; what it holds is checkpointed with its state. A `session` engine reads its
+ * keys' events from its own partition, in order, and runs them at once; what reaches it after a hop runs at once
+ * too, beside that partition's timeline (`processRekeyed`).
  */
 import type { Alert } from '../contracts/alert.ts';
 import type { McpEvent } from '../contracts/mcp-event.ts';
@@ -111,7 +113,17 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
     return BigInt(record.offset) < (this.positions.get(record.topic) ?? 0n);
   }
 
-  /** Runs a re-keyed event unless its origin shows the state already has it. */
+  /**
+   * Runs a re-keyed event unless its origin shows the state already has it.
+   *
+   * An engine that does not hold (`session` on several partitions) keeps its own partition's event time: each of
+   * its sessions' events is keyed to that partition and read there in order. What reaches it after a hop (tool
+   * catalogs, keyed by server on the events topic) comes from other partitions, each at its own pace: after a
+   * failover or behind a lagging consumer, months ahead of this one. Moving the clock with it evicted the sessions
+   * whose next events were still to be read here (and would fire their timers early), so it runs at its own time
+   * beside the clock, and does not count as this partition's activity for idling either. The session rules that
+   * read catalogs keep no state, but for two that take one as an event of its session (README, Known limits).
+   */
   processRekeyed(
     event: McpEvent,
     origin: { partition: number; offset: bigint } | undefined,
@@ -122,7 +134,7 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
       this.origins.set(origin.partition, origin.offset);
       this.#dirtyOrigins.add(origin.partition);
     }
-    return this.process(event, input);
+    return this.holdMs === undefined ? this.engine.process(event, { movesClock: false }) : this.process(event, input);
   }
 
   /** Runs an event, or holds it when this engine orders by event time; returns the alerts of what ran. */

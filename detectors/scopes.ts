@@ -31,7 +31,7 @@ export function scopePartitions(scope: KeyScope, eventPartitions: number): numbe
  * Whether the engines of a scope read events of several events partitions, interleaved as they arrive, and so
  * hold them to run in event-time order: every scope but `session`, once there is more than one partition. A
  * `session` engine reads each session's events from the one partition they are keyed by (only tool catalogs
- * hop to it, for rules that keep no state).
+ * hop to it, and run beside its clock: `ScopeRunner.processRekeyed`).
  */
 export function holdsForEventTime(scope: KeyScope, eventPartitions: number): boolean {
   return scope !== 'session' && eventPartitions > 1;
