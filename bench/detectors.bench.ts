@@ -1,7 +1,9 @@
 /**
  * The detectors through the whole rule catalog, from the real broker, against raw kafkajs consume +
- * `JSON.parse` of the same records in the same run; produce-to-alert latency at a fixed rate; memory per
- * tracked session. Sizes: BENCH_DETECTORS_EVENTS (default 20 000), BENCH_DETECTORS_SESSIONS (default 100 000).
+ * `JSON.parse` of the same records in the same run, in events/s and in CPU time of this process per event (the
+ * broker runs in its own process; CPU time moves less than wall time with other load on the machine);
+ * produce-to-alert latency at a fixed rate; memory per tracked session. Sizes: BENCH_DETECTORS_EVENTS (default
+ * 20 000), BENCH_DETECTORS_SESSIONS (default 100 000).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,7 +17,7 @@ import { engineOptionsOf, parseDetectorsConfig } from '../detectors/config.ts';
 import { DetectionEngine } from '../detectors/engine.ts';
 import { RULES } from '../detectors/rules/index.ts';
 import { startDetectors } from '../detectors/runtime.ts';
-import { anyRuleWants, rulesByScope } from '../detectors/scopes.ts';
+import { anyRuleWants, holdsForEventTime, rulesByScope } from '../detectors/scopes.ts';
 import { FileSink } from '../detectors/sinks/file.ts';
 import type { AlertSink } from '../detectors/sinks/types.ts';
 import { KafkaTransport } from '../transport/kafka.ts';
@@ -29,8 +31,9 @@ const silent = pino({ level: 'silent' });
 
 /**
  * Sessions of four calls by one principal over 10 tools; every tenth session is then used by another. Last, a
- * call per server two minutes of event time later, so the server engines, which read several partitions and hold
- * events for the allowed lateness, run what they hold before the clock stops.
+ * call per server two minutes of event time later (`last-<n>`), so the server engines, which read several
+ * partitions and hold events for the allowed lateness, run what they hold before the clock stops; these last
+ * calls themselves stay held until the engines idle.
  */
 function workload(count: number, start = Date.UTC(2026, 0, 1)): McpEvent[] {
   const events: McpEvent[] = [];
@@ -90,15 +93,30 @@ export default async function detectorsBench({ brokers, reportGoal }: BenchConte
     }
     await producer.disconnect();
 
+    // CPU µs per event of every run, warm-ups included (dropped below).
+    const baselineCpu: number[] = [];
+    const detectorsCpu: number[] = [];
     const baseline = await measure({
       name: 'kafkajs consume + JSON.parse',
       runs: 3,
-      run: () => drainAndParse(kafka, filled),
+      warmups: 1,
+      run: async () => {
+        const result = await drainAndParse(kafka, filled);
+        baselineCpu.push(result.cpuMicros / result.units);
+        return result;
+      },
     });
-    // The events metric counts an event once per scope engine it runs through.
-    const scoped = [...rulesByScope(parseDetectorsConfig({}, RULES).rules).values()];
+    // The events metric counts an event once per scope engine it runs through. The clock stops when every event
+    // has run but the last calls in engines that hold them: those run when the engines idle, a wait of
+    // `idlePartitionMs` that measures the idle timer, not throughput.
+    const scoped = [...rulesByScope(parseDetectorsConfig({}, RULES).rules)];
     const engineEvents = events.reduce(
-      (sum, event) => sum + scoped.filter((rules) => anyRuleWants(rules, event)).length,
+      (sum, event) =>
+        sum +
+        scoped.filter(
+          ([scope, rules]) =>
+            anyRuleWants(rules, event) && !(event.eventId.startsWith('last-') && holdsForEventTime(scope, partitions)),
+        ).length,
       0,
     );
     const detectors = await measure({
@@ -129,13 +147,20 @@ export default async function detectorsBench({ brokers, reportGoal }: BenchConte
         });
         try {
           let startedAt: number | undefined;
+          let cpuAtStart: NodeJS.CpuUsage | undefined;
           const deadline = Date.now() + runTimeoutMs;
           for (;;) {
-            if (startedAt === undefined && runtime.assignedPartitions().length > 0) startedAt = performance.now();
+            if (startedAt === undefined && runtime.assignedPartitions().length > 0) {
+              startedAt = performance.now();
+              cpuAtStart = process.cpuUsage();
+            }
             const done = (await runtime.metrics.events.get()).values[0]?.value ?? 0;
-            if (done >= engineEvents) break;
+            if (done >= engineEvents) {
+              detectorsCpu.push(cpuMicros(process.cpuUsage(cpuAtStart)) / events.length);
+              break;
+            }
             if (Date.now() > deadline) throw new Error(`detectors ran ${done} of ${events.length} events in time`);
-            await new Promise((resolve) => setTimeout(resolve, 20));
+            await new Promise((resolve) => setTimeout(resolve, 10));
           }
           return { units: events.length, timedMs: performance.now() - (startedAt ?? performance.now()) };
         } finally {
@@ -147,6 +172,15 @@ export default async function detectorsBench({ brokers, reportGoal }: BenchConte
       `detectors from Kafka, ${eventCount.toLocaleString('en-US')} events, ${partitions} partitions, one process (≈ one core)`,
       [baseline, detectors],
       { baseline: baseline.name, unit: 'events/s' },
+    );
+
+    const baselineCpuMedian = quantile(baselineCpu.slice(1), 0.5);
+    const detectorsCpuMedian = quantile(detectorsCpu, 0.5);
+    console.log('| CPU time of this process | median µs/event | vs kafkajs consume + JSON.parse |');
+    console.log('|---|---:|---:|');
+    console.log(`| kafkajs consume + JSON.parse | ${baselineCpuMedian.toFixed(1)} | 1.00× (baseline) |`);
+    console.log(
+      `| detectors, ${RULES.length} rules | ${detectorsCpuMedian.toFixed(1)} | ${(baselineCpuMedian / detectorsCpuMedian).toFixed(2)}× |\n`,
     );
 
     const detectorsRate = quantile(detectors.samples, 0.5);
@@ -170,18 +204,30 @@ export default async function detectorsBench({ brokers, reportGoal }: BenchConte
   }
 }
 
-async function drainAndParse(kafka: Kafka, topic: string): Promise<{ units: number; timedMs: number }> {
+function cpuMicros(usage: NodeJS.CpuUsage): number {
+  return usage.user + usage.system;
+}
+
+async function drainAndParse(
+  kafka: Kafka,
+  topic: string,
+): Promise<{ units: number; timedMs: number; cpuMicros: number }> {
   const consumer = kafka.consumer({
     groupId: `bench.detectors.baseline.${randomUUID().slice(0, 8)}`,
     maxWaitTimeInMs: 100,
   });
   let joinedAt: number | undefined;
-  consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt ??= performance.now()));
+  let cpuAtJoin: NodeJS.CpuUsage | undefined;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joinedAt ??= performance.now();
+    cpuAtJoin ??= process.cpuUsage();
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     let received = 0;
     let parsed = 0;
+    let cpuUsed = 0;
     const finishedAt = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`baseline drained ${received} records in time`)), runTimeoutMs);
       consumer
@@ -194,6 +240,7 @@ async function drainAndParse(kafka: Kafka, topic: string): Promise<{ units: numb
             received += batch.messages.length;
             if (received >= eventCount) {
               clearTimeout(timer);
+              cpuUsed = cpuMicros(process.cpuUsage(cpuAtJoin));
               resolve(performance.now());
             }
             return Promise.resolve();
@@ -202,7 +249,7 @@ async function drainAndParse(kafka: Kafka, topic: string): Promise<{ units: numb
         .catch(reject);
     });
     if (parsed !== received) throw new Error('baseline parsed fewer records than it received');
-    return { units: received, timedMs: finishedAt - (joinedAt ?? finishedAt) };
+    return { units: received, timedMs: finishedAt - (joinedAt ?? finishedAt), cpuMicros: cpuUsed };
   } finally {
     await consumer.disconnect();
   }

@@ -49,6 +49,12 @@ const CatalogShell = ToolCatalogEvent.extend({ tools: z.array(z.unknown()).max(4
 const compiledEvent = compileSchema(McpEvent);
 const compiledShell = compileSchema(CatalogShell);
 
+/**
+ * Nesting the detectors keep per event they read (replay, Kafka); deeper values become the flattened-value
+ * marker, as the collector does while decoding (its limit is at most this).
+ */
+export const MAX_EVENT_VALUE_DEPTH = 64;
+
 /** Definitions `McpEventParser` remembers per generation, and variants per tool name. */
 const REMEMBERED_DEFINITIONS = 8192;
 const VARIANTS_PER_NAME = 4;

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { isMcpwatchError } from '../contracts/errors.ts';
+import { MAX_EVENT_VALUE_DEPTH, McpEventParser } from '../contracts/parse.ts';
 import { deadLetter } from '../transport/dead-letter.ts';
 import type { Consumer, OutgoingRecord, Producer, RecordBatch, TopicPartition, Transport } from '../transport/types.ts';
 import { restoreCheckpoints } from './checkpoint.ts';
@@ -43,6 +44,8 @@ export class BatchProcessor {
   readonly #runners = new Map<string, ScopeRunner>();
   readonly #owned = new Map<string, TopicPartition>();
   readonly #scopeOfTopic: Map<string, KeyScope>;
+  /** Flattens as the collector does while decoding, and parses a tool definition seen before once. */
+  readonly #parser = new McpEventParser(MAX_EVENT_VALUE_DEPTH);
   #serial: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: BatchProcessorOptions) {
@@ -142,7 +145,7 @@ export class BatchProcessor {
     const last = batch.records.at(-1)!;
     const nextOffset = (BigInt(last.offset) + 1n).toString();
     if (scope === undefined) {
-      routeEventsBatch(batch.records, batch.partition, eventPartitions, routes, ownRunners, work);
+      routeEventsBatch(batch.records, batch.partition, eventPartitions, routes, ownRunners, work, this.#parser);
       positions = [...ownRunners.values()].map((runner) => runner.position(batch.topic, nextOffset));
     } else {
       const runner = ownRunners.get(scope)!;

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { describeIssues, MAX_EVENT_VALUE_DEPTH, McpEventParser, parseMcpEvent } from '../contracts/parse.ts';
+import { FLATTENED_VALUE_MARKER } from '../contracts/signals.ts';
+import type { IncomingRecord } from '../transport/types.ts';
 import { recordToCheckpoint } from './checkpoint.ts';
-import { ScopeRunner } from './partition-runner.ts';
+import { BatchWork, routeEventsBatch, ScopeRunner } from './partition-runner.ts';
 import { loadEvents } from './rules/fixtures/environment.ts';
 import { sessionClientChange } from './rules/session-client-change.ts';
 import { tokenPassthrough } from './rules/token-passthrough.ts';
@@ -110,5 +113,58 @@ void describe('a session engine on several partitions', () => {
       'the session is still known when its next event is read',
     );
     assert.equal(runner.eventTime, Date.parse(secondCall!.time), 'the clock is this partition’s');
+  });
+});
+
+void describe('an events-topic batch', () => {
+  const recordOf = (value: string, offset: number): IncomingRecord => ({
+    topic: 'mcp.events.v1',
+    partition: 0,
+    offset: String(offset),
+    key: null,
+    value: Buffer.from(value),
+    headers: {},
+    timestamp: 0,
+  });
+  const route = (values: string[]): BatchWork => {
+    const work = new BatchWork();
+    const records = values.map(recordOf);
+    routeEventsBatch(records, 0, 1, [], new Map(), work, new McpEventParser(MAX_EVENT_VALUE_DEPTH));
+    return work;
+  };
+
+  void test('flattens values nested past the limit, as the collector and replay do', () => {
+    let schema: unknown = { type: 'string' };
+    for (let level = 0; level < 200; level += 1) schema = { type: 'object', properties: { next: schema } };
+    const catalog = {
+      schemaVersion: 1,
+      kind: 'tool-catalog',
+      eventId: 'deep-catalog',
+      time: '2026-03-02T09:00:00.000Z',
+      server: { name: 'weather' },
+      trigger: 'tools/list',
+      tools: [{ name: 'get_forecast', inputSchema: schema, hash: `sha256:${'0'.repeat(64)}` }],
+      listHash: `sha256:${'1'.repeat(64)}`,
+    };
+    const work = route([JSON.stringify(catalog)]);
+    assert.deepEqual(work.invalid, []);
+    const depthOf = (value: unknown): number =>
+      typeof value === 'object' && value !== null ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
+    assert.equal(depthOf(work.events[0]), MAX_EVENT_VALUE_DEPTH);
+    assert.ok(JSON.stringify(work.events[0]).includes(JSON.stringify(FLATTENED_VALUE_MARKER)));
+  });
+
+  void test('dead-letters what is not an event with the issues zod reports', () => {
+    const invalid = { schemaVersion: 1, kind: 'call', eventId: '', time: 'yesterday' };
+    const work = route([JSON.stringify(invalid), '{"not json']);
+    const parsed = parseMcpEvent(invalid);
+    assert.equal(parsed.ok, false);
+    assert.deepEqual(
+      work.invalid.map(({ record, reason }) => [record.offset, reason.startsWith('(root): not JSON') || reason]),
+      [
+        ['0', parsed.ok ? '' : describeIssues(parsed.issues)],
+        ['1', true],
+      ],
+    );
   });
 });

@@ -14,7 +14,7 @@
  */
 import type { Alert } from '../contracts/alert.ts';
 import type { McpEvent } from '../contracts/mcp-event.ts';
-import { describeIssues, parseMcpEvent } from '../contracts/parse.ts';
+import { describeIssues, type McpEventParser } from '../contracts/parse.ts';
 import type { IncomingRecord, OutgoingRecord } from '../transport/types.ts';
 import {
   changeToRecord,
@@ -216,14 +216,14 @@ export function runnerId(scope: KeyScope, partition: number): string {
 
 export type ParsedRecord = { ok: true; value: McpEvent } | { ok: false; reason: string };
 
-export function parseRecord(record: IncomingRecord): ParsedRecord {
+export function parseRecord(record: IncomingRecord, parser: McpEventParser): ParsedRecord {
   let json: unknown;
   try {
     json = JSON.parse(record.value.toString('utf8'));
   } catch (error) {
     return { ok: false, reason: `(root): not JSON (${error instanceof Error ? error.message : String(error)})` };
   }
-  const parsed = parseMcpEvent(json);
+  const parsed = parser.parse(json);
   return parsed.ok ? parsed : { ok: false, reason: describeIssues(parsed.issues) };
 }
 
@@ -249,7 +249,7 @@ export interface ScopeRoute {
 /**
  * Runs one events-topic batch of partition `partition`: for each event and scope with a rule that wants it,
  * at once on the engine of this partition when the scope key lands here, else re-keyed for its repartition
- * topic. `runners` are this partition's engines by scope.
+ * topic. `runners` are this partition's engines by scope; `parser` flattens and checks each record as replay does.
  */
 export function routeEventsBatch(
   records: readonly IncomingRecord[],
@@ -258,9 +258,10 @@ export function routeEventsBatch(
   routes: readonly ScopeRoute[],
   runners: ReadonlyMap<KeyScope, ScopeRunner>,
   work: BatchWork,
+  parser: McpEventParser,
 ): void {
   for (const record of records) {
-    const parsed = parseRecord(record);
+    const parsed = parseRecord(record, parser);
     if (!parsed.ok) {
       work.invalid.push({ record, reason: parsed.reason });
       continue;

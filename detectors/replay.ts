@@ -7,7 +7,7 @@ import { open, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Alert } from '../contracts/alert.ts';
 import type { McpEvent } from '../contracts/mcp-event.ts';
-import { describeIssues, McpEventParser } from '../contracts/parse.ts';
+import { describeIssues, MAX_EVENT_VALUE_DEPTH, McpEventParser } from '../contracts/parse.ts';
 import { McpwatchError } from '../contracts/errors.ts';
 import { engineOptionsOf, type DetectorsConfig } from './config.ts';
 import { DetectionEngine } from './engine.ts';
@@ -50,9 +50,6 @@ const PROGRESS_MIN_BYTES = 8 * 1_048_576;
 const DELIVERY_CHUNK = 500;
 /** A line of white space only (what `trim` removes), without copying the line. */
 const BLANK = /^\s*$/;
-/** Nesting kept per event line; deeper values become the flattened-value marker (the collector's limit is at most 64). */
-const MAX_VALUE_DEPTH = 64;
-
 /** Bytes read at a time: every line of one read is handled before the next, with no promise per line. */
 const READ_BYTES = 1_048_576;
 
@@ -138,7 +135,7 @@ export async function replayFile(path: string, options: ReplayOptions): Promise<
 
   const recorded: { event: McpEvent; time: number; line: number }[] = [];
   // Flattens as the collector does while decoding: a hostile depth must not make a rule fail and so hide the event.
-  const parser = new McpEventParser(MAX_VALUE_DEPTH);
+  const parser = new McpEventParser(MAX_EVENT_VALUE_DEPTH);
   await forEachBoundedLine(
     path,
     maxLineBytes,
