@@ -85,6 +85,7 @@ export class SseParser {
 
   push(chunk: Buffer): void {
     const text = this.#decoder.decode(chunk, { stream: true });
+    if (!this.#lastWasCr && !text.includes('\r')) return this.#pushLf(text);
     let start = 0;
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
@@ -104,6 +105,18 @@ export class SseParser {
       this.#lastWasCr = false;
       this.#appendLine(text.slice(start));
     }
+  }
+
+  /** `push` for text whose lines all end in `\n` (what servers send): no look at each character. */
+  #pushLf(text: string): void {
+    let start = 0;
+    let end: number;
+    while ((end = text.indexOf('\n', start)) !== -1) {
+      this.#appendLine(text.slice(start, end));
+      this.#processLine();
+      start = end + 1;
+    }
+    if (start < text.length) this.#appendLine(text.slice(start));
   }
 
   #appendLine(part: string): void {
