@@ -9,8 +9,9 @@
  *   every block pays for its own export; one `tools/call` is two relayed messages;
  * - a 10k-event SSE stream on one GET, direct vs proxied (every event parsed and observed by the proxy).
  *
- * Every figure is also measured for a bare relay (Node streams and nothing else, `proxy-process.ts`) in the
- * same run: the floor any relay written in Node has on the machine; the goal rows carry it as their baseline.
+ * Every figure is also measured for a bare relay (Node's `http`/`child_process` streams piped, nothing else,
+ * `proxy-process.ts`) in the same run: what the plainest relay in Node costs on the machine; the goal rows carry
+ * it as their baseline.
  *
  * With `MCPWATCH_BENCH_CPU_PROF=<dir>` the proxy processes write CPU profiles to `<dir>`. With
  * `MCPWATCH_BENCH_PROXY_AB=<checkout>` the proxy of another checkout of mcpwatch (with its own `npm ci` or a link
