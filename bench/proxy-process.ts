@@ -3,8 +3,9 @@
  * alone: `stdio <command...>` relays this process's stdin/stdout to the server it starts (the CLI's code path),
  * `http <upstream url>` reverse-proxies the upstream and sends its URL over IPC. Both export to
  * `OTEL_EXPORTER_OTLP_ENDPOINT` through the CLI's pipeline. The baselines `stdio-bare` and `http-bare` relay
- * the same traffic with Node's streams and nothing else: what any relay in Node costs on the machine. On `flush` over IPC it exports what is buffered and
- * replies with its CPU time so far (µs), so that every measured block pays for its own export.
+ * the same traffic with Node's streams piped and nothing else: what the plainest relay in Node costs on the
+ * machine. On `flush` over IPC it exports what is buffered and replies with its CPU time so far (µs), so that
+ * every measured block pays for its own export.
  *
  *   node --import tsx bench/proxy-process.ts <stdio <command...> | http <url>>   (forked by proxy.bench.ts)
  */

@@ -9,10 +9,13 @@
  *   every block pays for its own export; one `tools/call` is two relayed messages;
  * - a 10k-event SSE stream on one GET, direct vs proxied (every event parsed and observed by the proxy).
  *
- * Every figure is also measured for a bare relay (Node streams and nothing else, `proxy-process.ts`) in the
- * same run: the floor any relay written in Node has on the machine; the goal rows carry it as their baseline.
+ * Every figure is also measured for a bare relay (Node's `http`/`child_process` streams piped, nothing else,
+ * `proxy-process.ts`) in the same run: what the plainest relay in Node costs on the machine; the goal rows carry
+ * it as their baseline.
  *
- * With `MCPWATCH_BENCH_CPU_PROF=<dir>` the proxy processes write CPU profiles to `<dir>`.
+ * With `MCPWATCH_BENCH_CPU_PROF=<dir>` the proxy processes write CPU profiles to `<dir>`. With
+ * `MCPWATCH_BENCH_PROXY_AB=<checkout>` the proxy of another checkout of mcpwatch (with its own `npm ci` or a link
+ * to these `node_modules`) is one more side in the same interleaved blocks: a before/after in one run.
  *
  *   tsx bench/proxy.bench.ts      (or through `tsx bench/run.ts proxy`)
  */
@@ -40,9 +43,12 @@ const AIM_SSE_RATIO = 0.95;
 const DIRECT = 'direct';
 const BARE = 'bare relay (Node streams only)';
 const PROXY = 'mcpwatch proxy';
+const abCheckout = process.env['MCPWATCH_BENCH_PROXY_AB'];
+const AB = `mcpwatch proxy of ${abCheckout ?? ''}`;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const stdioServer = fileURLToPath(new URL('../test/support/stdio-server.ts', import.meta.url));
 const proxyProcess = fileURLToPath(new URL('./proxy-process.ts', import.meta.url));
+const abProxyProcess = abCheckout === undefined ? undefined : `${abCheckout}/bench/proxy-process.ts`;
 
 /** A stateful Streamable HTTP MCP server (the SDK's) with one `echo` tool, in a child process. */
 const HTTP_SERVER = `
@@ -329,8 +335,8 @@ export default async function proxyBench(context?: BenchContext): Promise<void> 
   };
   const http = await startHttpServer();
   const children: ChildProcess[] = [http.child];
-  const forkRelay = async (mode: string): Promise<{ url: string; relay: ProxyProcess }> => {
-    const child = fork(proxyProcess, [mode, `${http.url}/mcp`], {
+  const forkRelay = async (mode: string, script = proxyProcess): Promise<{ url: string; relay: ProxyProcess }> => {
+    const child = fork(script, [mode, `${http.url}/mcp`], {
       cwd: root,
       execArgv: proxyExecArgv(),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -346,16 +352,24 @@ export default async function proxyBench(context?: BenchContext): Promise<void> 
       bare: new ChildStdioTransport([proxyProcess, 'stdio-bare', process.execPath, ...stdioArgs], true),
       proxy: new ChildStdioTransport([proxyProcess, 'stdio', process.execPath, ...stdioArgs], true),
     };
+    const abTransport =
+      abProxyProcess === undefined
+        ? undefined
+        : new ChildStdioTransport([abProxyProcess, 'stdio', process.execPath, ...stdioArgs], true);
     const clients = {
       direct: await connect(transports.direct),
       bare: await connect(transports.bare),
       proxy: await connect(transports.proxy),
+      ...(abTransport === undefined ? {} : { ab: await connect(abTransport) }),
     };
     try {
       const stdio = await compareCalls('Loopback stdio tools/call', [
         { name: DIRECT, client: clients.direct },
         { name: BARE, client: clients.bare, relay: proxyOf(transports.bare.child!) },
         { name: PROXY, client: clients.proxy, relay: proxyOf(transports.proxy.child!) },
+        ...(abTransport === undefined || clients.ab === undefined
+          ? []
+          : [{ name: AB, client: clients.ab, relay: proxyOf(abTransport.child!) }]),
       ]);
       const [proxy, bare] = [stdio.get(PROXY)!, stdio.get(BARE)!];
       goal(
@@ -380,16 +394,21 @@ export default async function proxyBench(context?: BenchContext): Promise<void> 
 
     const bare = await forkRelay('http-bare');
     const proxy = await forkRelay('http');
+    const ab = abProxyProcess === undefined ? undefined : await forkRelay('http', abProxyProcess);
     const httpClients = {
       direct: await connect(new StreamableHTTPClientTransport(new URL(`${http.url}/mcp`))),
       bare: await connect(new StreamableHTTPClientTransport(new URL(bare.url))),
       proxy: await connect(new StreamableHTTPClientTransport(new URL(proxy.url))),
+      ...(ab === undefined ? {} : { ab: await connect(new StreamableHTTPClientTransport(new URL(ab.url))) }),
     };
     try {
       const calls = await compareCalls('Loopback Streamable HTTP tools/call (SSE responses)', [
         { name: DIRECT, client: httpClients.direct },
         { name: BARE, client: httpClients.bare, relay: bare.relay },
         { name: PROXY, client: httpClients.proxy, relay: proxy.relay },
+        ...(ab === undefined || httpClients.ab === undefined
+          ? []
+          : [{ name: AB, client: httpClients.ab, relay: ab.relay }]),
       ]);
       const [figures, bareFigures] = [calls.get(PROXY)!, calls.get(BARE)!];
       goal(
@@ -416,6 +435,7 @@ export default async function proxyBench(context?: BenchContext): Promise<void> 
       { name: DIRECT, url: `${http.url}/mcp` },
       { name: BARE, url: bare.url, relay: bare.relay },
       { name: PROXY, url: proxy.url, relay: proxy.relay },
+      ...(ab === undefined ? [] : [{ name: AB, url: ab.url, relay: ab.relay }]),
     ]);
     goal(
       'proxy: SSE stream of 10k events, rate vs direct',

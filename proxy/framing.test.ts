@@ -60,6 +60,17 @@ void test('server-sent events: fields, multi-line data, CR/LF/CRLF line ends, co
   }
 });
 
+void test('server-sent events: a byte order mark opening the stream is not part of its first field', () => {
+  const events: SseEvent[] = [];
+  const parser = new SseParser(
+    100,
+    (event) => events.push(event),
+    () => undefined,
+  );
+  feed((chunk) => parser.push(chunk), '\uFEFFdata: first\n\ndata: \uFEFFsecond\n\n', 1);
+  assert.deepEqual(events, [{ data: 'first' }, { data: '\uFEFFsecond' }]);
+});
+
 void test('JSON-RPC messages: an object or a non-empty batch of objects; anything else is not JSON-RPC', () => {
   assert.deepEqual(jsonRpcMessages('{"jsonrpc":"2.0","method":"x"}'), [{ jsonrpc: '2.0', method: 'x' }]);
   assert.deepEqual(jsonRpcMessages('[{"id":1},{"id":2}]'), [{ id: 1 }, { id: 2 }]);

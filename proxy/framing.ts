@@ -3,6 +3,8 @@
  * chunk on, then hands the same chunk here. What is observed is bounded; what is relayed is not.
  */
 
+import { StringDecoder } from 'node:string_decoder';
+
 /** Newline-delimited JSON-RPC (the stdio transport): one message per line, `\n` ends it, `\r\n` tolerated. */
 export class LineSplitter {
   readonly #parts: Buffer[] = [];
@@ -75,7 +77,9 @@ export class SseParser {
   #retry: string | undefined;
   #overflowed = false;
   #lastWasCr = false;
-  readonly #decoder = new TextDecoder();
+  /** Cheaper to make than a `TextDecoder` (one parser per SSE response), but it keeps a leading BOM. */
+  readonly #decoder = new StringDecoder('utf8');
+  #atStart = true;
 
   constructor(
     private readonly maxEventChars: number,
@@ -84,7 +88,12 @@ export class SseParser {
   ) {}
 
   push(chunk: Buffer): void {
-    const text = this.#decoder.decode(chunk, { stream: true });
+    let text = this.#decoder.write(chunk);
+    if (this.#atStart && text !== '') {
+      this.#atStart = false;
+      if (text.startsWith('\uFEFF')) text = text.slice(1);
+    }
+    if (!this.#lastWasCr && !text.includes('\r')) return this.#pushLf(text);
     let start = 0;
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
@@ -104,6 +113,18 @@ export class SseParser {
       this.#lastWasCr = false;
       this.#appendLine(text.slice(start));
     }
+  }
+
+  /** `push` for text whose lines all end in `\n` (what servers send): no look at each character. */
+  #pushLf(text: string): void {
+    let start = 0;
+    let end: number;
+    while ((end = text.indexOf('\n', start)) !== -1) {
+      this.#appendLine(text.slice(start, end));
+      this.#processLine();
+      start = end + 1;
+    }
+    if (start < text.length) this.#appendLine(text.slice(start));
   }
 
   #appendLine(part: string): void {

@@ -350,17 +350,18 @@ class Exchange {
   }
 
   #observeOutbound(text: string): void {
-    const observe = (): void => {
-      if (this.#observer === undefined) return;
-      observeText(this.#observer, this.#ctx.options.telemetry, this.#ctx.counters, 'outbound', text);
-    };
     // The common case (a GET stream, or a response after its request was observed): no promise per message.
-    if (this.#queued === 0) return observe();
+    if (this.#queued === 0) return this.#observeOutboundNow(text);
     this.#queued++;
     this.#observing = this.#observing.then(() => {
       this.#queued--;
-      guard('outbound observation', observe);
+      guard('outbound observation', () => this.#observeOutboundNow(text));
     });
+  }
+
+  #observeOutboundNow(text: string): void {
+    if (this.#observer === undefined) return;
+    observeText(this.#observer, this.#ctx.options.telemetry, this.#ctx.counters, 'outbound', text);
   }
 
   #finish(): void {
@@ -385,18 +386,7 @@ class Exchange {
     const filter = this.#listRequest !== undefined && options.gate !== undefined;
     if (filter && json) return this.#filterJson(upstreamRes, status, headers);
     res.writeHead(status, upstreamRes.statusMessage, headers);
-    res.flushHeaders();
-    if (!observed) {
-      upstreamRes.pipe(res);
-      upstreamRes.once('end', () => this.#finish());
-      return;
-    }
-    const relay = (chunk: Buffer): void => {
-      if (!res.write(chunk)) {
-        upstreamRes.pause();
-        res.once('drain', () => upstreamRes.resume());
-      }
-    };
+    if (!observed) return relayBody(upstreamRes, res, undefined, () => this.#finish());
     if (sse) {
       const parser = new SseParser(
         options.maxObservedBytes,
@@ -406,28 +396,30 @@ class Exchange {
         () => countOversize(options.telemetry, counters, 'outbound'),
       );
       if (filter) return this.#filterSse(upstreamRes, parser);
-      upstreamRes.on('data', (chunk: Buffer) => {
-        relay(chunk);
-        guard('sse observation', () => parser.push(chunk));
-      });
-    } else {
-      const parts: Buffer[] = [];
-      let size = 0;
-      upstreamRes.on('data', (chunk: Buffer) => {
-        relay(chunk);
+      relayBody(
+        upstreamRes,
+        res,
+        (chunk) => afterRelay(() => parser.push(chunk)),
+        () => afterRelay(() => this.#finish()),
+      );
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    relayBody(
+      upstreamRes,
+      res,
+      (chunk) => {
         size += chunk.length;
         if (size <= options.maxObservedBytes) parts.push(chunk);
-      });
-      upstreamRes.once('end', () => {
-        if (size > options.maxObservedBytes) countOversize(options.telemetry, counters, 'outbound');
-        else if (size > 0) this.#observeOutbound(Buffer.concat(parts).toString('utf8'));
-      });
-    }
-    upstreamRes.once('end', () => {
-      res.end();
-      this.#finish();
-    });
-    upstreamRes.once('error', () => res.destroy());
+      },
+      () =>
+        afterRelay(() => {
+          if (size > options.maxObservedBytes) countOversize(options.telemetry, counters, 'outbound');
+          else if (size > 0) this.#observeOutbound(Buffer.concat(parts).toString('utf8'));
+          this.#finish();
+        }),
+    );
   }
 
   /** `--enforce`, a `tools/list` answered as JSON: read whole, withheld tools removed, sent with a new length. */
@@ -448,6 +440,7 @@ class Exchange {
 
   /** `--enforce`, a `tools/list` answered over SSE: each event re-sent as parsed, the list result filtered. */
   #filterSse(upstreamRes: IncomingMessage, observe: SseParser): void {
+    this.#res.flushHeaders();
     let chain: Promise<void> = Promise.resolve();
     const parser = new SseParser(
       Number.MAX_SAFE_INTEGER,
@@ -488,6 +481,60 @@ class Exchange {
     else this.#res.destroy();
     this.#finish();
   }
+}
+
+/** How long a response's headers wait for its first body bytes to leave with them. */
+const HEADERS_ALONE_AFTER_MS = 2;
+
+/**
+ * Relays a response body as it arrives, one write per read of the upstream's socket. Read in paused mode, the
+ * chunks one read parsed (one per chunked-encoding frame: an SSE stream has one per event) come out as one
+ * buffer, so the proxy makes one write and the client gets one frame; the last one is written with the end.
+ * The headers leave with the first bytes, or alone when none came within `HEADERS_ALONE_AFTER_MS` (a stream
+ * the upstream holds open). `onChunk` sees each buffer after it was written.
+ */
+function relayBody(
+  source: IncomingMessage,
+  res: ServerResponse,
+  onChunk: ((chunk: Buffer) => void) | undefined,
+  onEnd: () => void,
+): void {
+  let full = false;
+  const headersAlone = setTimeout(() => res.flushHeaders(), HEADERS_ALONE_AFTER_MS);
+  const pump = (): void => {
+    let chunk: Buffer | null;
+    while (!full && (chunk = source.read() as Buffer | null) !== null) {
+      clearTimeout(headersAlone);
+      if (source.complete && source.readableLength === 0) res.end(chunk);
+      else full = !res.write(chunk);
+      onChunk?.(chunk);
+    }
+  };
+  res.on('drain', () => {
+    full = false;
+    pump();
+  });
+  source.on('readable', pump);
+  source.once('end', () => {
+    clearTimeout(headersAlone);
+    if (!res.writableEnded) res.end();
+    onEnd();
+  });
+  source.once('error', () => {
+    clearTimeout(headersAlone);
+    res.destroy();
+  });
+}
+
+/** Observation waiting for the relay's writes of this turn of the event loop: it never delays a relayed byte. */
+const afterRelayQueue: (() => void)[] = [];
+
+function afterRelay(work: () => void): void {
+  if (afterRelayQueue.push(work) === 1) setImmediate(runAfterRelay);
+}
+
+function runAfterRelay(): void {
+  for (const work of afterRelayQueue.splice(0)) guard('relay observation', work);
 }
 
 function serializeSse(event: SseEvent): string {

@@ -158,6 +158,9 @@ class RawUpstream {
           return;
         }
         if (req.method === 'DELETE') return void res.writeHead(200).end();
+        // A GET stream: its headers now, then nothing until the connection closes.
+        if (req.method === 'GET')
+          return void res.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders();
         const message = JSON.parse(body) as { id?: number; method: string; params?: { name?: string } };
         if (message.id === undefined) return void res.writeHead(202).end();
         const reply = (result: unknown, headers: Record<string, string> = {}): void => {
@@ -315,6 +318,25 @@ describe('mcpwatch proxy --upstream against a hand-written upstream', () => {
     assert.equal(auth.principal, undefined, 'an unverified subject names no principal');
     assert.equal(auth.token?.issuer, 'https://issuer.example');
     assert.ok(!JSON.stringify(events).includes('mallory'), 'the raw subject never leaves the proxy');
+  });
+
+  it('relays the headers of a stream the upstream holds open before any event', { timeout: 10_000 }, async () => {
+    const upstream = new RawUpstream();
+    await upstream.start();
+    try {
+      await withProxy(upstream, {}, async (proxy) => {
+        const stream = new AbortController();
+        const opened = await fetch(proxy.url, {
+          headers: { accept: 'text/event-stream', 'mcp-session-id': 'raw-session-0123456789abcdef' },
+          signal: stream.signal,
+        });
+        assert.equal(opened.status, 200);
+        assert.equal(opened.headers.get('content-type'), 'text/event-stream');
+        stream.abort();
+      });
+    } finally {
+      await upstream.close();
+    }
   });
 
   it('relays the requests of every protocol version alike, 2025-03-26 through 2026-07-28', async () => {
