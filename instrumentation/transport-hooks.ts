@@ -132,22 +132,24 @@ function observerFor(server: ServerLike, transport: TransportLike, telemetry: Te
   );
 }
 
-/** What the `node:http` layer knew about the request that carried the current message. */
+/** A Node `IncomingMessage`, as far as it is read here. */
+interface NodeRequest {
+  socket?: { remoteAddress?: unknown } | null;
+  headers?: unknown;
+}
+
+/** The `node:http` request that carried the current message. */
 interface HttpRequestScope {
-  /** The `IncomingMessage` itself, to tell whether a transport's `handleRequest` is given this one. */
-  request: object;
+  /** The `IncomingMessage` itself: its headers are parsed only when read (Node builds `headers` lazily). */
+  request: NodeRequest;
   clientAddress?: string;
-  headers?: Record<string, string | string[] | undefined>;
 }
 
 /** A Node `IncomingMessage` (the SDK's Node transport), not a web `Request` (no peer address there). */
-function httpScopeOf(request: { socket?: { remoteAddress?: unknown }; headers?: unknown }): HttpRequestScope {
+function httpScopeOf(request: NodeRequest): HttpRequestScope {
   const scope: HttpRequestScope = { request };
   const address = str(request.socket?.remoteAddress);
   if (address !== undefined) scope.clientAddress = address.slice(0, 128);
-  if (typeof request.headers === 'object' && request.headers !== null && !(request.headers instanceof Headers)) {
-    scope.headers = request.headers as Record<string, string | string[] | undefined>;
-  }
   return scope;
 }
 
@@ -167,7 +169,7 @@ export function watchInboundHttpRequests(): void {
   watchingInbound = true;
   subscribe('http.server.request.start', (message) =>
     guard('inbound http hook', () => {
-      const request = (message as { request?: { socket?: { remoteAddress?: unknown } } }).request;
+      const request = (message as { request?: NodeRequest }).request;
       // From here to the end of this socket's callback and in every continuation the handling creates; the next
       // request on the socket (the same peer) enters its own.
       if (request !== undefined) nodeRequest.enterWith(httpScopeOf(request));
@@ -181,7 +183,7 @@ function inboundOf(transport: TransportLike, kind: McpTransport, extra: MessageE
   const http = servesHttp || kind === 'streamable-http' || kind === 'sse' ? nodeRequest.getStore() : undefined;
   // The SDK's request info, else the web `Request`, else (SDK 1.x before request info) the Node request's.
   const headers =
-    extra?.requestInfo?.headers ?? headersOf(extra?.request) ?? (servesHttp ? http?.headers : undefined);
+    extra?.requestInfo?.headers ?? headersOf(extra?.request) ?? (servesHttp ? nodeHeadersOf(http) : undefined);
   const authInfo = extra?.authInfo as AuthInfoLike | undefined;
   const clientAddress = http?.clientAddress;
   const inbound: InboundContext = {};
@@ -238,7 +240,7 @@ export function hookTransport(
   const handleRequest = transport.handleRequest;
   if (typeof handleRequest === 'function') {
     transport.handleRequest = function (this: TransportLike, ...args: unknown[]) {
-      const request = args[0] as { socket?: { remoteAddress?: unknown } } | undefined;
+      const request = args[0] as NodeRequest | undefined;
       const scope = guard('http request hook', () =>
         typeof request?.socket === 'object' && nodeRequest.getStore()?.request !== request
           ? httpScopeOf(request)
@@ -249,6 +251,13 @@ export function hookTransport(
         : nodeRequest.run(scope, () => handleRequest.apply(this, args));
     };
   }
+}
+
+function nodeHeadersOf(http: HttpRequestScope | undefined): Record<string, string | string[] | undefined> | undefined {
+  const headers = http?.request.headers;
+  return typeof headers === 'object' && headers !== null && !(headers instanceof Headers)
+    ? (headers as Record<string, string | string[] | undefined>)
+    : undefined;
 }
 
 /** SDK 2.x hands the web `Request` itself: its headers as a record (names arrive lower-cased). */
