@@ -41,8 +41,9 @@ import { OtlpReceiver } from '../test/support/otlp-receiver.ts';
 import { median } from './harness.ts';
 import type { ProfileShares, ServerVariant } from './instrumentation-server.ts';
 
-const CALLS_PER_BLOCK = 400;
-const ROUNDS = 12;
+/** Longer blocks (`MCPWATCH_BENCH_CALLS_PER_BLOCK`) give each profile more samples on a loaded machine. */
+const CALLS_PER_BLOCK = Number(process.env['MCPWATCH_BENCH_CALLS_PER_BLOCK'] ?? 400);
+const ROUNDS = Number(process.env['MCPWATCH_BENCH_ROUNDS'] ?? 12);
 const STARTUP_LAUNCHES = 15;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const serverScript = fileURLToPath(new URL('./instrumentation-server.ts', import.meta.url));
