@@ -6,15 +6,18 @@
  * `instrumented` is the bare server started with `--import mcpwatch/register` by the bench. It prints its
  * port, then answers the bench over IPC: `flush` exports what is buffered and replies with the process CPU
  * time so far (µs), so that every measured block pays for its own export; `profile-start` and `profile-stop`
- * sample the block with the V8 profiler and reply which share of it ran telemetry code.
+ * sample the block with the V8 profiler and reply which share of it ran telemetry code (and write the
+ * block's profile to `$MCPWATCH_BENCH_BLOCK_PROFILES/<pid>-<block>.cpuprofile` when that is set).
  *
  *   node --import tsx bench/instrumentation-server.ts <bare|plain-span|instrumented>
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector';
 import type { Profiler } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -86,11 +89,15 @@ const cpuMicros = (): number => {
   return used.user + used.system;
 };
 
-/** Where the sampled time of a block went, in µs: all of it (idle excluded), and telemetry code. */
+/**
+ * Where the samples of a block went: all of them (idle excluded), and those in telemetry code. Samples are
+ * counted, not weighted by their time deltas: on a loaded machine a thread taken off the CPU comes back with one
+ * sample whose delta spans the whole wait, which would hand that wait to whichever frame happened to be running.
+ */
 export interface ProfileShares {
-  busyMicros: number;
+  busySamples: number;
   /** OpenTelemetry and mcpwatch frames, with the Node internals they call (the host's code excluded). */
-  telemetryMicros: number;
+  telemetrySamples: number;
 }
 
 const isTelemetry = (url: string): boolean =>
@@ -102,19 +109,21 @@ function profileShares(profile: Profiler.Profile): ProfileShares {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parents = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
-  const shares: ProfileShares = { busyMicros: 0, telemetryMicros: 0 };
-  const samples = profile.samples ?? [];
-  for (let index = 0; index < samples.length; index++) {
-    const delta = profile.timeDeltas?.[index] ?? 0;
-    let id: number | undefined = samples[index];
-    const leaf = nodes.get(id ?? -1)?.callFrame;
+  const shares: ProfileShares = { busySamples: 0, telemetrySamples: 0 };
+  for (const sample of profile.samples ?? []) {
+    let id: number | undefined = sample;
+    const leaf = nodes.get(id)?.callFrame;
     if (leaf === undefined || leaf.functionName === '(idle)') continue;
-    shares.busyMicros += delta;
+    shares.busySamples++;
     while (id !== undefined && isNeutral(nodes.get(id)?.callFrame.url ?? '')) id = parents.get(id);
-    if (id !== undefined && isTelemetry(nodes.get(id)?.callFrame.url ?? '')) shares.telemetryMicros += delta;
+    if (id !== undefined && isTelemetry(nodes.get(id)?.callFrame.url ?? '')) shares.telemetrySamples++;
   }
   return shares;
 }
+
+/** Where each block's profile is written, when set. */
+const profileDir = process.env['MCPWATCH_BENCH_BLOCK_PROFILES'];
+let profiledBlocks = 0;
 
 const session = new Session();
 session.connect();
@@ -132,9 +141,13 @@ process.on('message', (message: { type: string }) => {
       .then(() => post('Profiler.start'))
       .then(() => process.send?.({}));
   else if (message.type === 'profile-stop')
-    void post<{ profile: Profiler.Profile }>('Profiler.stop').then(({ profile }) =>
-      process.send?.({ shares: profileShares(profile) }),
-    );
+    void post<{ profile: Profiler.Profile }>('Profiler.stop').then(({ profile }) => {
+      if (profileDir !== undefined) {
+        mkdirSync(profileDir, { recursive: true });
+        writeFileSync(join(profileDir, `${process.pid}-${++profiledBlocks}.cpuprofile`), JSON.stringify(profile));
+      }
+      process.send?.({ shares: profileShares(profile) });
+    });
   else if (message.type === 'exit') process.exit(0);
 });
 process.send?.({ port: (http.address() as AddressInfo).port });

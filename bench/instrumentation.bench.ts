@@ -15,7 +15,10 @@
  * - start-up: whole-process wall time of `node --import mcpwatch/register` + the SDK import vs the import alone.
  *
  * The instrumented servers and start-up use the built package (`npm run build`). With
- * `MCPWATCH_BENCH_CPU_PROF=<dir>` every server process writes a CPU profile to `<dir>/<row>/`.
+ * `MCPWATCH_BENCH_COMPARE=<register.js of another build>` (say, the main branch's `instrumentation/dist/register.js`)
+ * two more rows run that build, sampled in and out, interleaved with the others. With
+ * `MCPWATCH_BENCH_CPU_PROF=<dir>` every server process writes the CPU profile of each measured block (warm-up
+ * included) to `<dir>/<row>/`.
  *
  *   tsx bench/instrumentation.bench.ts      (or through `tsx bench/run.ts instrumentation`)
  */
@@ -38,19 +41,29 @@ import { OtlpReceiver } from '../test/support/otlp-receiver.ts';
 import { median } from './harness.ts';
 import type { ProfileShares, ServerVariant } from './instrumentation-server.ts';
 
-const CALLS_PER_BLOCK = 400;
-const ROUNDS = 12;
+/** Longer blocks (`MCPWATCH_BENCH_CALLS_PER_BLOCK`) give each profile more samples on a loaded machine. */
+const CALLS_PER_BLOCK = Number(process.env['MCPWATCH_BENCH_CALLS_PER_BLOCK'] ?? 400);
+const ROUNDS = Number(process.env['MCPWATCH_BENCH_ROUNDS'] ?? 12);
 const STARTUP_LAUNCHES = 15;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const serverScript = fileURLToPath(new URL('./instrumentation-server.ts', import.meta.url));
 
-type Row = 'bare' | 'plain-span' | 'instrumented' | 'sampled-out';
-const ROWS: readonly Row[] = ['bare', 'plain-span', 'instrumented', 'sampled-out'];
+type Row = 'bare' | 'plain-span' | 'instrumented' | 'sampled-out' | 'compare' | 'compare-sampled-out';
+const compareRegister = process.env['MCPWATCH_BENCH_COMPARE'];
+const ROWS: readonly Row[] = [
+  'bare',
+  'plain-span',
+  'instrumented',
+  'sampled-out',
+  ...(compareRegister === undefined ? [] : (['compare', 'compare-sampled-out'] as const)),
+];
 const LABELS: Record<Row, string> = {
   bare: 'bare server',
   'plain-span': 'baseline: one plain OTel span per call (OTel SDK, batch processor, OTLP/HTTP protobuf)',
   instrumented: '`--import mcpwatch/register`, spans sampled in',
   'sampled-out': '`--import mcpwatch/register`, spans sampled out (`OTEL_TRACES_SAMPLER=always_off`)',
+  compare: `\`--import ${compareRegister}\`, spans sampled in`,
+  'compare-sampled-out': `\`--import ${compareRegister}\`, spans sampled out`,
 };
 
 const load = (): string =>
@@ -68,22 +81,20 @@ interface ServerProcess {
 }
 
 async function startServer(row: Row, endpoint: string): Promise<ServerProcess> {
-  const variant: ServerVariant = row === 'sampled-out' ? 'instrumented' : row;
+  const variant: ServerVariant = row === 'bare' || row === 'plain-span' ? row : 'instrumented';
+  const register = row === 'compare' || row === 'compare-sampled-out' ? compareRegister! : 'mcpwatch/register';
+  const sampledOut = row === 'sampled-out' || row === 'compare-sampled-out';
   const profileDir = process.env['MCPWATCH_BENCH_CPU_PROF'];
   const child: ChildProcess = fork(serverScript, [variant], {
     cwd: root,
-    execArgv: [
-      ...(variant === 'instrumented' ? ['--import', 'mcpwatch/register'] : []),
-      '--import',
-      'tsx',
-      ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, row)}`]),
-    ],
+    execArgv: [...(variant === 'instrumented' ? ['--import', register] : []), '--import', 'tsx'],
     env: {
       ...process.env,
+      ...(profileDir === undefined ? {} : { MCPWATCH_BENCH_BLOCK_PROFILES: join(profileDir, row) }),
       OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
       OTEL_SERVICE_NAME: `bench-${row}`,
       MCPWATCH_HMAC_KEY: 'bench-only-hmac-key-0123456789abcdef',
-      ...(row === 'sampled-out' ? { OTEL_TRACES_SAMPLER: 'always_off' } : {}),
+      ...(sampledOut ? { OTEL_TRACES_SAMPLER: 'always_off' } : {}),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -137,8 +148,8 @@ async function block(server: ServerProcess): Promise<Block> {
   const after = await server.flushedCpuMicros();
   const shares = await server.profile(false);
   const serverCpuMicrosPerCall = (after - before) / CALLS_PER_BLOCK;
-  // The profiler samples wall time, stretched on a loaded machine: its shares are applied to the CPU time.
-  const telemetryShare = (shares?.telemetryMicros ?? Number.NaN) / (shares?.busyMicros ?? Number.NaN);
+  // The profile tells where the block's CPU went; its share is applied to the CPU time the process reports.
+  const telemetryShare = (shares?.telemetrySamples ?? Number.NaN) / (shares?.busySamples ?? Number.NaN);
   return { latenciesMs, serverCpuMicrosPerCall, telemetryMicrosPerCall: telemetryShare * serverCpuMicrosPerCall };
 }
 

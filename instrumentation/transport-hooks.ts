@@ -13,26 +13,19 @@ import type { MessageExtra, ServerLike, TransportLike } from './internal-types.t
 const HOOKED = Symbol.for('mcpwatch.transport.hooked');
 const WRAPPED = Symbol.for('mcpwatch.wrapped');
 
-/** What the HTTP layer knew about the request that carried the current message (set around `handleRequest`). */
-interface HttpRequestScope {
-  clientAddress?: string;
-  headers?: Record<string, string | string[] | undefined>;
-}
-
-const HTTP_REQUEST_KEY = createContextKey('mcpwatch.http-request');
 const CALL_SCOPE_KEY = createContextKey('mcpwatch.call-scope');
 
 /**
- * The HTTP request and MCP call in hand travel as values of the one OTel context (one AsyncLocalStorage
- * store, OTel's, instead of one per value). Without a context manager (an `instrument()` user with no OTel
- * SDK), OTel's `context.with` propagates nothing: then one store of our own carries the OTel context.
+ * The MCP call in hand travels as a value of the OTel context. Without a context manager (an `instrument()`
+ * user with no OTel SDK), OTel's `context.with` propagates nothing: then one store of our own carries the OTel
+ * context.
  */
 let fallbackStore: AsyncLocalStorage<Context> | undefined | null = null;
 
 function store(): AsyncLocalStorage<Context> | undefined {
   if (fallbackStore === null) {
-    const probe = ROOT_CONTEXT.setValue(HTTP_REQUEST_KEY, true);
-    const propagates = context.with(probe, () => context.active().getValue(HTTP_REQUEST_KEY) === true);
+    const probe = ROOT_CONTEXT.setValue(CALL_SCOPE_KEY, true);
+    const propagates = context.with(probe, () => context.active().getValue(CALL_SCOPE_KEY) === true);
     fallbackStore = propagates ? undefined : new AsyncLocalStorage<Context>();
   }
   return fallbackStore;
@@ -139,36 +132,60 @@ function observerFor(server: ServerLike, transport: TransportLike, telemetry: Te
   );
 }
 
+/** A Node `IncomingMessage`, as far as it is read here. */
+interface NodeRequest {
+  socket?: { remoteAddress?: unknown } | null;
+  headers?: unknown;
+}
+
+/** The `node:http` request that carried the current message. */
+interface HttpRequestScope {
+  /** The `IncomingMessage` itself: its headers are parsed only when read (Node builds `headers` lazily). */
+  request: NodeRequest;
+  clientAddress?: string;
+}
+
+/** A Node `IncomingMessage` (the SDK's Node transport), not a web `Request` (no peer address there). */
+function httpScopeOf(request: NodeRequest): HttpRequestScope {
+  const scope: HttpRequestScope = { request };
+  const address = str(request.socket?.remoteAddress);
+  if (address !== undefined) scope.clientAddress = address.slice(0, 128);
+  return scope;
+}
+
 /**
- * The peer address of the `node:http` request being handled. SDK 2.x serves Streamable HTTP from a web `Request`
- * (`createMcpHandler` behind `toNodeHandler`, or any fetch-style adapter), which carries no address: the
- * server's `http.server.request.start` diagnostics channel names the socket before the request is handled.
+ * The `node:http` request being handled. The server's `http.server.request.start` diagnostics channel names it
+ * before it is handled, which also covers SDK 2.x, whose transports get a web `Request` without a peer address
+ * (`createMcpHandler` behind `toNodeHandler`, or any fetch-style adapter). A transport's `handleRequest` given an
+ * `IncomingMessage` that is not the one in scope (its handling continued from a stream event, as after a body
+ * parser) runs in a scope of its own.
  */
-const nodeRequestAddress = new AsyncLocalStorage<string>();
+const nodeRequest = new AsyncLocalStorage<HttpRequestScope>();
 let watchingInbound = false;
 
-/** Follows the address of every inbound `node:http` request into its handling. Idempotent. */
+/** Follows every inbound `node:http` request into its handling. Idempotent. */
 export function watchInboundHttpRequests(): void {
   if (watchingInbound) return;
   watchingInbound = true;
   subscribe('http.server.request.start', (message) =>
     guard('inbound http hook', () => {
-      const socket = (message as { request?: { socket?: { remoteAddress?: unknown } } }).request?.socket;
-      const address = str(socket?.remoteAddress);
+      const request = (message as { request?: NodeRequest }).request;
       // From here to the end of this socket's callback and in every continuation the handling creates; the next
       // request on the socket (the same peer) enters its own.
-      if (address !== undefined) nodeRequestAddress.enterWith(address.slice(0, 128));
+      if (request !== undefined) nodeRequest.enterWith(httpScopeOf(request));
     }),
   );
 }
 
 /** What the observer is told about one inbound message: the SDK's extra info, else the HTTP request's scope. */
 function inboundOf(transport: TransportLike, kind: McpTransport, extra: MessageExtra | undefined): InboundContext {
-  const http = activeContext().getValue(HTTP_REQUEST_KEY) as HttpRequestScope | undefined;
-  const headers = extra?.requestInfo?.headers ?? headersOf(extra?.request) ?? http?.headers;
+  const servesHttp = typeof transport.handleRequest === 'function';
+  const http = servesHttp || kind === 'streamable-http' || kind === 'sse' ? nodeRequest.getStore() : undefined;
+  // The SDK's request info, else the web `Request`, else (SDK 1.x before request info) the Node request's.
+  const headers =
+    extra?.requestInfo?.headers ?? headersOf(extra?.request) ?? (servesHttp ? nodeHeadersOf(http) : undefined);
   const authInfo = extra?.authInfo as AuthInfoLike | undefined;
-  const clientAddress =
-    http?.clientAddress ?? (kind === 'streamable-http' || kind === 'sse' ? nodeRequestAddress.getStore() : undefined);
+  const clientAddress = http?.clientAddress;
   const inbound: InboundContext = {};
   if (transport.sessionId !== undefined) inbound.sessionId = transport.sessionId;
   if (headers !== undefined) inbound.headers = headers;
@@ -223,10 +240,24 @@ export function hookTransport(
   const handleRequest = transport.handleRequest;
   if (typeof handleRequest === 'function') {
     transport.handleRequest = function (this: TransportLike, ...args: unknown[]) {
-      const scope = guard('http request hook', () => httpScopeOf(args[0])) ?? {};
-      return runWith(activeContext().setValue(HTTP_REQUEST_KEY, scope), () => handleRequest.apply(this, args));
+      const request = args[0] as NodeRequest | undefined;
+      const scope = guard('http request hook', () =>
+        typeof request?.socket === 'object' && nodeRequest.getStore()?.request !== request
+          ? httpScopeOf(request)
+          : undefined,
+      );
+      return scope === undefined
+        ? handleRequest.apply(this, args)
+        : nodeRequest.run(scope, () => handleRequest.apply(this, args));
     };
   }
+}
+
+function nodeHeadersOf(http: HttpRequestScope | undefined): Record<string, string | string[] | undefined> | undefined {
+  const headers = http?.request.headers;
+  return typeof headers === 'object' && headers !== null && !(headers instanceof Headers)
+    ? (headers as Record<string, string | string[] | undefined>)
+    : undefined;
 }
 
 /** SDK 2.x hands the web `Request` itself: its headers as a record (names arrive lower-cased). */
@@ -234,16 +265,4 @@ function headersOf(request: MessageExtra['request']): Record<string, string> | u
   const headers = request?.headers;
   if (!(headers instanceof Headers)) return undefined;
   return Object.fromEntries(headers);
-}
-
-/** Node's `IncomingMessage` (the SDK's Node transport) or a web `Request` (no peer address there). */
-function httpScopeOf(request: unknown): HttpRequestScope {
-  const req = request as { socket?: { remoteAddress?: unknown }; headers?: unknown } | undefined;
-  const scope: HttpRequestScope = {};
-  const address = str(req?.socket?.remoteAddress);
-  if (address !== undefined) scope.clientAddress = address.slice(0, 128);
-  if (typeof req?.headers === 'object' && req.headers !== null && !(req.headers instanceof Headers)) {
-    scope.headers = req.headers as Record<string, string | string[] | undefined>;
-  }
-  return scope;
 }

@@ -86,7 +86,7 @@ export class Telemetry {
    * was scrubbed once when captured; the other kinds are rare and scrubbed whole here.
    */
   emit(event: AuditEvent, server: ServerRef, context?: Context): void {
-    const name = auditEventName(event.kind);
+    const name = (eventNames[event.kind] ??= auditEventName(event.kind));
     const body = (event.kind === 'call' ? event : scrubValue(event, this.secrets)) as AnyValueMap;
     const attributes: Record<string, string> = {
       'event.name': name,
@@ -96,7 +96,7 @@ export class Telemetry {
     if (server.version !== undefined) attributes[ATTRIBUTES.serverVersion] = server.version;
     this.#logger.emit({
       eventName: name,
-      timestamp: new Date(epochMsOf(event.time)),
+      timestamp: epochMsOf(event.time),
       severityNumber: SeverityNumber.INFO,
       severityText: 'INFO',
       body,
@@ -105,6 +105,9 @@ export class Telemetry {
     });
   }
 }
+
+/** `auditEventName` of each kind, made once rather than per event. */
+const eventNames: Partial<Record<AuditEvent['kind'], string>> = {};
 
 let defaultTelemetry: Telemetry | undefined;
 
