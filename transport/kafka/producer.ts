@@ -92,7 +92,7 @@ export class KafkaProducer implements Producer {
       if (transactionalId !== undefined && isFenced(error)) {
         this.#fenced = new McpwatchError(
           'TRANSPORT_FAILED',
-          `Kafka producer fenced: another producer took transactional id ${transactionalId}; this one sends no more.`,
+          `Kafka producer fenced: another producer took transactional id ${transactionalId} (or the broker timed out a transaction of this one); it sends no more.`,
           { cause: error, retriable: false },
         );
         throw this.#fenced;
