@@ -200,7 +200,13 @@ program
       .choices(['earliest', 'latest'])
       .default('earliest'),
   )
-  .action(async (options: { brokers: string[]; config?: string; from: 'earliest' | 'latest' }) => {
+  .addOption(
+    new Option(
+      '--instance-id <id>',
+      'this instance within its group, stable across restarts and unique among live instances (names its state transactions)',
+    ).env('MCPWATCH_INSTANCE_ID'),
+  )
+  .action(async (options: { brokers: string[]; config?: string; from: 'earliest' | 'latest'; instanceId?: string }) => {
     const log = logger();
     const [{ startDetectors }, { loadDetectorsConfig }, { RULES }, { createSinks }, { createTransport }] =
       await Promise.all([
@@ -222,6 +228,7 @@ program
       logger: log,
       from: options.from,
       processMetrics: true,
+      ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }),
     });
     process.stderr.write(
       `mcpwatch detectors: group ${config.groupId}, ${config.rules.length} rules` +

@@ -34,6 +34,8 @@ export interface BatchProcessorOptions {
   eventPartitions: number;
   config: DetectorsConfig;
   producer: Producer;
+  /** Atomic (transactional): a checkpoint and its positions are appended whole or not at all. */
+  stateProducer: Producer;
   consumer: Consumer;
   delivery: AlertDelivery;
   metrics: DetectorMetrics;
@@ -237,11 +239,11 @@ export class BatchProcessor {
   /** Sends checkpoint records; a state log that is full sheds its oldest keys and takes the send again. */
   async #checkpoint(records: OutgoingRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const { producer, topics, metrics, log } = this.options;
+    const { stateProducer, topics, metrics, log } = this.options;
     let pending = records;
     for (let round = 1; ; round += 1) {
       try {
-        await producer.send(topics.detectorState, pending);
+        await stateProducer.send(topics.detectorState, pending);
         return;
       } catch (error) {
         if (!isMcpwatchError(error) || error.code !== 'LIMIT_EXCEEDED') throw error;

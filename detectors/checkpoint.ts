@@ -12,9 +12,9 @@
  * | `<scope>/<p>/origin/<eventsPartition>` | `{ offset }`: the last events offset whose re-keyed copy it includes |
  * | `<scope>/<p>/held/<topic>/<offset>` | `{ seq, event }`: an event read but held for event-time order; empty once run |
  *
- * A batch's positions are sent with the state records they cover, in one send to one state partition: Kafka
- * appends them as one record batch (the embedded log appends a send whole), so a restored state includes every
- * record before its position and none after it.
+ * A batch's positions are sent with the state records they cover, in one send of an atomic producer (a Kafka
+ * transaction, however many requests the send takes; the embedded log appends a send whole), and restore reads
+ * committed records only, so a restored state includes every record before its position and none after it.
  * Keys of the earlier layout (`<p>/…`, one engine per events partition) restore into the `session` scope.
  */
 import { McpwatchError } from '../contracts/errors.ts';

@@ -8,9 +8,8 @@
  *   2. deliver the alerts to every sink, and an events-topic batch's valid events to the sinks that carry audit
  *      events, and wait until all confirm (`delivery.ts`, retried by the one policy);
  *   3. send the re-keyed events to their repartition topics;
- *   4. checkpoint the engines' changes and the batch's end position to the compacted state topic, in one send:
- *      they go to one state partition, so Kafka appends them as one record batch, whole or not at all (one over
- *      a request's size goes out in consecutive requests, positions last);
+ *   4. checkpoint the engines' changes and the batch's end position to the compacted state topic, in one send
+ *      of the state producer, which is atomic (a Kafka transaction): whole or not at all, however large;
  *   5. commit the offsets.
  *
  * A crash between any two steps replays the batch: its alerts get the same deterministic ids (sinks see a
@@ -19,6 +18,7 @@
  * for `engine.idlePartitionMs` advance to the newest event time this instance has seen, so timers and eviction
  * do not wait for traffic that may never come.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { McpwatchError } from '../contracts/errors.ts';
@@ -61,6 +61,12 @@ export interface StartDetectorsOptions {
   processMetrics?: boolean;
   /** Where the classifier's key variable is read; `process.env` by default. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Names this instance within its group, stable across its restarts (a StatefulSet pod name): its state
+   * producer's transactional id is `<groupId>.state.<instanceId>`, so a restarted instance fences its former
+   * self. Two live instances of a group must never share one. Default: a new id per start (no fencing then).
+   */
+  instanceId?: string;
 }
 
 export interface DetectorsRuntime {
@@ -121,6 +127,9 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
 
   const eventPartitions = await preparedTopics(transport, topics, routes, options.eventPartitions, log);
   const producer: Producer = await transport.producer();
+  const stateProducer: Producer = await transport.producer({
+    transactionalId: `${config.groupId}.state.${options.instanceId ?? randomUUID()}`,
+  });
   const consumer: Consumer = await transport.consumer({
     groupId: config.groupId,
     topics: [topics.events, ...routes.map((route) => route.topic)],
@@ -147,6 +156,7 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     eventPartitions,
     config,
     producer,
+    stateProducer,
     consumer,
     delivery,
     metrics,
@@ -232,7 +242,11 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
         await classifier?.close();
         await consumer.close();
         await done.catch(() => undefined);
-        const results = await Promise.allSettled([...sinks.map((sink) => sink.close()), producer.close()]);
+        const results = await Promise.allSettled([
+          ...sinks.map((sink) => sink.close()),
+          producer.close(),
+          stateProducer.close(),
+        ]);
         await ops?.close();
         for (const result of results) {
           if (result.status === 'rejected') log.warn({ err: result.reason as unknown }, 'Close failed.');

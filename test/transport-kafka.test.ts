@@ -243,3 +243,49 @@ void describe('kafka producer after a send in doubt', () => {
     }
   });
 });
+
+void describe('kafka atomic producer', () => {
+  void it('a send that fails after its first requests leaves nothing readable, where a plain one leaves them', async () => {
+    const transport = new KafkaTransport({ brokers: kafkaBrokers(), clientId: 'mcpwatch-atomic-test' });
+    try {
+      const topic = uniqueTopic('atomic-midway');
+      await transport.ensureTopics([{ topic, partitions: 2, cleanupPolicy: 'compact' }]);
+      // Two requests' worth of state records (900 KiB each), then a record over the broker's message.max.bytes
+      // (1 MiB): the broker refuses the third request after it appended the first two.
+      const stateRecords = (partition: number) =>
+        Array.from({ length: 4 }, (_, index) => ({
+          key: `state/${index}`,
+          value: `${index}:`.padEnd(400 * 1024, 's'),
+          partition,
+        }));
+      const failingMidway = (partition: number) => [
+        ...stateRecords(partition),
+        { key: 'position', value: 'p'.repeat(1200 * 1024), partition },
+      ];
+      const keysIn = async (partition: number) => {
+        const keys: (string | null)[] = [];
+        for await (const record of transport.readPartition(topic, partition)) keys.push(record.key);
+        return keys;
+      };
+
+      const plain = await transport.producer();
+      await assert.rejects(plain.send(topic, failingMidway(0)), (error: unknown) =>
+        isMcpwatchError(error, 'TRANSPORT_FAILED'),
+      );
+      assert.deepEqual(await keysIn(0), ['state/0', 'state/1', 'state/2', 'state/3'], 'the first requests stay');
+
+      const atomic = await transport.producer({ transactionalId: uniqueTopic('atomic-midway') });
+      await assert.rejects(atomic.send(topic, failingMidway(1)), (error: unknown) =>
+        isMcpwatchError(error, 'TRANSPORT_FAILED'),
+      );
+      assert.deepEqual(await keysIn(1), [], 'an aborted transaction leaves nothing readable');
+
+      // The failed transaction left the producer usable.
+      await atomic.send(topic, stateRecords(1));
+      assert.deepEqual(await keysIn(1), ['state/0', 'state/1', 'state/2', 'state/3']);
+      await Promise.all([plain.close(), atomic.close()]);
+    } finally {
+      await transport.close();
+    }
+  });
+});

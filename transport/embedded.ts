@@ -20,6 +20,7 @@ import type {
   OutgoingRecord,
   PartitionOffset,
   Producer,
+  ProducerOptions,
   TopicPartition,
   TopicSpec,
   Transport,
@@ -105,6 +106,8 @@ export class EmbeddedTransport implements Transport {
   readonly #topics = new Map<string, TopicLog>();
   readonly #groups = new Map<string, ConsumerGroup>();
   readonly #members = new Set<EmbeddedConsumer>();
+  /** The producer that last opened each transactional id: only it may send. */
+  readonly #transactionalOwners = new Map<string, Producer>();
   #closed = false;
 
   constructor(options: EmbeddedTransportOptionsInput = {}) {
@@ -133,14 +136,26 @@ export class EmbeddedTransport implements Transport {
     return Promise.resolve();
   }
 
-  producer(): Promise<Producer> {
+  /**
+   * Every send is all or nothing already: `#append` checks the whole send before it appends any of it, in one
+   * synchronous step, and the log lives in this process only (nothing is persisted that a crash could cut short).
+   * A transactional id only fences: a producer opened with it stops the one that held it before.
+   */
+  producer(options: ProducerOptions = {}): Promise<Producer> {
     this.#assertOpen();
+    const { transactionalId } = options;
     let closed = false;
     const producer: Producer = {
       send: async (topic, records) => {
         if (closed || this.#closed) throw new McpwatchError('CLOSED', 'The embedded producer is closed.');
         // Like a network round trip: the caller's continuation never runs inside send's own turn.
         await Promise.resolve();
+        if (transactionalId !== undefined && this.#transactionalOwners.get(transactionalId) !== producer) {
+          throw new McpwatchError(
+            'TRANSPORT_FAILED',
+            `Embedded producer fenced: another producer took transactional id ${transactionalId}; this one sends no more.`,
+          );
+        }
         this.#append(topic, records);
       },
       close: () => {
@@ -148,6 +163,7 @@ export class EmbeddedTransport implements Transport {
         return Promise.resolve();
       },
     };
+    if (transactionalId !== undefined) this.#transactionalOwners.set(transactionalId, producer);
     return Promise.resolve(producer);
   }
 

@@ -53,6 +53,7 @@ export type {
   OutgoingRecord,
   PartitionOffset,
   Producer,
+  ProducerOptions,
   RecordBatch,
   TopicPartition,
   TopicSpec,

@@ -4,6 +4,7 @@
  * mcpwatch relies on is pinned by `test/support/transport-contract.ts`, and another client is one more file passing it.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   Kafka,
   Partitioners,
@@ -11,6 +12,7 @@ import {
   type Admin,
   type ConsumerConfig,
   type KafkaConfig,
+  type Producer as KafkaProducerClient,
   type SASLOptions,
 } from 'kafkajs';
 import { pino, type Logger } from 'pino';
@@ -29,9 +31,27 @@ import { KafkaProducer } from './kafka/producer.ts';
 import { incomingRecord } from './kafka/records.ts';
 import { installRequestQueueScheduler } from './kafka/request-queue.ts';
 import { retryPolicy } from './retry.ts';
-import type { Consumer, ConsumerOptions, IncomingRecord, Producer, TopicSpec, Transport } from './types.ts';
+import type {
+  Consumer,
+  ConsumerOptions,
+  IncomingRecord,
+  Producer,
+  ProducerOptions,
+  TopicSpec,
+  Transport,
+} from './types.ts';
 
 const METADATA_RETRY = retryPolicy({ attempts: 8, baseDelayMs: 100, maxDelayMs: 2_000 });
+/** Between looks at the last stable offset after a commit: its markers usually follow within milliseconds. */
+const COMMIT_POLL_MS = 5;
+/**
+ * How long a transaction may stay open before the broker aborts it (kafkajs's default is 60 s). A producer that
+ * died mid-transaction under an id nobody opens again holds back read-committed readers of its partitions that
+ * long, plus the broker's sweep for timed-out transactions (`transaction.abort.timed.out.transaction.cleanup.
+ * interval.ms`, 10 s by default).
+ */
+const TRANSACTION_TIMEOUT_MS = 10_000;
+const ABORT_SWEEP_MS = 10_000;
 
 export interface KafkaTransportDependencies {
   /** kafkajs's own log lines at warn and above go here; below warn they are not produced at all. */
@@ -110,8 +130,9 @@ export class KafkaTransport implements Transport {
     }
   }
 
-  async producer(): Promise<Producer> {
+  async producer(options: ProducerOptions = {}): Promise<Producer> {
     this.#assertOpen();
+    const { transactionalId } = options;
     const createClient = () =>
       this.#kafka.producer({
         idempotent: true,
@@ -119,18 +140,62 @@ export class KafkaTransport implements Transport {
         maxInFlightRequests: 1,
         createPartitioner: Partitioners.DefaultPartitioner,
         allowAutoTopicCreation: false,
+        ...(transactionalId === undefined ? {} : { transactionalId, transactionTimeout: TRANSACTION_TIMEOUT_MS }),
       });
+    const connect = async (client: KafkaProducerClient): Promise<void> => {
+      await client.connect();
+      // kafkajs initializes a transactional id at its first transaction: an empty one does it now, so this
+      // producer fences its predecessor (and the broker aborts what that one left open) before the first send.
+      if (transactionalId !== undefined) await (await client.transaction()).abort();
+    };
     const client = createClient();
     try {
-      await client.connect();
+      await connect(client);
     } catch (error) {
+      await client.disconnect().catch(() => undefined);
       throw transportError('producer connect', error);
     }
-    const producer = new KafkaProducer(client, createClient, this.options.producer.ackTimeoutMs, () =>
-      this.#open.delete(producer),
-    );
+    const producer = new KafkaProducer(client, createClient, {
+      connect,
+      ackTimeoutMs: this.options.producer.ackTimeoutMs,
+      transactionalId,
+      awaitReadable: (topic, offsets) => this.#awaitReadable(topic, offsets),
+      onClose: () => this.#open.delete(producer),
+    });
     this.#open.add(producer);
     return producer;
+  }
+
+  /**
+   * Polls the last stable offsets until each partition's passes its offset: long enough for a transaction of a
+   * dead producer, opened before this one's, to be aborted by the broker.
+   */
+  async #awaitReadable(topic: string, offsets: ReadonlyMap<number, bigint>): Promise<void> {
+    if (offsets.size === 0) return;
+    const admin = await this.#adminClient();
+    const timeoutMs = TRANSACTION_TIMEOUT_MS + ABORT_SWEEP_MS + this.options.producer.ackTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let stable: { partition: number; offset: string }[];
+      try {
+        stable = await admin.fetchTopicOffsets(topic);
+      } catch (error) {
+        throw transportError(`awaiting the commit to ${topic}`, error);
+      }
+      const readable = [...offsets].every(([partition, offset]) => {
+        const found = stable.find((entry) => entry.partition === partition);
+        return found !== undefined && BigInt(found.offset) > offset;
+      });
+      if (readable) return;
+      if (Date.now() > deadline) {
+        throw new McpwatchError(
+          'TRANSPORT_FAILED',
+          `Kafka transaction to ${topic} committed but not readable after ${timeoutMs} ms (a transaction still open before it?)`,
+          { retriable: true },
+        );
+      }
+      await delay(COMMIT_POLL_MS);
+    }
   }
 
   async consumer(options: ConsumerOptions): Promise<Consumer> {
@@ -147,8 +212,9 @@ export class KafkaTransport implements Transport {
 
   /**
    * kafkajs has no manual assignment, so this joins a throwaway group (never committed) whose assigner gives
-   * its one member exactly this partition, reads from the earliest offset and stops at the high watermark
-   * fetched before reading. Records appended meanwhile are not read.
+   * its one member exactly this partition, reads committed records (kafkajs's default isolation) from the earliest
+   * offset and stops at the end fetched before reading: the last stable offset, before any open transaction.
+   * Records appended meanwhile are not read.
    */
   async *readPartition(topic: string, partition: number): AsyncIterable<IncomingRecord> {
     const admin = await this.#adminClient();
@@ -178,6 +244,11 @@ export class KafkaTransport implements Transport {
     client.on(client.events.CRASH, ({ payload }) => {
       channel.fail(transportError(`readPartition(${topic}/${partition})`, payload.error));
     });
+    // After every batch, including a fetch of only transaction markers or aborted records (no eachBatch for
+    // those), which may well be the last one.
+    client.on(client.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (BigInt(payload.lastOffset) + 1n >= end) channel.end();
+    });
     try {
       await client.connect();
       await client.subscribe({ topic, fromBeginning: true });
@@ -188,7 +259,6 @@ export class KafkaTransport implements Transport {
             .filter((message) => BigInt(message.offset) < end)
             .map((message) => incomingRecord(topic, partition, message));
           if (records.length > 0) await channel.push(records);
-          if (BigInt(batch.lastOffset()) + 1n >= end) channel.end();
         },
       });
       for await (const records of channel) yield* records;

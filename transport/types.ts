@@ -52,8 +52,21 @@ export interface TopicSpec {
   cleanupPolicy?: 'compact' | 'delete';
 }
 
+export interface ProducerOptions {
+  /**
+   * Makes every send all or nothing, whatever its size and however many partitions it spans (for Kafka, one
+   * transaction per send; readers see only committed sends). The id names this writer across its restarts: a
+   * producer opened with an id fences any earlier one holding it, which then fails with `TRANSPORT_FAILED`.
+   * Two live producers must never share an id.
+   */
+  transactionalId?: string;
+}
+
 export interface Producer {
-  /** Resolves once every record is acknowledged by the log (all in-sync replicas for Kafka); rejects otherwise. */
+  /**
+   * Resolves once every record is acknowledged by the log (all in-sync replicas for Kafka); rejects otherwise.
+   * Without `transactionalId`, a send larger than one Kafka request that fails may be partly appended.
+   */
   send(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -98,10 +111,10 @@ export interface Consumer {
 export interface Transport {
   readonly kind: 'kafka' | 'embedded';
   ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
-  producer(): Promise<Producer>;
+  producer(options?: ProducerOptions): Promise<Producer>;
   consumer(options: ConsumerOptions): Promise<Consumer>;
   /**
-   * Every record of one partition from the start to its current end, outside any group (state restore).
+   * Every committed record of one partition from the start to its current end, outside any group (state restore).
    * For compacted topics, the latest record per key is what matters; earlier ones may still be present.
    */
   readPartition(topic: string, partition: number): AsyncIterable<IncomingRecord>;

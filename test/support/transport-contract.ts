@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { isMcpwatchError } from '../../contracts/errors.ts';
 import { uniqueTopic } from './kafka.ts';
 import { deadLetter } from '../../transport/dead-letter.ts';
 import { partitionForKey } from '../../transport/murmur2.ts';
@@ -161,6 +162,54 @@ export function describeTransportContract(name: string, makeTransport: () => Tra
         records.map((_, index) => String(index)),
       );
       await producer.close();
+    });
+
+    test('an atomic send larger than a broker request, over two partitions, is read back whole', async () => {
+      const topic = uniqueTopic('contract-atomic-send');
+      await transport.ensureTopics([{ topic, partitions: 2, cleanupPolicy: 'compact' }]);
+      const producer = await transport.producer({ transactionalId: uniqueTopic('contract-atomic') });
+      // A busy batch's checkpoint: thousands of state records, then the positions, over 1 MiB in all.
+      const records = Array.from({ length: 3000 }, (_, index) => ({
+        key: `state/${index}`,
+        value: `${index}:`.padEnd(500, 's'),
+        partition: index % 2,
+      }));
+      await producer.send(topic, records);
+      await producer.send(topic, [{ key: 'position', value: 'after', partition: 1 }]);
+      const read = async (partition: number) => {
+        const values: string[] = [];
+        for await (const record of transport.readPartition(topic, partition)) values.push(record.value.toString());
+        return values.map((value) => value.split(':')[0]);
+      };
+      assert.deepEqual(
+        await read(0),
+        records.flatMap((_, index) => (index % 2 === 0 ? [String(index)] : [])),
+      );
+      assert.deepEqual(await read(1), [
+        ...records.flatMap((_, index) => (index % 2 === 1 ? [String(index)] : [])),
+        'after',
+      ]);
+      await producer.close();
+    });
+
+    test('a producer opened with a transactional id fences the one that held it: its sends fail', async () => {
+      const topic = uniqueTopic('contract-fencing');
+      await transport.ensureTopics([{ topic, partitions: 1 }]);
+      const transactionalId = uniqueTopic('contract-fenced');
+      const former = await transport.producer({ transactionalId });
+      await former.send(topic, [{ key: 'k', value: 'former' }]);
+      const successor = await transport.producer({ transactionalId });
+      for (const attempt of ['first', 'again']) {
+        await assert.rejects(
+          former.send(topic, [{ key: 'k', value: `zombie ${attempt}` }]),
+          (error: unknown) => isMcpwatchError(error, 'TRANSPORT_FAILED') && /fenced/.test(error.message),
+        );
+      }
+      await successor.send(topic, [{ key: 'k', value: 'successor' }]);
+      const values: string[] = [];
+      for await (const record of transport.readPartition(topic, 0)) values.push(record.value.toString());
+      assert.deepEqual(values, ['former', 'successor']);
+      await Promise.all([former.close(), successor.close()]);
     });
 
     test('round-trips keys, binary values and headers', async () => {

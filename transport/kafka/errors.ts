@@ -8,6 +8,7 @@ interface KafkaJsErrorLike {
   type?: string;
   retriable?: boolean;
   message?: string;
+  cause?: unknown;
 }
 
 function kafkaErrorOf(error: unknown): KafkaJsErrorLike {
@@ -17,6 +18,20 @@ function kafkaErrorOf(error: unknown): KafkaJsErrorLike {
 export function isRebalancing(error: unknown): boolean {
   const type = kafkaErrorOf(error).type;
   return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
+}
+
+/**
+ * Whether a transactional producer was fenced: another one initialized its transactional id, bumping the epoch.
+ * Brokers answer kafkajs's request versions with INVALID_PRODUCER_EPOCH (PRODUCER_FENCED is for newer ones);
+ * kafkajs may wrap the broker's error.
+ */
+export function isFenced(error: unknown): boolean {
+  for (let current = error, depth = 0; current !== undefined && depth < 4; depth++) {
+    const { type, cause } = kafkaErrorOf(current);
+    if (type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED') return true;
+    current = cause;
+  }
+  return false;
 }
 
 export function transportError(action: string, error: unknown): McpwatchError {

@@ -10,12 +10,17 @@
  *
  * A broker refuses a request whose records for one partition pass its `message.max.bytes` (1 MiB by default),
  * so one send goes out as consecutive requests of at most `REQUEST_BYTES` each, in order; a record larger than
- * that goes alone and the broker decides. Only a send that fits one request is appended all or nothing.
+ * that goes alone and the broker decides. Without a transactional id, only a send that fits one request is
+ * appended all or nothing. With one, each send is a transaction (one at a time: kafkajs runs one per producer),
+ * committed after its last request and aborted on any failure, so readers (read committed) see all of it or
+ * nothing. A failed transactional session is retired like any other: the fresh producer's InitProducerId bumps
+ * the epoch, which also aborts whatever the old one left open. Fenced by a producer opened elsewhere with the
+ * same id, this producer fails every later send instead of fencing it back.
  */
-import type { Producer as KafkaProducerClient } from 'kafkajs';
+import type { Producer as KafkaProducerClient, Message } from 'kafkajs';
 import { McpwatchError } from '../../contracts/errors.ts';
 import type { OutgoingRecord, Producer } from '../types.ts';
-import { transportError } from './errors.ts';
+import { isFenced, transportError } from './errors.ts';
 
 /** Below Kafka's default `message.max.bytes` (1,048,588) with room for the batch and record framing. */
 const REQUEST_BYTES = 900 * 1024;
@@ -29,49 +34,69 @@ interface Session {
   retired: boolean;
 }
 
+export interface KafkaProducerOptions {
+  /** Makes `client` connected and ready to send (for a transactional one: its producer id initialized). */
+  connect: (client: KafkaProducerClient) => Promise<void>;
+  ackTimeoutMs: number;
+  /** Set when `createClient` makes transactional producers: each send is then one transaction. */
+  transactionalId: string | undefined;
+  /**
+   * Resolves once read-committed readers see past each partition's offset given: the broker writes a committed
+   * transaction's markers after it answered the commit, and a send resolves only once it is readable (as an
+   * acknowledged plain send is), so that a state restore that follows, on another instance too, reads it.
+   */
+  awaitReadable: (topic: string, offsets: ReadonlyMap<number, bigint>) => Promise<void>;
+  onClose: () => void;
+}
+
 export class KafkaProducer implements Producer {
   readonly #createClient: () => KafkaProducerClient;
-  readonly #ackTimeoutMs: number;
-  readonly #onClose: () => void;
+  readonly #options: KafkaProducerOptions;
   #session: Session | undefined;
   readonly #retiring = new Set<Promise<void>>();
+  /** The send before this one, for a transactional producer (kafkajs runs one transaction at a time). */
+  #previousSend: Promise<unknown> = Promise.resolve();
+  #fenced: McpwatchError | undefined;
   #closed = false;
 
   /** `client` is connected already; `createClient` makes the replacements after a failed send. */
-  constructor(
-    client: KafkaProducerClient,
-    createClient: () => KafkaProducerClient,
-    ackTimeoutMs: number,
-    onClose: () => void,
-  ) {
+  constructor(client: KafkaProducerClient, createClient: () => KafkaProducerClient, options: KafkaProducerOptions) {
     this.#session = { client, connected: Promise.resolve(), inFlight: 0, retired: false };
     this.#createClient = createClient;
-    this.#ackTimeoutMs = ackTimeoutMs;
-    this.#onClose = onClose;
+    this.#options = options;
   }
 
-  async send(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+  send(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+    if (this.#options.transactionalId === undefined) return this.#send(topic, records);
+    const sending = this.#previousSend.then(() => this.#send(topic, records));
+    this.#previousSend = sending.catch(() => undefined);
+    return sending;
+  }
+
+  async #send(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
     if (this.#closed) throw new McpwatchError('CLOSED', 'The Kafka producer is closed.');
+    if (this.#fenced !== undefined) throw this.#fenced;
     if (records.length === 0) return;
     const session = this.#currentSession();
     session.inFlight++;
     try {
       await session.connected;
-      for (const chunk of requestSized(records)) {
-        await session.client.send({
-          topic,
-          acks: -1,
-          timeout: this.#ackTimeoutMs,
-          messages: chunk.map((record) => ({
-            key: record.key,
-            value: record.value,
-            headers: record.headers ?? {},
-            ...(record.partition === undefined ? {} : { partition: record.partition }),
-          })),
-        });
+      if (this.#options.transactionalId === undefined) {
+        for (const chunk of requestSized(records)) await session.client.send(this.#request(topic, chunk));
+      } else {
+        await this.#sendTransaction(session.client, topic, records);
       }
     } catch (error) {
       this.#retire(session);
+      const { transactionalId } = this.#options;
+      if (transactionalId !== undefined && isFenced(error)) {
+        this.#fenced = new McpwatchError(
+          'TRANSPORT_FAILED',
+          `Kafka producer fenced: another producer took transactional id ${transactionalId} (or the broker timed out a transaction of this one); it sends no more.`,
+          { cause: error, retriable: false },
+        );
+        throw this.#fenced;
+      }
       throw transportError(`send to ${topic}`, error);
     } finally {
       session.inFlight--;
@@ -79,10 +104,43 @@ export class KafkaProducer implements Producer {
     }
   }
 
+  async #sendTransaction(client: KafkaProducerClient, topic: string, records: readonly OutgoingRecord[]) {
+    const transaction = await client.transaction();
+    /** The base offset of the last request to each partition written. */
+    const lastBaseOffsets = new Map<number, bigint>();
+    try {
+      for (const chunk of requestSized(records)) {
+        for (const { partition, baseOffset } of await transaction.send(this.#request(topic, chunk))) {
+          if (baseOffset !== undefined) lastBaseOffsets.set(partition, BigInt(baseOffset));
+        }
+      }
+      await transaction.commit();
+    } catch (error) {
+      // Best effort: the session is retired either way, and its successor's InitProducerId aborts what is left.
+      if (transaction.isActive()) await transaction.abort().catch(() => undefined);
+      throw error;
+    }
+    await this.#options.awaitReadable(topic, lastBaseOffsets);
+  }
+
+  #request(topic: string, records: readonly OutgoingRecord[]) {
+    return {
+      topic,
+      acks: -1,
+      timeout: this.#options.ackTimeoutMs,
+      messages: records.map((record): Message => ({
+        key: record.key,
+        value: record.value,
+        headers: record.headers ?? {},
+        ...(record.partition === undefined ? {} : { partition: record.partition }),
+      })),
+    };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#onClose();
+    this.#options.onClose();
     const session = this.#session;
     this.#session = undefined;
     await Promise.all(this.#retiring);
@@ -98,7 +156,7 @@ export class KafkaProducer implements Producer {
   #currentSession(): Session {
     if (this.#session === undefined) {
       const client = this.#createClient();
-      this.#session = { client, connected: client.connect(), inFlight: 0, retired: false };
+      this.#session = { client, connected: this.#options.connect(client), inFlight: 0, retired: false };
     }
     return this.#session;
   }
