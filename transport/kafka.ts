@@ -160,6 +160,7 @@ export class KafkaTransport implements Transport {
       ackTimeoutMs: this.options.producer.ackTimeoutMs,
       transactionalId,
       awaitReadable: (topic, offsets) => this.#awaitReadable(topic, offsets),
+      partitionCount: (topic) => this.partitionCount(topic),
       onClose: () => this.#open.delete(producer),
     });
     this.#open.add(producer);

@@ -455,6 +455,29 @@ export function describeTransportContract(name: string, makeTransport: () => Tra
       await producer.close();
     });
 
+    test('refuses a send to a partition the topic does not have, and appends none of it', async () => {
+      const topic = uniqueTopic('contract-no-partition');
+      await transport.ensureTopics([{ topic, partitions: 2 }]);
+      const producer = await transport.producer();
+      await assert.rejects(
+        producer.send(topic, [
+          { key: 'a', value: 'on 0', partition: 0 },
+          { key: 'b', value: 'on 2', partition: 2 },
+        ]),
+        (error: unknown) => isMcpwatchError(error) && /has no partition 2 \(it has 2\)/.test(error.message),
+      );
+      // Sent after it on each partition: whatever of the refused send was appended is read before these.
+      await producer.send(topic, [
+        { key: 'c', value: 'after on 0', partition: 0 },
+        { key: 'd', value: 'after on 1', partition: 1 },
+      ]);
+      const observed = new Observed();
+      await consume([topic], uniqueTopic('group'), observed.handlers());
+      await waitFor('the records after', () => observed.records.length >= 2);
+      assert.deepEqual(observed.records.map((record) => record.value.toString()).sort(), ['after on 0', 'after on 1']);
+      await producer.close();
+    });
+
     test('readPartition returns what was produced to that partition; compacted topics keep the latest per key', async () => {
       const topic = uniqueTopic('contract-read');
       const state = uniqueTopic('contract-state');

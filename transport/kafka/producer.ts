@@ -46,6 +46,8 @@ export interface KafkaProducerOptions {
    * acknowledged plain send is), so that a state restore that follows, on another instance too, reads it.
    */
   awaitReadable: (topic: string, offsets: ReadonlyMap<number, bigint>) => Promise<void>;
+  /** The topic's partitions now (kafkajs drops a record for a partition the topic lacks without a word). */
+  partitionCount: (topic: string) => Promise<number>;
   onClose: () => void;
 }
 
@@ -58,6 +60,8 @@ export class KafkaProducer implements Producer {
   #previousSend: Promise<unknown> = Promise.resolve();
   #fenced: McpwatchError | undefined;
   #closed = false;
+  /** Partitions per topic as last read; a topic only ever gains partitions. */
+  readonly #partitions = new Map<string, number>();
 
   /** `client` is connected already; `createClient` makes the replacements after a failed send. */
   constructor(client: KafkaProducerClient, createClient: () => KafkaProducerClient, options: KafkaProducerOptions) {
@@ -77,6 +81,7 @@ export class KafkaProducer implements Producer {
     if (this.#closed) throw new McpwatchError('CLOSED', 'The Kafka producer is closed.');
     if (this.#fenced !== undefined) throw this.#fenced;
     if (records.length === 0) return;
+    await this.#assertPartitionsExist(topic, records);
     const session = this.#currentSession();
     session.inFlight++;
     try {
@@ -121,6 +126,22 @@ export class KafkaProducer implements Producer {
       throw error;
     }
     await this.#options.awaitReadable(topic, lastBaseOffsets);
+  }
+
+  /** Refuses the whole send when a record names a partition the topic does not have (re-read once, it may have grown). */
+  async #assertPartitionsExist(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+    let highest: number | undefined;
+    for (const { partition } of records) {
+      if (partition === undefined) continue;
+      if (!Number.isInteger(partition) || partition < 0)
+        throw new McpwatchError('TRANSPORT_FAILED', `Kafka topic ${topic} has no partition ${String(partition)}`);
+      highest = Math.max(highest ?? 0, partition);
+    }
+    if (highest === undefined || highest < (this.#partitions.get(topic) ?? 0)) return;
+    const count = await this.#options.partitionCount(topic);
+    this.#partitions.set(topic, count);
+    if (highest >= count)
+      throw new McpwatchError('TRANSPORT_FAILED', `Kafka topic ${topic} has no partition ${highest} (it has ${count})`);
   }
 
   #request(topic: string, records: readonly OutgoingRecord[]) {
