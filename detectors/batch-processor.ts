@@ -72,6 +72,13 @@ export class BatchProcessor {
     return total;
   }
 
+  /** Events held for event-time order, by scope, over every engine of this instance. */
+  heldEvents(): Record<string, number> {
+    const total: Record<string, number> = {};
+    for (const runner of this.#runners.values()) total[runner.scope] = (total[runner.scope] ?? 0) + runner.held;
+    return total;
+  }
+
   /** Events partitions owned, sorted. */
   ownedEventPartitions(): number[] {
     return [...this.#owned.values()]

@@ -8,6 +8,8 @@ import type { EngineCounters } from './engine.ts';
 export interface StateSizeSource {
   /** Keys held per rule id, summed over the partitions this instance owns. */
   stateSize(): Record<string, number>;
+  /** Events read and held for event-time order, not yet run, per scope. */
+  heldEvents(): Record<string, number>;
 }
 
 export class DetectorMetrics {
@@ -113,6 +115,16 @@ export class DetectorMetrics {
       collect() {
         this.reset();
         for (const [rule, keys] of Object.entries(state.stateSize())) this.set({ rule }, keys);
+      },
+    });
+    new Gauge({
+      name: 'mcpwatch_detector_held_events',
+      help: 'Events held for the allowed lateness before they run in event-time order (server and global scopes on several partitions), by scope.',
+      labelNames: ['scope'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [scope, held] of Object.entries(state.heldEvents())) this.set({ scope }, held);
       },
     });
     if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });

@@ -209,22 +209,23 @@ void describe('detectors runtime on the embedded transport', () => {
     }
   });
 
+  // A server-scope rule that reports a server 10 s after its first call: on 4 partitions its engines hold events.
+  const quietServer: Rule<null, Record<string, never>> = {
+    meta: { ...testRules[0]!.meta, id: 'test-quiet-server' },
+    configSchema: z.strictObject({}),
+    scope: 'server',
+    keyOf: (event) => event.server.name,
+    initialState: () => null,
+    onEvent: (state, _event, { eventTime }) => ({ state, timers: [{ name: 'quiet', at: eventTime + 10_000 }] }),
+    onTimer: (_state, timer) => ({
+      state: undefined,
+      findings: [
+        { subject: timer.key, title: 'quiet', description: 'quiet', entities: {}, evidence: {}, eventIds: [] },
+      ],
+    }),
+  };
+
   void test('an idle engine runs what it holds and fires its timers without waiting for traffic', async () => {
-    // A server-scope rule that reports a server 10 s after its first call: on 4 partitions its engines hold events.
-    const quietServer: Rule<null, Record<string, never>> = {
-      meta: { ...testRules[0]!.meta, id: 'test-quiet-server' },
-      configSchema: z.strictObject({}),
-      scope: 'server',
-      keyOf: (event) => event.server.name,
-      initialState: () => null,
-      onEvent: (state, _event, { eventTime }) => ({ state, timers: [{ name: 'quiet', at: eventTime + 10_000 }] }),
-      onTimer: (_state, timer) => ({
-        state: undefined,
-        findings: [
-          { subject: timer.key, title: 'quiet', description: 'quiet', entities: {}, evidence: {}, eventIds: [] },
-        ],
-      }),
-    };
     const transport = new EmbeddedTransport();
     const file = path.join(dir, 'idle.jsonl');
     const config = parseDetectorsConfig(
@@ -254,6 +255,34 @@ void describe('detectors runtime on the embedded transport', () => {
         'files fired once idle engines moved to 600 s; other, due at 610 s, did not',
       );
       assert.ok((await runtime.metrics.idleAdvances.get()).values[0]!.value >= 1);
+    } finally {
+      await runtime.close();
+      await transport.close();
+    }
+  });
+
+  void test('what engines hold for event-time order shows in the held-events gauge until it runs', async () => {
+    const transport = new EmbeddedTransport();
+    const file = path.join(dir, 'held.jsonl');
+    const config = parseDetectorsConfig(
+      { sinks: [{ type: 'file', path: file }], engine: { allowedLatenessMs: 60_000, idlePartitionMs: 60_000 } },
+      [quietServer],
+    );
+    const runtime = await startDetectors({
+      transport,
+      config,
+      sinks: createSinks(config.sinks, { transport }),
+      eventPartitions: 4,
+      logger: pino({ level: 'silent' }),
+    });
+    const held = async () =>
+      /^mcpwatch_detector_held_events\{scope="server"\} (\d+)$/m.exec(await runtime.metrics.registry.metrics())?.[1];
+    try {
+      await send(transport, [callEvent('e1', 0, 'a', 'alice'), callEvent('e2', 1, 'a', 'alice')]);
+      await waitFor('both calls held', async () => (await held()) === '2');
+      // 61 s later in event time: the first two are past the allowed lateness and run; this one is held.
+      await send(transport, [callEvent('e3', 61, 'a', 'alice')]);
+      await waitFor('only the latest call held', async () => (await held()) === '1');
     } finally {
       await runtime.close();
       await transport.close();

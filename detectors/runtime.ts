@@ -106,10 +106,10 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
     rules,
     topic: repartitionTopicOf(topics.repartitionPrefix, scope),
   }));
-  // The state gauge reads the engines once they exist.
+  // The state and held-events gauges read the engines once they exist.
   let processor: BatchProcessor | undefined = undefined;
   const metrics = new DetectorMetrics(
-    { stateSize: () => processor?.stateSize() ?? {} },
+    { stateSize: () => processor?.stateSize() ?? {}, heldEvents: () => processor?.heldEvents() ?? {} },
     { processMetrics: options.processMetrics ?? false },
   );
   const delivery = new AlertDelivery(sinks, metrics, log, {
