@@ -225,11 +225,12 @@ void describe('detectors runtime on the embedded transport', () => {
     }),
   };
 
-  void test('an idle engine runs what it holds and fires its timers without waiting for traffic', async () => {
+  /** The quiet-server rule on 4 partitions, holding events for 60 s of event time, alerts to `fileName`. */
+  async function startQuietServer(fileName: string, idlePartitionMs: number) {
     const transport = new EmbeddedTransport();
-    const file = path.join(dir, 'idle.jsonl');
+    const file = path.join(dir, fileName);
     const config = parseDetectorsConfig(
-      { sinks: [{ type: 'file', path: file }], engine: { allowedLatenessMs: 60_000, idlePartitionMs: 200 } },
+      { sinks: [{ type: 'file', path: file }], engine: { allowedLatenessMs: 60_000, idlePartitionMs } },
       [quietServer],
     );
     const runtime = await startDetectors({
@@ -239,6 +240,11 @@ void describe('detectors runtime on the embedded transport', () => {
       eventPartitions: 4,
       logger: pino({ level: 'silent' }),
     });
+    return { transport, file, runtime };
+  }
+
+  void test('an idle engine runs what it holds and fires its timers without waiting for traffic', async () => {
+    const { transport, file, runtime } = await startQuietServer('idle.jsonl', 200);
     try {
       // Server `files` is on server partition 3, `other` on 0: no event ever reaches the first after 0 s.
       await send(transport, [
@@ -262,19 +268,7 @@ void describe('detectors runtime on the embedded transport', () => {
   });
 
   void test('what engines hold for event-time order shows in the held-events gauge until it runs', async () => {
-    const transport = new EmbeddedTransport();
-    const file = path.join(dir, 'held.jsonl');
-    const config = parseDetectorsConfig(
-      { sinks: [{ type: 'file', path: file }], engine: { allowedLatenessMs: 60_000, idlePartitionMs: 60_000 } },
-      [quietServer],
-    );
-    const runtime = await startDetectors({
-      transport,
-      config,
-      sinks: createSinks(config.sinks, { transport }),
-      eventPartitions: 4,
-      logger: pino({ level: 'silent' }),
-    });
+    const { transport, runtime } = await startQuietServer('held.jsonl', 60_000);
     const held = async () =>
       /^mcpwatch_detector_held_events\{scope="server"\} (\d+)$/m.exec(await runtime.metrics.registry.metrics())?.[1];
     try {
