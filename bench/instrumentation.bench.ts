@@ -38,7 +38,7 @@ import { ConnectionObserver } from '../observer/connection-observer.ts';
 import { Telemetry } from '../observer/telemetry.ts';
 import { startTelemetryPipeline } from '../observer/export/pipeline.ts';
 import { OtlpReceiver } from '../test/support/otlp-receiver.ts';
-import { median } from './harness.ts';
+import { formatGoalTable, median, type BenchContext, type GoalRow } from './harness.ts';
 import type { ProfileShares, ServerVariant } from './instrumentation-server.ts';
 
 /** Longer blocks (`MCPWATCH_BENCH_CALLS_PER_BLOCK`) give each profile more samples on a loaded machine. */
@@ -153,7 +153,11 @@ async function block(server: ServerProcess): Promise<Block> {
   return { latenciesMs, serverCpuMicrosPerCall, telemetryMicrosPerCall: telemetryShare * serverCpuMicrosPerCall };
 }
 
-async function loopbackRows(receiver: OtlpReceiver, endpoint: string): Promise<void> {
+async function loopbackRows(
+  receiver: OtlpReceiver,
+  endpoint: string,
+  reportGoal: BenchContext['reportGoal'],
+): Promise<void> {
   const blocks = new Map<Row, Block[]>(ROWS.map((row) => [row, []]));
   for (let round = 0; round < ROUNDS; round++) {
     // Fresh server processes every round: how one process happened to be laid out and compiled is not
@@ -199,6 +203,35 @@ async function loopbackRows(receiver: OtlpReceiver, endpoint: string): Promise<v
     );
   }
   console.log(`(${receiver.bodies.length} OTLP export requests received)\n`);
+
+  const sampledIn = medianOf('instrumented', (entry) => entry.telemetryMicrosPerCall);
+  const sampledOut = medianOf('sampled-out', (entry) => entry.telemetryMicrosPerCall);
+  const plain = `one plain OTel span per call: ${plainTelemetry.toFixed(1)} µs`;
+  reportGoal({
+    figure: 'instrumentation: telemetry CPU per loopback HTTP tools/call, spans sampled in',
+    measured: `${sampledIn.toFixed(1)} µs`,
+    baseline: plain,
+    ratio: `${(sampledIn / plainTelemetry).toFixed(2)}×`,
+    goal: '≤ 1×',
+    met: sampledIn <= plainTelemetry,
+  });
+  reportGoal({
+    figure: 'instrumentation: telemetry CPU per loopback HTTP tools/call, spans sampled out',
+    measured: `${sampledOut.toFixed(1)} µs`,
+    baseline: plain,
+    ratio: `${(sampledOut / plainTelemetry).toFixed(2)}×`,
+    goal: '≤ 25 µs',
+    met: sampledOut <= 25,
+  });
+  const instrumentedTrip = roundTrip('instrumented') / roundTrip('bare');
+  reportGoal({
+    figure: 'instrumentation: median round trip, instrumented (sampled in) vs bare',
+    measured: `${(roundTrip('instrumented') * 1000).toFixed(0)} µs`,
+    baseline: `bare server: ${(roundTrip('bare') * 1000).toFixed(0)} µs`,
+    ratio: `${instrumentedTrip.toFixed(2)}×`,
+    goal: '≤ 1.05×',
+    met: instrumentedTrip <= 1.05,
+  });
 }
 
 /**
@@ -278,7 +311,7 @@ async function observerRows(): Promise<void> {
 }
 
 /** Whole-process wall times of interleaved launches of each command, in ms. */
-function startupRows(): void {
+function startupRows(reportGoal: BenchContext['reportGoal']): void {
   const importSdk = "await import('@modelcontextprotocol/sdk/server/index.js')";
   const commands = {
     empty: ['-e', ''],
@@ -312,9 +345,17 @@ function startupRows(): void {
   console.log(
     `| node --import mcpwatch/register + import of the SDK server | ${register.toFixed(0)} ms | ${(register - empty).toFixed(0)} ms | +${paired.toFixed(0)} ms |\n`,
   );
+  reportGoal({
+    figure: '`node --import mcpwatch/register` + SDK import, start-up added',
+    measured: `+${paired.toFixed(0)} ms`,
+    baseline: `the SDK import alone: ${sdk.toFixed(0)} ms`,
+    ratio: `${(register / sdk).toFixed(2)}×`,
+    goal: '≤ +150 ms',
+    met: paired <= 150,
+  });
 }
 
-export default async function instrumentationBench(): Promise<void> {
+export default async function instrumentationBench({ reportGoal }: BenchContext): Promise<void> {
   if (!existsSync(join(root, 'instrumentation', 'dist', 'register.js')))
     throw new Error('bench/instrumentation needs the built package: npm run build');
   const receiver = new OtlpReceiver();
@@ -322,12 +363,16 @@ export default async function instrumentationBench(): Promise<void> {
   process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = endpoint;
   process.env['MCPWATCH_HMAC_KEY'] ??= 'bench-only-hmac-key-0123456789abcdef';
   try {
-    await loopbackRows(receiver, endpoint);
+    await loopbackRows(receiver, endpoint, reportGoal);
     await observerRows();
   } finally {
     await receiver.stop();
   }
-  startupRows();
+  startupRows(reportGoal);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await instrumentationBench();
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const goals: GoalRow[] = [];
+  await instrumentationBench({ brokers: [], reportGoal: (row) => goals.push(row) });
+  console.log(formatGoalTable(goals));
+}
