@@ -59,16 +59,12 @@ export class Connection {
     if (this.sessionId !== undefined) envelope.sessionId = this.sessionId;
     if (principal !== undefined) envelope.principal = principal;
     // The address is this request's, never the session's first; a stateless request (2026-07-28) names its own
-    // client, which wins over what the connection learned. Copied field by field, in the order a spread of the
-    // learned fields and then the request's would give: this runs for every event.
-    let client: ClientIdentity | undefined;
-    const learned = this.client as Record<string, unknown>;
-    for (const key in learned) if (key !== 'address') ((client ??= {}) as Record<string, unknown>)[key] = learned[key];
-    const own = at?.client as Record<string, unknown> | undefined;
-    if (own !== undefined) for (const key in own) ((client ??= {}) as Record<string, unknown>)[key] = own[key];
+    // client, which wins over what the connection learned.
+    const { address: _bound, ...learned }: ClientIdentity = this.client;
+    const client: ClientIdentity = at?.client === undefined ? learned : { ...learned, ...at.client };
     const address = inbound?.clientAddress ?? at?.clientAddress;
-    if (address !== undefined) (client ??= {}).address = address;
-    if (client !== undefined) envelope.client = client;
+    if (address !== undefined) client.address = address;
+    if (Object.keys(client).length > 0) envelope.client = client;
     if (at?.span !== undefined) {
       envelope.traceId = at.span.traceId;
       envelope.spanId = at.span.spanId;
