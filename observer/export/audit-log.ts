@@ -13,7 +13,7 @@ import type { ServerRef } from '../types.ts';
 
 /**
  * mcpwatch's own audit records on their way into its pipeline's batch processor, past the OTel log SDK's
- * per-record work (attribute validation and copies, a context lookup, time conversion). The record keeps
+ * per-record work (its enabled checks, attribute validation and copies, time conversion). The record keeps
  * references to what the observer built and works out the rest when the exporter reads it, in the batch:
  * on the wire it is what `Logger.emit` would have produced with the same arguments.
  */
