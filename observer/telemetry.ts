@@ -1,15 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import { createNoopMeter, diag, metrics, trace, ValueType } from '@opentelemetry/api';
 import type { Context, Counter, Histogram, MeterProvider, Tracer, TracerProvider } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import type { AnyValueMap, Logger, LoggerProvider } from '@opentelemetry/api-logs';
-import { ATTRIBUTES, auditEventName } from '../contracts/signals.ts';
+import { auditEventName } from '../contracts/signals.ts';
 import { loadInstrumentationConfig } from './config.ts';
 import { epochMsOf } from './event-time.ts';
 import type { InstrumentationConfig } from './config.ts';
 import { Keyring } from './identity.ts';
 import type { TelemetryProviders } from './telemetry-providers.ts';
 import type { AuditEvent, ServerRef } from './types.ts';
+import { auditLogOf, auditRecordAttributes } from './export/audit-log.ts';
+import type { AuditLog } from './export/audit-log.ts';
 import { KnownSecrets, scrubValue } from './export/redact.ts';
 import {
   DURATION_BUCKETS_SECONDS,
@@ -49,6 +50,8 @@ export class Telemetry {
   /** Requests not followed (a bound was reached) or hook failures: counted, never silent. */
   readonly untracked: Counter;
   readonly #logger: Logger;
+  /** Set when the logger provider is mcpwatch's own pipeline's: audit records then skip the log SDK's emit. */
+  readonly #auditLog: AuditLog | undefined;
 
   constructor(providers: TelemetryProviders = {}) {
     const tracerProvider: TracerProvider = providers.tracerProvider ?? trace.getTracerProvider();
@@ -56,6 +59,7 @@ export class Telemetry {
     const loggerProvider: LoggerProvider = providers.loggerProvider ?? logs.getLoggerProvider();
     this.tracer = tracerProvider.getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
     this.#logger = loggerProvider.getLogger(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
+    this.#auditLog = auditLogOf(loggerProvider);
     const meter = meterProvider.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
     const advice = { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS };
     const operationDuration = meter.createHistogram(METRIC_MCP_SERVER_OPERATION_DURATION, {
@@ -83,24 +87,23 @@ export class Telemetry {
   /**
    * One audit event as an OTel log record (see `contracts/signals.ts` for the mapping), built directly from
    * the event: the builders emit plain data without `undefined` fields. A call's free text (arguments, result)
-   * was scrubbed once when captured; the other kinds are rare and scrubbed whole here.
+   * was scrubbed once when captured; the other kinds are rare and scrubbed whole here. The event is exported
+   * as it is, by reference: it must not change after it is emitted.
    */
   emit(event: AuditEvent, server: ServerRef, context?: Context): void {
     const name = (eventNames[event.kind] ??= auditEventName(event.kind));
     const body = (event.kind === 'call' ? event : scrubValue(event, this.secrets)) as AnyValueMap;
-    const attributes: Record<string, string> = {
-      'event.name': name,
-      [ATTRIBUTES.eventId]: randomUUID(),
-      [ATTRIBUTES.serverName]: server.name,
-    };
-    if (server.version !== undefined) attributes[ATTRIBUTES.serverVersion] = server.version;
+    if (this.#auditLog !== undefined) {
+      this.#auditLog.emit(body, name, event.time, server, context);
+      return;
+    }
     this.#logger.emit({
       eventName: name,
       timestamp: epochMsOf(event.time),
       severityNumber: SeverityNumber.INFO,
       severityText: 'INFO',
       body,
-      attributes,
+      attributes: auditRecordAttributes(name, server),
       ...(context === undefined ? {} : { context }),
     });
   }

@@ -1,7 +1,7 @@
 import { context, diag, propagation, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { ExportResultCode, getNumberFromEnv, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import {
   defaultResource,
@@ -13,12 +13,13 @@ import {
   serviceInstanceIdDetector,
 } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { BatchLogRecordProcessorOptions, LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { RESOURCE_ATTRIBUTES } from '../../contracts/signals.ts';
+import { AuditLog, registerAuditLog } from './audit-log.ts';
 import { RedactingLogRecordExporter, RedactingSpanExporter } from './redact.ts';
-import { INSTRUMENTATION_NAME, instrumentationConfig, knownSecrets } from '../telemetry.ts';
+import { INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, instrumentationConfig, knownSecrets } from '../telemetry.ts';
 
 export interface TelemetryPipeline {
   /** Exports what is buffered and stops; later telemetry is dropped by the OTel SDK. */
@@ -78,6 +79,23 @@ const lazyLogExporter = (): LogRecordExporter =>
     return new OTLPLogExporter();
   });
 
+/**
+ * The standard `OTEL_BLRP_*` settings of the log batch processor, which the log SDK does not read itself (the
+ * trace SDK reads `OTEL_BSP_*`).
+ */
+function logBatchSettings(): Omit<BatchLogRecordProcessorOptions, 'exporter'> {
+  const settings: Omit<BatchLogRecordProcessorOptions, 'exporter'> = {};
+  const maxExportBatchSize = getNumberFromEnv('OTEL_BLRP_MAX_EXPORT_BATCH_SIZE');
+  const maxQueueSize = getNumberFromEnv('OTEL_BLRP_MAX_QUEUE_SIZE');
+  const scheduledDelayMillis = getNumberFromEnv('OTEL_BLRP_SCHEDULE_DELAY');
+  const exportTimeoutMillis = getNumberFromEnv('OTEL_BLRP_EXPORT_TIMEOUT');
+  if (maxExportBatchSize !== undefined) settings.maxExportBatchSize = maxExportBatchSize;
+  if (maxQueueSize !== undefined) settings.maxQueueSize = maxQueueSize;
+  if (scheduledDelayMillis !== undefined) settings.scheduledDelayMillis = scheduledDelayMillis;
+  if (exportTimeoutMillis !== undefined) settings.exportTimeoutMillis = exportTimeoutMillis;
+  return settings;
+}
+
 /** How long a signal-triggered shutdown may take before the process is let go. */
 const SHUTDOWN_TIMEOUT_MS = 3000;
 
@@ -107,14 +125,16 @@ export function startTelemetryPipeline(): TelemetryPipeline {
     ],
   });
   // Audit events are log records: no trace sampler applies to them.
-  const loggerProvider = new LoggerProvider({
-    resource,
-    processors: [
-      new BatchLogRecordProcessor({
-        exporter: new RedactingLogRecordExporter(lazyLogExporter(), knownSecrets, INSTRUMENTATION_NAME),
-      }),
-    ],
+  const logProcessor = new BatchLogRecordProcessor({
+    exporter: new RedactingLogRecordExporter(lazyLogExporter(), knownSecrets, INSTRUMENTATION_NAME),
+    ...logBatchSettings(),
   });
+  const loggerProvider = new LoggerProvider({ resource, processors: [logProcessor] });
+  // Our own audit events go straight into the same batch processor (the same queue bound, flushes and exporter).
+  registerAuditLog(
+    loggerProvider,
+    new AuditLog(resource, { name: INSTRUMENTATION_NAME, version: INSTRUMENTATION_VERSION }, logProcessor),
+  );
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const registered = {

@@ -67,9 +67,16 @@ export function attributesToJson(attributes: readonly KeyValueMessage[]): Record
 
 export interface ReceivedLogRecord {
   resource: Record<string, Json>;
+  scope: { name: string; version: string };
+  /** Nanoseconds since the epoch, as decimal text (beyond a double's integers). */
+  timeUnixNano: string;
+  observedTimeUnixNano: string;
+  severityNumber: number;
+  severityText: string;
   attributes: Record<string, Json>;
   eventName: string;
   body: Json;
+  flags: number;
   traceId: string;
   spanId: string;
 }
@@ -85,6 +92,9 @@ export interface ReceivedSpan {
   status: { code: number; message: string };
 }
 
+/** A fixed64 as decimal text: protobufjs decodes it as a number or a `Long`. */
+const decimal = (value: unknown): string =>
+  typeof value === 'number' ? String(value) : ((value as { toString(): string } | undefined)?.toString() ?? '0');
 const hex = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString('hex');
 
 export class OtlpReceiver {
@@ -125,6 +135,7 @@ export class OtlpReceiver {
         resourceLogs?: {
           resource?: { attributes?: KeyValueMessage[] };
           scopeLogs?: {
+            scope?: { name?: string; version?: string };
             logRecords?: (Record<string, unknown> & { attributes?: KeyValueMessage[]; body?: AnyValueMessage })[];
           }[];
         }[];
@@ -135,9 +146,15 @@ export class OtlpReceiver {
           for (const record of scope.logRecords ?? []) {
             out.push({
               resource,
+              scope: { name: scope.scope?.name ?? '', version: scope.scope?.version ?? '' },
+              timeUnixNano: decimal(record['timeUnixNano']),
+              observedTimeUnixNano: decimal(record['observedTimeUnixNano']),
+              severityNumber: (record['severityNumber'] as number | undefined) ?? 0,
+              severityText: (record['severityText'] as string | undefined) ?? '',
               attributes: attributesToJson(record.attributes ?? []),
               eventName: (record['eventName'] as string | undefined) ?? '',
               body: anyValueToJson(record.body),
+              flags: (record['flags'] as number | undefined) ?? 0,
               traceId: hex(record['traceId'] as Uint8Array | undefined),
               spanId: hex(record['spanId'] as Uint8Array | undefined),
             });
