@@ -28,7 +28,6 @@ import { BatchChannel } from './kafka/batch-channel.ts';
 import { KafkaConsumer } from './kafka/consumer.ts';
 import { kafkaLogLine, transportError } from './kafka/errors.ts';
 import { KafkaProducer } from './kafka/producer.ts';
-import { installProduceEncoding } from './kafka/produce-encoding.ts';
 import { incomingRecord } from './kafka/records.ts';
 import { installRequestQueueScheduler } from './kafka/request-queue.ts';
 import { retryPolicy } from './retry.ts';
@@ -75,7 +74,6 @@ export class KafkaTransport implements Transport {
   constructor(options: KafkaTransportOptionsInput, dependencies: KafkaTransportDependencies = {}) {
     this.options = parseKafkaTransportOptions(options);
     installRequestQueueScheduler();
-    installProduceEncoding();
     this.#logger = dependencies.logger ?? pino({ name: 'mcpwatch.transport.kafka', level: 'warn' });
     const { brokers, clientId, ssl, sasl, connectionTimeoutMs, requestTimeoutMs, retry } = this.options;
     const config: KafkaConfig = {

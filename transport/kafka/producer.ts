@@ -21,7 +21,6 @@ import type { Producer as KafkaProducerClient, Message } from 'kafkajs';
 import { McpwatchError } from '../../contracts/errors.ts';
 import type { OutgoingRecord, Producer } from '../types.ts';
 import { isFenced, transportError } from './errors.ts';
-import { ENCODED_IN_ONE_BUFFER } from './produce-encoding.ts';
 
 /** Below Kafka's default `message.max.bytes` (1,048,588) with room for the batch and record framing. */
 const REQUEST_BYTES = 900 * 1024;
@@ -150,12 +149,11 @@ export class KafkaProducer implements Producer {
       topic,
       acks: -1,
       timeout: this.#options.ackTimeoutMs,
-      messages: records.map((record): Message & { [ENCODED_IN_ONE_BUFFER]: true } => ({
+      messages: records.map((record): Message => ({
         key: record.key,
         value: record.value,
         headers: record.headers ?? {},
         ...(record.partition === undefined ? {} : { partition: record.partition }),
-        [ENCODED_IN_ONE_BUFFER]: true,
       })),
     };
   }
