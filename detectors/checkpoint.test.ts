@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { callEvent, testRules } from '../test/detectors-test-rule.ts';
-import { changeToRecord, positionRecord, recordToCheckpoint } from './checkpoint.ts';
+import {
+  changeToRecord,
+  heldBatchItem,
+  heldBatchRecord,
+  heldProgressRecord,
+  positionRecord,
+  recordToCheckpoint,
+} from './checkpoint.ts';
 import { DetectionEngine } from './engine.ts';
 
 const rules = testRules.map((rule) => ({ rule, config: { maxPrincipals: 1 } }));
@@ -59,5 +66,40 @@ void describe('state checkpoint records', () => {
       /maxEventTime/,
     );
     assert.throws(() => recordToCheckpoint({ key: '1/state/r/k', value: Buffer.from('{') }), /not JSON/);
+  });
+
+  void test('held batches and their progress round trip; malformed ones are refused', () => {
+    const owner = { scope: 'server', partition: 2 } as const;
+    const held = { input: 'events/7', seq: 3, event: callEvent('e1', 0, 's', 'alice') };
+    assert.deepEqual(recordToCheckpoint(asStored(heldBatchRecord(owner, 'events/7', [heldBatchItem(held)]))), {
+      ...owner,
+      type: 'held-batch',
+      id: 'events/7',
+      events: [held],
+    });
+    assert.deepEqual(recordToCheckpoint(asStored(heldBatchRecord(owner, 'events/7', undefined))), {
+      ...owner,
+      type: 'held-batch',
+      id: 'events/7',
+      events: undefined,
+    });
+    const ran = new Map([['events/7', 2]]);
+    assert.deepEqual(recordToCheckpoint(asStored(heldProgressRecord(owner, ran))), {
+      ...owner,
+      type: 'held-progress',
+      ran,
+    });
+    assert.deepEqual(recordToCheckpoint(asStored(heldProgressRecord(owner, new Map()))), {
+      ...owner,
+      type: 'held-progress',
+      ran: new Map(),
+    });
+    const refused = (key: string, value: string, why: RegExp) =>
+      assert.throws(() => recordToCheckpoint({ key, value: Buffer.from(value) }), why);
+    refused('server/2/held-batch/events', '{"events":[]}', /without its first input/);
+    refused('server/2/held-batch/events/7', '{"events":[]}', /without events/);
+    refused('server/2/held-batch/events/7', '{"events":[{"seq":1,"event":{"time":"t"}}]}', /without seq or input/);
+    refused('server/2/held-progress', '{"ran":{"events/7":0}}', /bad count/);
+    refused('server/2/held-progress/x', '{}', /with a tail/);
   });
 });

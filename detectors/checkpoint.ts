@@ -10,7 +10,15 @@
  * | `<scope>/<p>/clock` | `{ maxEventTime }`: the engine's event time |
  * | `<scope>/<p>/position/<topic>` | `{ offset }`: the next offset of that input the state does not include yet |
  * | `<scope>/<p>/origin/<eventsPartition>` | `{ offset }`: the last events offset whose re-keyed copy it includes |
- * | `<scope>/<p>/held/<topic>/<offset>` | `{ seq, event }`: an event read but held for event-time order; empty once run |
+ * | `<scope>/<p>/held-batch/<topic>/<offset>` | `{ events: [{ input, seq, event }] }`: events read but held for event-time order, in the order they run; empty once all ran |
+ * | `<scope>/<p>/held-progress` | `{ ran: { <held-batch id>: n } }`: the first n events of each such batch ran; empty when none partly ran |
+ * | `<scope>/<p>/held/<topic>/<offset>` | `{ seq, event }`: one held event (the earlier layout, read still; empty once run) |
+ *
+ * Held events go out in one `held-batch` record per engine and checkpoint (more when they pass
+ * `MAX_HELD_BATCH_CHARS`), keyed by the input of its first event, not one record per event and another when it
+ * ran. What ran of a batch is always its first n events (they run in the order written; see `ScopeRunner`), so
+ * one `held-progress` record per engine says what ran of every batch; a batch all of whose events ran is
+ * emptied. Instances of earlier versions cannot restore these two kinds (they stop with `INPUT_INVALID`).
  *
  * A batch's positions are sent with the state records they cover, in one send of an atomic producer (a Kafka
  * transaction, however many requests the send takes; the embedded log appends a send whole), and restore reads
@@ -90,11 +98,48 @@ export interface HeldEvent {
   event: McpEvent;
 }
 
-/** `input` is `<topic>/<offset>` of the record the event was read from; `held` undefined once it ran. */
-export function heldRecord(owner: CheckpointOwner, input: string, held: HeldEvent | undefined): OutgoingRecord {
+/** A held event with `input`, `<topic>/<offset>` of the record it was read from. */
+export interface HeldInput extends HeldEvent {
+  input: string;
+}
+
+/**
+ * Characters of held events one `held-batch` record takes before the next starts (a larger event goes alone):
+ * at most 3 bytes each in UTF-8, so a record stays under the transports' `MAX_RECORD_BYTES` and the 1 MiB a
+ * checkpoint value may have when read back.
+ */
+export const MAX_HELD_BATCH_CHARS = 256 * 1024;
+
+/** The earlier layout's tombstone of one held event, written once an event restored from it ran. */
+export function heldTombstone(owner: CheckpointOwner, input: string): OutgoingRecord {
+  return { key: `${prefixOf(owner)}/held/${input}`, value: TOMBSTONE, partition: statePartitionOf(owner) };
+}
+
+/**
+ * `events` in the order they will run, as `id` (the input of the first) names them, or undefined once all ran.
+ * `serialized` are the events' JSON as `heldBatchItem` made them: each is serialized once, also to size batches.
+ */
+export function heldBatchRecord(
+  owner: CheckpointOwner,
+  id: string,
+  serialized: readonly string[] | undefined,
+): OutgoingRecord {
   return {
-    key: `${prefixOf(owner)}/held/${input}`,
-    value: held === undefined ? TOMBSTONE : JSON.stringify(held),
+    key: `${prefixOf(owner)}/held-batch/${id}`,
+    value: serialized === undefined ? TOMBSTONE : `{"events":[${serialized.join(',')}]}`,
+    partition: statePartitionOf(owner),
+  };
+}
+
+export function heldBatchItem(held: HeldInput): string {
+  return JSON.stringify({ input: held.input, seq: held.seq, event: held.event });
+}
+
+/** How many events ran of each held batch that partly ran (none: a tombstone). */
+export function heldProgressRecord(owner: CheckpointOwner, ran: ReadonlyMap<string, number>): OutgoingRecord {
+  return {
+    key: `${prefixOf(owner)}/held-progress`,
+    value: ran.size === 0 ? TOMBSTONE : JSON.stringify({ ran: Object.fromEntries(ran) }),
     partition: statePartitionOf(owner),
   };
 }
@@ -105,9 +150,12 @@ export type CheckpointRecord = CheckpointOwner &
     | { type: 'position'; topic: string; offset: string }
     | { type: 'origin'; eventsPartition: number; offset: string }
     | { type: 'held'; input: string; held: HeldEvent | undefined }
+    | { type: 'held-batch'; id: string; events: HeldInput[] | undefined }
+    | { type: 'held-progress'; ran: Map<string, number> }
   );
 
-const KINDS = new Set(['state', 'suppression', 'clock', 'position', 'origin', 'held']);
+const KINDS = new Set(['state', 'suppression', 'clock', 'position', 'origin', 'held', 'held-batch', 'held-progress']);
+const INPUT = /^[^/]+\/\d{1,20}$/;
 
 /**
  * Decodes one state-topic record; throws `INPUT_INVALID` naming the key when it is not a checkpoint.
@@ -129,7 +177,7 @@ export function recordToCheckpoint(
     scope = first as KeyScope;
     rest = rest.slice(slash + 1);
   }
-  const match = /^(\d{1,9})\/([a-z]+)(?:\/([\s\S]*))?$/.exec(rest);
+  const match = /^(\d{1,9})\/([a-z]+(?:-[a-z]+)?)(?:\/([\s\S]*))?$/.exec(rest);
   if (match === null || !KINDS.has(match[2]!)) return fail('not a checkpoint key');
   const [, partitionText, kind, tail] = match;
   const owner: CheckpointOwner = { scope, partition: Number(partitionText) };
@@ -157,11 +205,32 @@ export function recordToCheckpoint(
       if (tail === undefined || !/^\d{1,9}$/.test(tail) || forgotten) return fail('origin without a partition');
       return { ...owner, type: 'origin', eventsPartition: Number(tail), offset: offsetOf() };
     case 'held': {
-      if (tail === undefined || !/^[^/]+\/\d{1,20}$/.test(tail)) return fail('held event without its input');
+      if (tail === undefined || !INPUT.test(tail)) return fail('held event without its input');
       if (forgotten) return { ...owner, type: 'held', input: tail, held: undefined };
       const held = value as Partial<HeldEvent>;
-      if (typeof held.seq !== 'number' || typeof held.event?.time !== 'string') return fail('held event without seq');
-      return { ...owner, type: 'held', input: tail, held: held as HeldEvent };
+      if (!isHeldEvent(held)) return fail('held event without seq');
+      return { ...owner, type: 'held', input: tail, held };
+    }
+    case 'held-batch': {
+      if (tail === undefined || !INPUT.test(tail)) return fail('held batch without its first input');
+      if (forgotten) return { ...owner, type: 'held-batch', id: tail, events: undefined };
+      const events = (value as { events?: unknown }).events;
+      if (!Array.isArray(events) || events.length === 0) return fail('held batch without events');
+      for (const held of events as Partial<HeldInput>[]) {
+        if (!isHeldEvent(held) || typeof held.input !== 'string' || !INPUT.test(held.input))
+          return fail('held batch with an event without seq or input');
+      }
+      return { ...owner, type: 'held-batch', id: tail, events: events as HeldInput[] };
+    }
+    case 'held-progress': {
+      if (tail !== undefined) return fail('held progress with a tail');
+      const ran = new Map<string, number>();
+      for (const [id, count] of Object.entries((value as { ran?: object } | undefined)?.ran ?? {})) {
+        if (!INPUT.test(id) || !Number.isSafeInteger(count) || (count as number) < 1)
+          return fail('held progress with a bad count');
+        ran.set(id, count as number);
+      }
+      return { ...owner, type: 'held-progress', ran };
     }
   }
   const ruleMatch = /^([a-z0-9-]+)\/([\s\S]*)$/.exec(tail ?? '');
@@ -173,6 +242,12 @@ export function recordToCheckpoint(
   }
   const entry = value as SuppressionEntry | undefined;
   return { ...owner, type: 'change', change: { type: 'suppression', ruleId, subject, entry } };
+}
+
+function isHeldEvent<T extends Partial<HeldEvent>>(held: T | null): held is T & HeldEvent {
+  return (
+    typeof held === 'object' && held !== null && typeof held.seq === 'number' && typeof held.event?.time === 'string'
+  );
 }
 
 /** What a restore hands each checkpoint to: the engine of one scope and partition. */

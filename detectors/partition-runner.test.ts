@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { describeIssues, MAX_EVENT_VALUE_DEPTH, McpEventParser, parseMcpEvent } from '../contracts/parse.ts';
 import { FLATTENED_VALUE_MARKER } from '../contracts/signals.ts';
-import type { IncomingRecord } from '../transport/types.ts';
+import { z } from 'zod';
+import { MAX_RECORD_BYTES, type IncomingRecord, type OutgoingRecord } from '../transport/types.ts';
 import { recordToCheckpoint } from './checkpoint.ts';
 import { BatchWork, routeEventsBatch, ScopeRunner } from './partition-runner.ts';
 import { loadEvents } from './rules/fixtures/environment.ts';
@@ -61,15 +62,15 @@ void describe('an engine fed from several partitions', () => {
     const checkpoint = first.takeCheckpoint();
     assert.deepEqual(
       checkpoint.map((record) => record.key),
-      ['server/1/held/events/7'],
+      ['server/1/held-batch/events/7'],
     );
     // Held and run between two checkpoints: no record; held across a checkpoint and then run: a tombstone.
     first.process(call!, 'events.repartition.server.v1/3');
     first.advanceTo(Date.parse(outbound!.time));
-    const after = first.takeCheckpoint().filter((record) => record.key!.includes('/held/'));
+    const after = first.takeCheckpoint().filter((record) => record.key!.includes('/held'));
     assert.deepEqual(
       after.map((record) => [record.key, String(record.value)]),
-      [['server/1/held/events/7', '']],
+      [['server/1/held-batch/events/7', '']],
     );
 
     const second = new ScopeRunner('server', 1, { rules }, 60_000);
@@ -85,6 +86,145 @@ void describe('an engine fed from several partitions', () => {
     const third = new ScopeRunner('server', 1, { rules }, 60_000);
     for (const record of [...checkpoint, ...after]) third.apply(recordToCheckpoint(asStored(record)));
     assert.equal(third.held, 0, 'a tombstone forgets the held event');
+  });
+});
+
+void describe('what an engine holds, in the state log', () => {
+  /** Alerts on every event it runs, so the alerts list the events in the order they ran. */
+  const everyEvent: Rule<undefined, undefined> = {
+    meta: { ...tokenPassthrough.meta, id: 'test-every-event', version: 1 },
+    configSchema: z.undefined(),
+    scope: 'server',
+    keyOf: (event) => event.eventId,
+    initialState: () => undefined,
+    onEvent: (_state, event) => ({
+      state: undefined,
+      findings: [
+        {
+          subject: event.eventId,
+          title: 'ran',
+          description: 'ran',
+          entities: {},
+          evidence: {},
+          eventIds: [event.eventId],
+        },
+      ],
+    }),
+  };
+  const everyEventRules = [{ rule: everyEvent as Rule<unknown, unknown>, config: undefined }];
+  const start = Date.parse(call!.time);
+  const eventAt = (id: string, ms: number, eventId = id) => ({
+    ...call!,
+    eventId,
+    time: new Date(start + ms).toISOString(),
+  });
+  const restored = (records: readonly { key: string | null; value: Buffer | string }[]) => {
+    const runner = new ScopeRunner('server', 1, { rules: everyEventRules }, 1_000);
+    for (const record of records) runner.apply(recordToCheckpoint(asStored(record)));
+    return runner;
+  };
+  /** Runs everything held; the events in the order they ran. */
+  const heldRecords = (records: readonly OutgoingRecord[]) =>
+    records.filter((record) => record.key!.includes('/held')).map((record) => [record.key, String(record.value)]);
+  const heldOrder = (runner: ScopeRunner) =>
+    runner.advanceTo(Number.POSITIVE_INFINITY).flatMap((alert) => alert.eventIds);
+
+  void test('goes out as one record per checkpoint, and what ran of it as a count', () => {
+    const runner = new ScopeRunner('server', 1, { rules: everyEventRules }, 1_000);
+    for (let index = 0; index < 5; index += 1) runner.process(eventAt(`e${index}`, index * 100), `events/${index}`);
+    const first = runner.takeCheckpoint();
+    assert.deepEqual(
+      first.map((record) => record.key),
+      ['server/1/held-batch/events/0'],
+      'five held events, one record',
+    );
+    // 1,250 ms: the events at 0, 100 and 200 ms are 1 s behind and run; the rest stays held with it.
+    assert.equal(runner.process(eventAt('e5', 1_250), 'events/5').length, 3);
+    const second = runner.takeCheckpoint();
+    assert.deepEqual(
+      heldRecords(second).map(([key]) => key),
+      ['server/1/held-batch/events/5', 'server/1/held-progress'],
+    );
+    assert.equal(heldRecords(second)[1]![1], '{"ran":{"events/0":3}}');
+    const afterTwo = restored([...first, ...second]);
+    assert.equal(afterTwo.held, 3);
+    assert.equal(afterTwo.process(eventAt('e3', 300), 'events/3').length, 0, 'still held, not held twice');
+
+    assert.equal(runner.advanceTo(start + 1_250).length, 3);
+    const third = runner.takeCheckpoint();
+    assert.deepEqual(
+      heldRecords(third),
+      [
+        ['server/1/held-batch/events/0', ''],
+        ['server/1/held-batch/events/5', ''],
+        ['server/1/held-progress', ''],
+      ],
+      'every batch ran: emptied, and no progress left',
+    );
+    assert.equal(restored([...first, ...second, ...third]).held, 0);
+  });
+
+  void test('a restore holds exactly what had not run, in the order it would have run', () => {
+    // Random interleavings of late and early events, checkpoints and idle advances; after each checkpoint an
+    // engine restored from the log so far must run the same events in the same order as the one that wrote it.
+    for (let seed = 1; seed <= 20; seed += 1) {
+      let state = seed;
+      const random = () => (state = (state * 48_271) % 2_147_483_647) / 2_147_483_647;
+      const steps: ('event' | 'checkpoint' | 'idle')[] = [];
+      for (let index = 0; index < 120; index += 1) {
+        const roll = random();
+        steps.push(roll < 0.8 ? 'event' : roll < 0.97 ? 'checkpoint' : 'idle');
+      }
+      const times = steps.map(() => Math.floor(random() * 5_000));
+      const play = (until: number) => {
+        const runner = new ScopeRunner('server', 1, { rules: everyEventRules }, 1_000);
+        const log: OutgoingRecord[] = [];
+        let clock = 0;
+        for (let index = 0; index < until; index += 1) {
+          const step = steps[index]!;
+          if (step === 'event') {
+            clock += 40;
+            // A time of the same millisecond as another now and then, to order by seq.
+            runner.process(eventAt(`e${index}`, clock + times[index]! - 2_500), `events/${index}`);
+          } else if (step === 'idle') runner.advanceTo(start + clock);
+          else log.push(...runner.takeCheckpoint());
+        }
+        return { runner, log };
+      };
+      for (let index = 0; index < steps.length; index += 1) {
+        if (steps[index] !== 'checkpoint') continue;
+        const { runner, log } = play(index + 1);
+        const fromLog = restored(log);
+        assert.equal(fromLog.held, runner.held, `seed ${seed}, step ${index}: held count`);
+        assert.deepEqual(heldOrder(fromLog), heldOrder(runner), `seed ${seed}, step ${index}: what runs next`);
+      }
+    }
+  });
+
+  void test('many or large held events go out in records under the size limit', () => {
+    const runner = new ScopeRunner('server', 1, { rules: everyEventRules }, 60_000);
+    const large = 'x'.repeat(100_000);
+    for (let index = 0; index < 5; index += 1)
+      runner.process({ ...eventAt(`e${index}`, index), tool: large }, `events/${index}`);
+    const records = runner.takeCheckpoint();
+    assert.deepEqual(
+      records.map((record) => record.key),
+      ['server/1/held-batch/events/0', 'server/1/held-batch/events/2', 'server/1/held-batch/events/4'],
+    );
+    for (const record of records) assert.ok(Buffer.byteLength(record.value) < MAX_RECORD_BYTES);
+    const again = restored(records);
+    assert.deepEqual(heldOrder(again), heldOrder(runner));
+  });
+
+  void test('events held in the earlier layout (one record each) are restored, and emptied once run', () => {
+    const legacy = [0, 1].map((index) => ({
+      key: `server/1/held/events/${index}`,
+      value: JSON.stringify({ seq: index, event: eventAt(`e${index}`, index * 100) }),
+    }));
+    const runner = restored([...legacy, { key: 'server/1/held/events/1', value: '' }]);
+    assert.equal(runner.held, 1);
+    assert.equal(runner.advanceTo(start).length, 1);
+    assert.deepEqual(heldRecords(runner.takeCheckpoint()), [['server/1/held/events/0', '']]);
   });
 });
 

@@ -18,12 +18,16 @@ import { describeIssues, type McpEventParser } from '../contracts/parse.ts';
 import type { IncomingRecord, OutgoingRecord } from '../transport/types.ts';
 import {
   changeToRecord,
-  heldRecord,
+  heldBatchItem,
+  heldBatchRecord,
+  heldProgressRecord,
+  heldTombstone,
+  MAX_HELD_BATCH_CHARS,
   originRecord,
   positionRecord,
   type CheckpointOwner,
   type CheckpointRecord,
-  type HeldEvent,
+  type HeldInput,
   type RestoreTarget,
 } from './checkpoint.ts';
 import { DetectionEngine, type EngineCounters, type EngineOptions } from './engine.ts';
@@ -37,11 +41,19 @@ export const ORIGIN_HEADER = 'mcpwatch-origin';
 /** Events one engine holds at most; past it the earliest run at once (a flood must not grow memory unbounded). */
 export const MAX_HELD_EVENTS = 100_000;
 
-interface Held extends HeldEvent {
-  input: string;
+interface Held extends HeldInput {
   time: number;
-  /** Whether its record is in the state log (then running it writes a tombstone). */
-  written: boolean;
+  /** Where its record is in the state log: a batch, a record of the earlier layout, or none yet. */
+  writtenIn: HeldBatch | 'held-record' | undefined;
+}
+
+/** Events one checkpoint wrote in one `held-batch` record, in the order they run: the first `ran` of them ran. */
+interface HeldBatch {
+  id: string;
+  events: Held[];
+  ran: number;
+  /** `ran` as the state log has it. */
+  ranWritten: number;
 }
 
 function earlier(a: Held, b: Held): boolean {
@@ -59,8 +71,14 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
   readonly #held = new Map<string, Held>();
   /** Held events by (event time, seq). */
   readonly #queue = new MinHeap<Held>(earlier);
-  /** Inputs held, or run after their record was written, since the last checkpoint. */
-  readonly #dirtyHeld = new Set<string>();
+  /** Held since the last checkpoint and still held. */
+  readonly #unwritten = new Set<Held>();
+  /** Written batches with events still held, by id. */
+  readonly #batches = new Map<string, HeldBatch>();
+  /** Batches of which events ran since the last checkpoint. */
+  readonly #ranBatches = new Set<HeldBatch>();
+  /** Inputs of events restored from records of the earlier layout that ran since the last checkpoint. */
+  readonly #ranHeldRecords = new Set<string>();
   #seq = 0;
   /** The newest event time read (held or run). */
   #readTime = Number.NEGATIVE_INFINITY;
@@ -98,13 +116,32 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
   }
 
   apply(checkpoint: CheckpointRecord): void {
-    if (checkpoint.type === 'change') this.engine.restore(checkpoint.change);
-    else if (checkpoint.type === 'position') this.positions.set(checkpoint.topic, BigInt(checkpoint.offset));
-    else if (checkpoint.type === 'origin') this.origins.set(checkpoint.eventsPartition, BigInt(checkpoint.offset));
-    else if (checkpoint.held === undefined) this.#held.delete(checkpoint.input);
-    else {
-      this.#seq = Math.max(this.#seq, checkpoint.held.seq + 1);
-      this.#hold({ ...checkpoint.held, input: checkpoint.input, time: timeOf(checkpoint.held.event), written: true });
+    switch (checkpoint.type) {
+      case 'change':
+        return this.engine.restore(checkpoint.change);
+      case 'position':
+        return void this.positions.set(checkpoint.topic, BigInt(checkpoint.offset));
+      case 'origin':
+        return void this.origins.set(checkpoint.eventsPartition, BigInt(checkpoint.offset));
+      case 'held':
+        if (checkpoint.held === undefined) this.#held.delete(checkpoint.input);
+        else this.#restoreHeld({ ...checkpoint.held, input: checkpoint.input }, 'held-record');
+        return;
+      case 'held-batch': {
+        this.#forgetBatch(checkpoint.id);
+        if (checkpoint.events === undefined) return;
+        const batch: HeldBatch = { id: checkpoint.id, events: [], ran: 0, ranWritten: 0 };
+        for (const held of checkpoint.events) batch.events.push(this.#restoreHeld(held, batch));
+        this.#batches.set(batch.id, batch);
+        return;
+      }
+      case 'held-progress':
+        for (const [id, ran] of checkpoint.ran) {
+          const batch = this.#batches.get(id);
+          if (batch === undefined) continue;
+          for (; batch.ran < Math.min(ran, batch.events.length); batch.ran += 1) this.#forget(batch.events[batch.ran]!);
+          batch.ranWritten = batch.ran;
+        }
     }
   }
 
@@ -142,8 +179,9 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
     this.lastActive = Date.now();
     if (this.holdMs === undefined) return this.engine.process(event);
     if (this.#held.has(input)) return []; // read again after a crash between its checkpoint and the position
-    this.#hold({ seq: this.#seq++, event, input, time: timeOf(event), written: false });
-    this.#dirtyHeld.add(input);
+    const held: Held = { seq: this.#seq++, event, input, time: timeOf(event), writtenIn: undefined };
+    this.#hold(held);
+    this.#unwritten.add(held);
     return this.#runHeld(this.#readTime - this.holdMs);
   }
 
@@ -160,12 +198,59 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
     for (const partition of this.#dirtyOrigins)
       records.push(originRecord(this, partition, this.origins.get(partition)!));
     this.#dirtyOrigins.clear();
-    for (const input of this.#dirtyHeld) {
-      const held = this.#held.get(input);
-      if (held !== undefined) held.written = true;
-      records.push(heldRecord(this, input, held === undefined ? undefined : { seq: held.seq, event: held.event }));
+    for (const input of this.#ranHeldRecords) records.push(heldTombstone(this, input));
+    this.#ranHeldRecords.clear();
+    records.push(...this.#writeHeldBatches());
+    let progressChanged = false;
+    for (const batch of this.#ranBatches) {
+      if (batch.ran === batch.events.length) {
+        records.push(heldBatchRecord(this, batch.id, undefined));
+        this.#batches.delete(batch.id);
+        progressChanged ||= batch.ranWritten > 0;
+      } else progressChanged = true;
+      batch.ranWritten = batch.ran;
     }
-    this.#dirtyHeld.clear();
+    this.#ranBatches.clear();
+    if (progressChanged) {
+      const ran = new Map<string, number>();
+      for (const batch of this.#batches.values()) if (batch.ran > 0) ran.set(batch.id, batch.ran);
+      records.push(heldProgressRecord(this, ran));
+    }
+    return records;
+  }
+
+  /**
+   * What was held since the last checkpoint and is still held, as `held-batch` records in the order it will run.
+   * Every event of a batch stays in the queue from now until it runs, and the queue gives the earliest first, so
+   * what runs of a batch is always its first events: `held-progress` needs only a count per batch.
+   */
+  #writeHeldBatches(): OutgoingRecord[] {
+    if (this.#unwritten.size === 0) return [];
+    const unwritten = [...this.#unwritten].sort((a, b) => (earlier(a, b) ? -1 : 1));
+    this.#unwritten.clear();
+    const records: OutgoingRecord[] = [];
+    let batch: HeldBatch | undefined;
+    let serialized: string[] = [];
+    let chars = 0;
+    const flush = () => {
+      if (batch === undefined) return;
+      this.#batches.set(batch.id, batch);
+      records.push(heldBatchRecord(this, batch.id, serialized));
+    };
+    for (const held of unwritten) {
+      const item = heldBatchItem(held);
+      if (batch === undefined || chars + item.length > MAX_HELD_BATCH_CHARS) {
+        flush();
+        batch = { id: held.input, events: [], ran: 0, ranWritten: 0 };
+        serialized = [];
+        chars = 0;
+      }
+      batch.events.push(held);
+      serialized.push(item);
+      chars += item.length;
+      held.writtenIn = batch;
+    }
+    flush();
     return records;
   }
 
@@ -184,6 +269,26 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
     this.#queue.push(held);
   }
 
+  #restoreHeld(held: HeldInput, writtenIn: HeldBatch | 'held-record'): Held {
+    this.#seq = Math.max(this.#seq, held.seq + 1);
+    const restored: Held = { ...held, time: timeOf(held.event), writtenIn };
+    this.#hold(restored);
+    return restored;
+  }
+
+  /** A batch emptied, or written again (a checkpoint sent twice), forgets what it still held. */
+  #forgetBatch(id: string): void {
+    const batch = this.#batches.get(id);
+    if (batch === undefined) return;
+    for (const held of batch.events.slice(batch.ran)) this.#forget(held);
+    this.#batches.delete(id);
+  }
+
+  /** Forgets a restored held event (the queue skips it when it comes up). */
+  #forget(held: Held): void {
+    if (this.#held.get(held.input) === held) this.#held.delete(held.input);
+  }
+
   /** Runs held events up to event time `until` (and the earliest beyond the cap), in event-time order. */
   #runHeld(until: number): Alert[] {
     const alerts: Alert[] = [];
@@ -195,9 +300,13 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
       if (next.time > until && this.#held.size <= MAX_HELD_EVENTS) break;
       this.#queue.pop();
       this.#held.delete(next.input);
-      // Held and run between two checkpoints: no record; written as held: its tombstone.
-      if (next.written) this.#dirtyHeld.add(next.input);
-      else this.#dirtyHeld.delete(next.input);
+      // Held and run between two checkpoints: no record.
+      if (next.writtenIn === undefined) this.#unwritten.delete(next);
+      else if (next.writtenIn === 'held-record') this.#ranHeldRecords.add(next.input);
+      else {
+        next.writtenIn.ran += 1;
+        this.#ranBatches.add(next.writtenIn);
+      }
       alerts.push(...this.engine.process(next.event));
     }
     return alerts;
