@@ -5,6 +5,7 @@
  * offsets committed; idle engines advanced between batches.
  */
 import type { Logger } from 'pino';
+import type { Alert } from '../contracts/alert.ts';
 import { isMcpwatchError } from '../contracts/errors.ts';
 import { MAX_EVENT_VALUE_DEPTH, McpEventParser } from '../contracts/parse.ts';
 import { deadLetter } from '../transport/dead-letter.ts';
@@ -49,6 +50,12 @@ export class BatchProcessor {
   /** Flattens as the collector does while decoding, and parses a tool definition seen before once. */
   readonly #parser = new McpEventParser(MAX_EVENT_VALUE_DEPTH);
   #serial: Promise<void> = Promise.resolve();
+  /**
+   * What an idle advance made but could not deliver or checkpoint: its engines moved on, so it would not be made
+   * again. The next completion (batch or idle tick) sends it first. A failed batch needs none of this: the
+   * consumer stops, and a restart restores the last checkpoint and reads the batch again.
+   */
+  #unsent: { alerts: Alert[]; checkpoint: OutgoingRecord[] } | undefined;
 
   constructor(private readonly options: BatchProcessorOptions) {
     this.#scopeOfTopic = new Map(options.routes.map((route) => [route.topic, route.scope]));
@@ -204,8 +211,8 @@ export class BatchProcessor {
       work.touched.add(runner);
       metrics.idleAdvances.inc();
     }
-    if (work.touched.size === 0) return;
-    await this.#complete(work, []);
+    if (work.touched.size === 0 && this.#unsent === undefined) return;
+    await this.#complete(work, [], { keepUnsent: true });
     log.debug({ engines: [...work.touched].map((runner) => runner.id), to: newest }, 'Idle engines advanced.');
   }
 
@@ -216,8 +223,29 @@ export class BatchProcessor {
     };
   }
 
-  /** Delivery, re-keyed events, then checkpoint and positions together, of one batch's work (steps 2–4). */
-  async #complete(work: BatchWork, positions: OutgoingRecord[]): Promise<void> {
+  /**
+   * Delivery, re-keyed events, then checkpoint and positions together, of one batch's work (steps 2–4).
+   * `keepUnsent`: on failure, keep the alerts and checkpoint records taken for the next completion.
+   */
+  async #complete(work: BatchWork, positions: OutgoingRecord[], { keepUnsent = false } = {}): Promise<void> {
+    const carried = this.#unsent;
+    this.#unsent = undefined;
+    const alerts = [...(carried?.alerts ?? []), ...work.alerts];
+    let checkpoint = carried?.checkpoint ?? [];
+    try {
+      await this.#send(work, alerts, () => {
+        // Later records of a key follow earlier ones in one send: compaction keeps the newest.
+        checkpoint = [...checkpoint, ...[...work.touched].flatMap((runner) => runner.takeCheckpoint())];
+        return [...checkpoint, ...positions];
+      });
+    } catch (error) {
+      if (keepUnsent) this.#unsent = { alerts, checkpoint };
+      throw error;
+    }
+    for (const alert of alerts) this.options.metrics.alerts.inc({ rule: alert.ruleId });
+  }
+
+  async #send(work: BatchWork, alerts: Alert[], checkpoint: () => OutgoingRecord[]): Promise<void> {
     const { producer, delivery, metrics, log } = this.options;
     for (const runner of work.touched) {
       for (const ruleError of runner.engine.takeRuleErrors()) {
@@ -227,14 +255,13 @@ export class BatchProcessor {
         );
       }
     }
-    await delivery.deliver(work.alerts);
+    await delivery.deliver(alerts);
     await delivery.deliverEvents(work.events);
     for (const [topic, records] of work.forwards) {
       await producer.send(topic, records);
       metrics.repartitioned.inc({ scope: this.#scopeOfTopic.get(topic)! }, records.length);
     }
-    await this.#checkpoint([...[...work.touched].flatMap((runner) => runner.takeCheckpoint()), ...positions]);
-    for (const alert of work.alerts) metrics.alerts.inc({ rule: alert.ruleId });
+    await this.#checkpoint(checkpoint());
     for (const runner of work.touched) {
       metrics.addEngineDelta(runner.counted, runner.engine.counters);
       runner.counted = { ...runner.engine.counters };

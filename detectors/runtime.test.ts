@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { partitionKeyOf, type McpEvent } from '../contracts/mcp-event.ts';
-import { isMcpwatchError } from '../contracts/errors.ts';
+import { isMcpwatchError, McpwatchError } from '../contracts/errors.ts';
 import { callEvent, testRules } from '../test/detectors-test-rule.ts';
 import { readAlertsFile } from '../test/detectors-support.ts';
 import { EmbeddedTransport } from '../transport/embedded.ts';
@@ -18,6 +18,7 @@ import { parseDetectorsConfig, type SinkConfig } from './config.ts';
 import { alertIdOf } from './engine.ts';
 import { startDetectors, type DetectorsRuntime } from './runtime.ts';
 import { createSinks } from './sinks/index.ts';
+import type { AlertSink } from './sinks/types.ts';
 import type { Rule } from './types.ts';
 import { waitFor } from '../test/support/wait-for.ts';
 
@@ -226,7 +227,11 @@ void describe('detectors runtime on the embedded transport', () => {
   };
 
   /** The quiet-server rule on 4 partitions, holding events for 60 s of event time, alerts to `fileName`. */
-  async function startQuietServer(fileName: string, idlePartitionMs: number) {
+  async function startQuietServer(
+    fileName: string,
+    idlePartitionMs: number,
+    wrap: (sink: AlertSink) => AlertSink = (sink) => sink,
+  ) {
     const transport = new EmbeddedTransport();
     const file = path.join(dir, fileName);
     const config = parseDetectorsConfig(
@@ -236,7 +241,7 @@ void describe('detectors runtime on the embedded transport', () => {
     const runtime = await startDetectors({
       transport,
       config,
-      sinks: createSinks(config.sinks, { transport }),
+      sinks: createSinks(config.sinks, { transport }).map(wrap),
       eventPartitions: 4,
       logger: pino({ level: 'silent' }),
     });
@@ -261,6 +266,41 @@ void describe('detectors runtime on the embedded transport', () => {
         'files fired once idle engines moved to 600 s; other, due at 610 s, did not',
       );
       assert.ok((await runtime.metrics.idleAdvances.get()).values[0]!.value >= 1);
+    } finally {
+      await runtime.close();
+      await transport.close();
+    }
+  });
+
+  void test('alerts of an idle advance whose delivery failed go out with the next tick', async () => {
+    let refused = 0;
+    const refuseFirst = (sink: AlertSink): AlertSink => ({
+      name: sink.name,
+      health: () => sink.health(),
+      close: () => sink.close(),
+      deliver: async (alerts) => {
+        if (alerts.length > 0 && refused === 0) {
+          refused += 1;
+          throw new McpwatchError('DELIVERY_FAILED', 'refused once');
+        }
+        await sink.deliver(alerts);
+      },
+    });
+    const { transport, file, runtime } = await startQuietServer('idle-refused.jsonl', 200, refuseFirst);
+    try {
+      await send(transport, [
+        callEvent('e1', 0, 'a', 'alice'),
+        { ...callEvent('e2', 600, 'b', 'bob'), server: { name: 'other' } },
+      ]);
+      const alerts = await waitFor('the idle alert, after one refusal', async () => {
+        const found = await readAlertsFile(file);
+        return found.length > 0 && found;
+      });
+      assert.equal(refused, 1, 'the first delivery was refused');
+      assert.deepEqual(
+        alerts.map((alert) => alert.alertId),
+        [alertIdOf('test-quiet-server', 1, 'files')],
+      );
     } finally {
       await runtime.close();
       await transport.close();

@@ -195,9 +195,12 @@ export async function startDetectors(options: StartDetectorsOptions): Promise<De
       batches
         .exclusively(() => batches.advanceIdle())
         .catch((error: unknown) => {
-          // The engines moved, their changes stay pending and go out with the next batch's checkpoint.
+          // The engines moved: what the tick made is kept and goes out first with the next batch or tick.
           failedTick = true;
-          log.warn({ err: error }, 'Idle partitions advanced, but delivery or checkpoint failed; retried on traffic.');
+          log.warn(
+            { err: error },
+            'Idle partitions advanced, but delivery or checkpoint failed; sent again with the next batch or tick.',
+          );
           setTimeout(() => (failedTick = false), config.engine.idlePartitionMs).unref();
         });
     },
