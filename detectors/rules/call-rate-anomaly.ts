@@ -152,9 +152,12 @@ function advance(previous: Counter | undefined, eventTime: number, config: Confi
     const last = principals[principal];
     if (last === undefined || last < counter.bucket) counter.bucketPrincipals = (counter.bucketPrincipals ?? 0) + 1;
     const active = activeOf(principals);
-    if (Object.hasOwn(principals, principal)) moveWindow(active, principals[principal]!, -1);
+    const held = Object.hasOwn(principals, principal);
+    // A principal calling again in the window of its last call leaves the window counts as they are.
+    const sameWindow = held && last === burstBucket && principal !== '__proto__';
+    if (held && !sameWindow) moveWindow(active, last!, -1);
     touch(principals, principal, burstBucket);
-    if (Object.hasOwn(principals, principal)) moveWindow(active, burstBucket, 1);
+    if (!sameWindow && Object.hasOwn(principals, principal)) moveWindow(active, burstBucket, 1);
     if (sizeOf(principals) > config.maxActivePrincipals)
       for (const [, seen] of trimOldest(principals, config.maxActivePrincipals)) moveWindow(active, seen, -1);
   }
