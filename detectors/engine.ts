@@ -628,9 +628,61 @@ function timeOf(event: McpEvent): number {
   const text = event.time;
   if (text !== parsedText) {
     parsedText = text;
-    parsedMs = Date.parse(text);
+    parsedMs = parseEventTime(text);
   }
   return parsedMs;
+}
+
+/**
+ * `Date.parse(text)`, with the form events carry (`2026-01-01T00:00:00.000Z`, as `toISOString` writes it) read
+ * field by field: `Date.UTC` of the fields is what `Date.parse` gives for them, days past a month's end included.
+ */
+export function parseEventTime(text: string): number {
+  if (
+    text.length !== 24 ||
+    text.charCodeAt(4) !== 45 || // -
+    text.charCodeAt(7) !== 45 ||
+    text.charCodeAt(10) !== 84 || // T
+    text.charCodeAt(13) !== 58 || // :
+    text.charCodeAt(16) !== 58 ||
+    text.charCodeAt(19) !== 46 || // .
+    text.charCodeAt(23) !== 90 // Z
+  )
+    return Date.parse(text);
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  const millisecond = digitsAt(text, 20, 3);
+  if (
+    year < 1000 || // Date.UTC reads years below 100 as 19xx
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > 31 ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 59 ||
+    millisecond < 0
+  )
+    return Date.parse(text);
+  return Date.UTC(year, month - 1, day, hour, minute, second, millisecond);
+}
+
+/** The decimal number of `length` digits at `start`, or -1 when one is not a digit. */
+function digitsAt(text: string, start: number, length: number): number {
+  let value = 0;
+  for (let index = start; index < start + length; index += 1) {
+    const digit = text.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /**
