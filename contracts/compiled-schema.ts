@@ -53,7 +53,7 @@ export function compileSchema(schema: z.ZodType): CompiledSchema | undefined {
   const { def } = internalsOf(schema);
   const checks = checksOf(def);
   if (def.coerce === true || checks === undefined) return undefined;
-  const { lengths, bounds, patterns } = checks;
+  const { lengths, minLength, maxLength, bounds, patterns } = checks;
   switch (def.type) {
     case 'string': {
       if (bounds.length > 0) return undefined;
@@ -61,13 +61,21 @@ export function compileSchema(schema: z.ZodType): CompiledSchema | undefined {
         if (!PATTERN_FORMATS.has(def.format) || def.pattern === undefined) return undefined;
         patterns.unshift(def.pattern);
       }
+      if (patterns.length === 0)
+        return (input) =>
+          typeof input === 'string' && input.length >= minLength && input.length <= maxLength ? input : REJECTED;
       return (input) =>
-        typeof input === 'string' && lengths(input.length) && matchesAll(patterns, input) ? input : REJECTED;
+        typeof input === 'string' &&
+        input.length >= minLength &&
+        input.length <= maxLength &&
+        matchesAll(patterns, input)
+          ? input
+          : REJECTED;
     }
     case 'number':
       if (checks.lengthChecked || patterns.length > 0) return undefined;
       return (input) =>
-        typeof input === 'number' && Number.isFinite(input) && bounds.every((bound) => bound(input)) ? input : REJECTED;
+        typeof input === 'number' && Number.isFinite(input) && withinAll(bounds, input) ? input : REJECTED;
     case 'array': {
       const element = def.element === undefined ? undefined : compileSchema(def.element);
       if (element === undefined || bounds.length > 0 || patterns.length > 0) return undefined;
@@ -108,11 +116,18 @@ export function compileSchema(schema: z.ZodType): CompiledSchema | undefined {
   }
 }
 
-const matchesAll = (patterns: readonly RegExp[], input: string): boolean =>
-  patterns.every((pattern) => {
+function matchesAll(patterns: readonly RegExp[], input: string): boolean {
+  for (const pattern of patterns) {
     pattern.lastIndex = 0;
-    return pattern.test(input);
-  });
+    if (!pattern.test(input)) return false;
+  }
+  return true;
+}
+
+function withinAll(bounds: readonly ((value: number) => boolean)[], input: number): boolean {
+  for (const bound of bounds) if (!bound(input)) return false;
+  return true;
+}
 
 /** A definition's checks, when each is a length, a bound, the integer format or a pattern. */
 function checksOf(def: Definition) {
@@ -144,6 +159,8 @@ function checksOf(def: Definition) {
     none: (def.checks ?? []).length === 0,
     lengthChecked,
     lengths: (length: number) => length >= minLength && length <= maxLength,
+    minLength,
+    maxLength,
     bounds,
     patterns,
   };
@@ -165,31 +182,86 @@ function compileObject(def: Definition): CompiledSchema | undefined {
     if (parse === undefined || (optional && internalsOf(schema).def.type !== 'optional')) return undefined;
     fields.push({ key, optional, parse });
   }
-  const keys = new Set(fields.map((field) => field.key));
+  const fieldIndex = new Map(fields.map((field, index) => [field.key, index]));
+  const required = fields.filter((field) => !field.optional).length;
   const catchall = def.catchall === undefined ? 'strip' : internalsOf(def.catchall).def.type;
   if (catchall !== 'strip' && catchall !== 'unknown' && catchall !== 'never') return undefined;
+
+  /** How to read an input with these keys in this order, or REJECTED when no input with them is valid. */
+  const layoutOf = (record: Record<string, unknown>): Layout | typeof REJECTED => {
+    const keys: string[] = [];
+    const keyFields: (CompiledField | undefined)[] = [];
+    const fieldPositions: [number, number][] = [];
+    const extraPositions: number[] = [];
+    for (const key in record) {
+      const index = fieldIndex.get(key);
+      if (index === undefined) {
+        if (catchall === 'never') return REJECTED;
+        if (catchall === 'unknown' && key !== '__proto__') extraPositions.push(keys.length);
+      } else fieldPositions.push([index, keys.length]);
+      keys.push(key);
+      keyFields.push(index === undefined ? undefined : fields[index]);
+    }
+    const requiredSeen = fieldPositions.filter(([index]) => !fields[index]!.optional).length;
+    if (requiredSeen !== required) return REJECTED;
+    fieldPositions.sort(([a], [b]) => a - b);
+    return { keys, fields: keyFields, order: [...fieldPositions.map(([, position]) => position), ...extraPositions] };
+  };
+  // Inputs of one kind mostly come with the same keys in the same order: their layouts are remembered, and an
+  // input is read in one walk of its keys. Inherited keys count only when enumerable: the input is parsed JSON,
+  // whose objects inherit none.
+  const layouts: Layout[] = [];
   return (input) => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) return REJECTED;
     const record = input as Record<string, unknown>;
-    const output: Record<string, unknown> = {};
-    for (const { key, optional, parse } of fields) {
-      if (!(key in record)) {
-        if (optional) continue;
-        return REJECTED;
-      }
-      const value = record[key];
-      const parsed = optional && value === undefined ? undefined : parse(value);
-      if (parsed === REJECTED) return REJECTED;
-      output[key] = parsed;
+    for (let index = 0; index < layouts.length; index += 1) {
+      const output = readWith(layouts[index]!, record);
+      if (output === MISMATCH) continue;
+      if (index > 0) [layouts[0], layouts[index]] = [layouts[index]!, layouts[0]!]; // the latest first
+      return output;
     }
-    if (catchall === 'strip') return output;
-    for (const key in record) {
-      if (keys.has(key)) continue;
-      if (catchall === 'never') return REJECTED;
-      if (key !== '__proto__') output[key] = record[key];
-    }
-    return output;
+    const layout = layoutOf(record);
+    if (layout === REJECTED) return REJECTED;
+    if (layouts.length === LAYOUTS_PER_OBJECT) layouts.pop();
+    layouts.unshift(layout);
+    return readWith(layout, record);
   };
+}
+
+/** Layouts remembered per object schema. */
+const LAYOUTS_PER_OBJECT = 8;
+const MISMATCH = Symbol('mismatch');
+
+interface Layout {
+  /** The input's keys, in the order `for...in` gives them. */
+  keys: string[];
+  /** The field of each key; undefined for a key the schema does not name. */
+  fields: (CompiledField | undefined)[];
+  /** Positions in `keys` in the output's order: the schema's fields in its order, then the extras kept. */
+  order: number[];
+}
+
+/** The parsed object when `record` has the layout's keys in its order, REJECTED when a field is invalid. */
+function readWith(layout: Layout, record: Record<string, unknown>): unknown {
+  const { keys, fields } = layout;
+  const values: unknown[] = new Array<unknown>(keys.length);
+  let position = 0;
+  for (const key in record) {
+    if (keys[position] !== key) return MISMATCH;
+    const value = record[key];
+    const field = fields[position];
+    if (field === undefined) values[position] = value;
+    else {
+      const parsed = field.optional && value === undefined ? undefined : field.parse(value);
+      if (parsed === REJECTED) return REJECTED;
+      values[position] = parsed;
+    }
+    position += 1;
+  }
+  if (position !== keys.length) return MISMATCH;
+  const output: Record<string, unknown> = {};
+  for (const at of layout.order) output[keys[at]!] = values[at];
+  return output;
 }
 
 function compileDiscriminated(def: Definition): CompiledSchema | undefined {

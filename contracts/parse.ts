@@ -210,19 +210,37 @@ export function parseAlert(input: unknown): ParseResult<Alert> {
  * how many values were flattened. The same bound the collector applies while decoding OTLP.
  */
 export function flattenDeepValues(root: unknown, maxDepth: number): number {
+  if (typeof root !== 'object' || root === null) return 0;
   let flattened = 0;
-  const stack: { container: Record<string, unknown> | unknown[]; depth: number }[] = [];
-  if (typeof root === 'object' && root !== null) stack.push({ container: root as Record<string, unknown>, depth: 1 });
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const { container, depth } = next;
-    const keys = Array.isArray(container) ? container.keys() : Object.keys(container).values();
-    for (const key of keys) {
-      const value = (container as Record<string | number, unknown>)[key];
+  // Containers still to walk and their depths, as two stacks (no object per container).
+  const containers: (Record<string, unknown> | unknown[])[] = [root as Record<string, unknown>];
+  const depths: number[] = [1];
+  for (let container = containers.pop(); container !== undefined; container = containers.pop()) {
+    const depth = depths.pop()!;
+    if (Array.isArray(container)) {
+      for (let index = 0; index < container.length; index += 1) {
+        const value: unknown = container[index];
+        if (typeof value !== 'object' || value === null) continue;
+        if (depth >= maxDepth) {
+          container[index] = FLATTENED_VALUE_MARKER;
+          flattened++;
+        } else {
+          containers.push(value as Record<string, unknown>);
+          depths.push(depth + 1);
+        }
+      }
+      continue;
+    }
+    for (const key of Object.keys(container)) {
+      const value = container[key];
       if (typeof value !== 'object' || value === null) continue;
       if (depth >= maxDepth) {
-        (container as Record<string | number, unknown>)[key] = FLATTENED_VALUE_MARKER;
+        container[key] = FLATTENED_VALUE_MARKER;
         flattened++;
-      } else stack.push({ container: value as Record<string, unknown>, depth: depth + 1 });
+      } else {
+        containers.push(value as Record<string, unknown>);
+        depths.push(depth + 1);
+      }
     }
   }
   return flattened;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import type { McpEvent } from '../contracts/mcp-event.ts';
-import { DetectionEngine, alertIdOf, runRules } from './engine.ts';
+import { DetectionEngine, alertIdOf, parseEventTime, runRules } from './engine.ts';
 import type { Rule } from './types.ts';
 
 /** A session seen with a second principal: the smallest rule that needs state across two events. */
@@ -174,4 +174,27 @@ describe('DetectionEngine', () => {
     assert.equal(engine.counters.ruleErrors, 1);
     assert.equal(engine.takeRuleErrors()[0]!.eventId, 'e1');
   });
+});
+
+void test('parseEventTime gives what Date.parse gives, for event times and every other form', () => {
+  const texts: string[] = [];
+  for (const year of ['0099', '0999', '1000', '1970', '2024', '2026', '2100', '9999', '20x6'])
+    for (let month = 0; month <= 13; month += 1)
+      for (let day = 0; day <= 32; day += 1) {
+        const date = `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+        texts.push(`${date}T00:00:00.000Z`, `${date}T23:59:59.999Z`);
+      }
+  for (const time of ['24:00:00.000', '23:60:00.000', '23:59:60.000', '12:34:56.789', '-1:00:00.000', '1a:00:00.000'])
+    texts.push(`2026-03-01T${time}Z`);
+  texts.push(
+    '2026-03-01T12:34:56Z',
+    '2026-03-01T12:34:56.7Z',
+    '2026-03-01T12:34:56.789+01:00',
+    '2026-03-01T12:34:56.789z',
+    '2026-03-01 12:34:56.789Z',
+    '+002026-03-01T12:34:56.789Z',
+    '',
+    'not a time',
+  );
+  for (const text of texts) assert.equal(parseEventTime(text), Date.parse(text), text);
 });

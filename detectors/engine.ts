@@ -156,6 +156,11 @@ class RuleSlot {
   subjectScanStop: string | undefined = undefined;
   subjectScanStopRaised = Number.POSITIVE_INFINITY;
   subjectScanNeeded = false;
+  /**
+   * The key last set by a step, while it is held: the most recently seen, so a step for it again leaves the order
+   * as it is (a session's or a server's events mostly come in runs). Undefined once it may not be either.
+   */
+  newestKey: string | undefined = undefined;
 
   constructor(readonly ruleId: string) {}
 
@@ -212,6 +217,8 @@ export class DetectionEngine {
   private scanEverything = false;
   /** Keys of the event being processed, so that rules keyed alike hold one string (reused between events). */
   private readonly eventKeys: string[] = [];
+  /** The context each rule is called with, by index in `rules`: updated in place, as rules only read it. */
+  private readonly contexts: RuleContext<unknown>[];
 
   constructor(options: EngineOptions) {
     this.rules = options.rules;
@@ -232,6 +239,12 @@ export class DetectionEngine {
       }
       this.slotOfRule.push(slot);
     }
+    this.contexts = this.rules.map(({ config }) => ({
+      eventTime: 0,
+      watermark: 0,
+      config,
+      environment: this.environment,
+    }));
   }
 
   get watermark(): number {
@@ -283,7 +296,7 @@ export class DetectionEngine {
       }
       let step: RuleStep<unknown>;
       try {
-        step = rule.onEvent(entry.state, event, this.contextFor(enabled, eventTime));
+        step = rule.onEvent(entry.state, event, this.contextFor(index, eventTime));
       } catch (error) {
         this.recordRuleError(rule.meta.id, event.eventId, error);
         continue;
@@ -344,6 +357,7 @@ export class DetectionEngine {
     const slot = this.slotById.get(change.ruleId);
     if (slot === undefined) return; // a rule that is no longer enabled
     this.scanEverything = true;
+    slot.newestKey = undefined;
     if (change.type === 'state') {
       if (change.entry === undefined) slot.keys.delete(change.key);
       else {
@@ -364,8 +378,11 @@ export class DetectionEngine {
     }
   }
 
-  private contextFor(enabled: EnabledRule, eventTime: number): RuleContext<unknown> {
-    return { eventTime, watermark: this.watermark, config: enabled.config, environment: this.environment };
+  private contextFor(ruleIndex: number, eventTime: number): RuleContext<unknown> {
+    const context = this.contexts[ruleIndex]!;
+    context.eventTime = eventTime;
+    context.watermark = this.watermark;
+    return context;
   }
 
   private applyStep(
@@ -381,6 +398,7 @@ export class DetectionEngine {
     if (step.state === undefined) {
       // A key that was never stored (a rule that keeps no state) has nothing to forget: no change to checkpoint.
       if (keys.delete(key)) slot.keyMoved(key);
+      if (slot.newestKey === key) slot.newestKey = undefined;
     } else {
       entry.state = step.state;
       if (step.timers !== undefined && step.timers.length > 0) {
@@ -388,12 +406,16 @@ export class DetectionEngine {
         for (const timer of step.timers) timers[timer.name] = timer.at;
         this.queueTimers(slot.ruleId, key, Object.fromEntries(step.timers.map((timer) => [timer.name, timer.at])));
       }
-      keys.delete(key); // re-insert: Map order doubles as least-recently-seen order
-      keys.set(key, entry);
+      if (slot.newestKey !== key) {
+        keys.delete(key); // re-insert: Map order doubles as least-recently-seen order
+        keys.set(key, entry);
+        slot.newestKey = key;
+        if (keys.size > this.options.maxKeysPerRule) slot.keyScanNeeded = true;
+      }
       slot.keyMoved(key);
-      if (keys.size > this.options.maxKeysPerRule) slot.keyScanNeeded = true;
     }
-    for (const finding of step.findings ?? []) {
+    if (step.findings === undefined) return;
+    for (const finding of step.findings) {
       const alert = this.raise(enabled, slot, finding, eventTime);
       if (alert !== undefined) alerts.push(alert);
     }
@@ -434,7 +456,7 @@ export class DetectionEngine {
       if (!hasKeys(entry.timers)) entry.timers = undefined;
       let step: RuleStep<unknown>;
       try {
-        step = rule.onTimer(entry.state, { name, at, key }, this.contextFor(enabled, at));
+        step = rule.onTimer(entry.state, { name, at, key }, this.contextFor(queued.ruleIndex, at));
       } catch (error) {
         this.recordRuleError(rule.meta.id, undefined, error);
         continue;
@@ -533,6 +555,7 @@ export class DetectionEngine {
       slot.changedKeys.add(oldest);
       overCap = true;
     }
+    if (slot.newestKey !== undefined && !keys.has(slot.newestKey)) slot.newestKey = undefined;
     slot.keyScanStop = stop;
     slot.keyScanStopSeen = stopSeen;
     // Idle keys kept for their timers, or a head cut by the cap: the next scan cannot be skipped.
@@ -575,6 +598,7 @@ export class DetectionEngine {
         shed += 1;
         slot.changedKeys.add(key);
       }
+      if (slot.newestKey !== undefined && !keys.has(slot.newestKey)) slot.newestKey = undefined;
       // Oldest raised first; a shed suppression can only let a repeat of an alert through, with the same id.
       count = Math.min(subjects.size, Math.ceil(subjects.size * fraction));
       for (const subject of subjects.keys()) {
@@ -597,11 +621,68 @@ export class DetectionEngine {
 }
 
 /** The last event time parsed: the engines of all scopes process one event in turn. */
-let parsedTime = { text: '', ms: Number.NaN };
+let parsedText = '';
+let parsedMs = Number.NaN;
 
 function timeOf(event: McpEvent): number {
-  if (event.time !== parsedTime.text) parsedTime = { text: event.time, ms: Date.parse(event.time) };
-  return parsedTime.ms;
+  const text = event.time;
+  if (text !== parsedText) {
+    parsedText = text;
+    parsedMs = parseEventTime(text);
+  }
+  return parsedMs;
+}
+
+/**
+ * `Date.parse(text)`, with the form events carry (`2026-01-01T00:00:00.000Z`, as `toISOString` writes it) read
+ * field by field: `Date.UTC` of the fields is what `Date.parse` gives for them, days past a month's end included.
+ */
+export function parseEventTime(text: string): number {
+  if (
+    text.length !== 24 ||
+    text.charCodeAt(4) !== 45 || // -
+    text.charCodeAt(7) !== 45 ||
+    text.charCodeAt(10) !== 84 || // T
+    text.charCodeAt(13) !== 58 || // :
+    text.charCodeAt(16) !== 58 ||
+    text.charCodeAt(19) !== 46 || // .
+    text.charCodeAt(23) !== 90 // Z
+  )
+    return Date.parse(text);
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  const millisecond = digitsAt(text, 20, 3);
+  if (
+    year < 1000 || // Date.UTC reads years below 100 as 19xx
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > 31 ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 59 ||
+    millisecond < 0
+  )
+    return Date.parse(text);
+  return Date.UTC(year, month - 1, day, hour, minute, second, millisecond);
+}
+
+/** The decimal number of `length` digits at `start`, or -1 when one is not a digit. */
+function digitsAt(text: string, start: number, length: number): number {
+  let value = 0;
+  for (let index = start; index < start + length; index += 1) {
+    const digit = text.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /**

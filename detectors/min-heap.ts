@@ -17,14 +17,17 @@ export class MinHeap<T> {
 
   push(item: T): void {
     const items = this.#items;
+    // Sift up with a hole: parents move down until `item` fits, then it is written once.
+    let index = items.length;
     items.push(item);
-    let index = items.length - 1;
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      if (!this.#before(items[index]!, items[parent]!)) break;
-      [items[index], items[parent]] = [items[parent]!, items[index]!];
+      const above = items[parent]!;
+      if (!this.#before(item, above)) break;
+      items[index] = above;
       index = parent;
     }
+    items[index] = item;
   }
 
   pop(): T | undefined {
@@ -32,18 +35,20 @@ export class MinHeap<T> {
     const top = items[0];
     const last = items.pop();
     if (top === undefined || items.length === 0) return top;
-    items[0] = last!;
+    // Sift `last` down from the root with a hole.
+    const count = items.length;
     let index = 0;
     for (;;) {
       const left = 2 * index + 1;
+      if (left >= count) break;
       const right = left + 1;
-      let smallest = index;
-      if (left < items.length && this.#before(items[left]!, items[smallest]!)) smallest = left;
-      if (right < items.length && this.#before(items[right]!, items[smallest]!)) smallest = right;
-      if (smallest === index) break;
-      [items[index], items[smallest]] = [items[smallest]!, items[index]!];
-      index = smallest;
+      const child = right < count && this.#before(items[right]!, items[left]!) ? right : left;
+      const below = items[child]!;
+      if (!this.#before(below, last!)) break;
+      items[index] = below;
+      index = child;
     }
+    items[index] = last!;
     return top;
   }
 }

@@ -3,7 +3,7 @@ import type { AlertEntities } from '../../contracts/alert.ts';
 import type { CallEvent } from '../../contracts/mcp-event.ts';
 import type { Finding, Rule } from '../types.ts';
 import { entitiesOf } from './lib/entities.ts';
-import { touch, trimOldest } from './lib/recency.ts';
+import { sizeOf, touch, trimOldest } from './lib/recency.ts';
 import { REFERENCES } from './lib/references.ts';
 
 const Config = z.strictObject({
@@ -86,28 +86,33 @@ export const callRateAnomaly: Rule<State, Config> = {
     // Updated in place: a server's counters are many and change on every call (the engine owns the state).
     const { counters } = state;
     const findings: Finding[] = [];
-    const entities = [
-      ...(event.principal === undefined ? [] : [`principal:${event.principal.id}`]),
-      ...(event.tool === undefined ? [] : [`tool:${event.tool}`]),
-    ];
     let added = false;
-    for (const entity of entities) {
-      const previous = counters[entity];
-      added ||= previous === undefined;
-      const counter = advance(
-        previous,
-        eventTime,
-        config,
-        entity.startsWith('tool:') ? event.principal?.id : undefined,
-      );
-      const finding = check(entity, counter, event, config);
-      if (finding !== undefined) findings.push(finding);
-      touch(counters, entity, counter); // key order is least recently seen first
-    }
+    if (event.principal !== undefined)
+      added = count(counters, `principal:${event.principal.id}`, undefined, event, eventTime, config, findings);
+    if (event.tool !== undefined)
+      added = count(counters, `tool:${event.tool}`, event.principal?.id, event, eventTime, config, findings) || added;
     if (added) trimOldest(counters, config.maxEntities);
-    return { state, findings };
+    return findings.length === 0 ? { state } : { state, findings };
   },
 };
+
+/** Counts the call for one principal or tool; true when the entity was new. */
+function count(
+  counters: Record<string, Counter>,
+  entity: string,
+  principal: string | undefined,
+  event: CallEvent,
+  eventTime: number,
+  config: Config,
+  findings: Finding[],
+): boolean {
+  const previous = counters[entity];
+  const counter = advance(previous, eventTime, config, principal);
+  const finding = check(entity, counter, event, config);
+  if (finding !== undefined) findings.push(finding);
+  touch(counters, entity, counter); // key order is least recently seen first
+  return previous === undefined;
+}
 
 function advance(previous: Counter | undefined, eventTime: number, config: Config, principal?: string): Counter {
   const bucketMs = config.bucketSeconds * 1000;
@@ -147,10 +152,14 @@ function advance(previous: Counter | undefined, eventTime: number, config: Confi
     const last = principals[principal];
     if (last === undefined || last < counter.bucket) counter.bucketPrincipals = (counter.bucketPrincipals ?? 0) + 1;
     const active = activeOf(principals);
-    if (Object.hasOwn(principals, principal)) moveWindow(active, principals[principal]!, -1);
+    const held = Object.hasOwn(principals, principal);
+    // A principal calling again in the window of its last call leaves the window counts as they are.
+    const sameWindow = held && last === burstBucket && principal !== '__proto__';
+    if (held && !sameWindow) moveWindow(active, last!, -1);
     touch(principals, principal, burstBucket);
-    if (Object.hasOwn(principals, principal)) moveWindow(active, burstBucket, 1);
-    for (const [, seen] of trimOldest(principals, config.maxActivePrincipals)) moveWindow(active, seen, -1);
+    if (!sameWindow && Object.hasOwn(principals, principal)) moveWindow(active, burstBucket, 1);
+    if (sizeOf(principals) > config.maxActivePrincipals)
+      for (const [, seen] of trimOldest(principals, config.maxActivePrincipals)) moveWindow(active, seen, -1);
   }
   // A late event (older bucket) counts into the current one: the runtime keeps per-key order, lateness is rare.
   counter.count += 1;

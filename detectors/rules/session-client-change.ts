@@ -52,18 +52,24 @@ export const sessionClientChange: Rule<State, Config> = {
       // A different principal is session-reuse-across-users; start over from this one.
       return { state: { principal, eventId: event.eventId, ...known(address, clientName) } };
     }
-    const changes: Record<string, { from: string; to: string }> = {};
-    if (config.compareAddress && address !== undefined && state.address !== undefined && address !== state.address)
-      changes.address = { from: state.address, to: address };
-    if (
+    const addressChanged =
+      config.compareAddress && address !== undefined && state.address !== undefined && address !== state.address;
+    const clientNameChanged =
       config.compareClientName &&
       clientName !== undefined &&
       state.clientName !== undefined &&
-      clientName !== state.clientName
-    )
-      changes.clientName = { from: state.clientName, to: clientName };
-    const next: State = { ...state, ...known(state.address ?? address, state.clientName ?? clientName) };
-    if (Object.keys(changes).length === 0) return { state: next };
+      clientName !== state.clientName;
+    // What was not known yet is learned; most events change nothing, and the state stays as it is.
+    const learns =
+      (state.address === undefined && address !== undefined) ||
+      (state.clientName === undefined && clientName !== undefined);
+    const next: State = learns
+      ? { ...state, ...known(state.address ?? address, state.clientName ?? clientName) }
+      : state;
+    if (!addressChanged && !clientNameChanged) return { state: next };
+    const changes: Record<string, { from: string; to: string }> = {};
+    if (addressChanged) changes.address = { from: state.address!, to: address };
+    if (clientNameChanged) changes.clientName = { from: state.clientName!, to: clientName };
     return {
       state: next,
       findings: [

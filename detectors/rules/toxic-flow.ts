@@ -125,18 +125,15 @@ export const toxicFlow: Rule<State, Config> = {
   onEvent(state, event, { config, eventTime }) {
     if (event.kind !== 'call' || event.tool === undefined) return { state };
     const window = config.windowMinutes * 60_000;
-    const fresh = (step: Step | undefined): Step | undefined =>
-      step !== undefined && eventTime - step.time <= window ? step : undefined;
-    const untrusted = fresh(state.untrusted);
-    const sensitive = untrusted === undefined ? undefined : fresh(state.sensitive);
+    const untrusted = freshStep(state.untrusted, eventTime, window);
+    // Nothing to remember is the initial state: the key is not kept (most sessions never call an untrusted source).
+    if (untrusted === undefined)
+      return classOf(event, config.untrustedSources)
+        ? { state: { untrusted: stepOf(event.tool, event.eventId, eventTime, repositoryOf(event)) } }
+        : { state: undefined };
+    const sensitive = freshStep(state.sensitive, eventTime, window);
     const repository = repositoryOf(event);
-    const step: Step = {
-      tool: event.tool,
-      time: eventTime,
-      eventId: event.eventId,
-      ...(repository === undefined ? {} : { repository }),
-    };
-    if (untrusted !== undefined && sensitive !== undefined && classOf(event, config.externalSinks)) {
+    if (sensitive !== undefined && classOf(event, config.externalSinks)) {
       return {
         state: {},
         findings: [
@@ -157,21 +154,30 @@ export const toxicFlow: Rule<State, Config> = {
       };
     }
     const readsAnotherRepository =
-      untrusted?.repository !== undefined &&
+      untrusted.repository !== undefined &&
       repository !== undefined &&
       repository !== untrusted.repository &&
       !classOf(event, config.externalSinks);
-    if (untrusted !== undefined && (readsAnotherRepository || classOf(event, config.sensitiveSources)))
-      return { state: { untrusted, sensitive: step } };
+    if (readsAnotherRepository || classOf(event, config.sensitiveSources))
+      return { state: { untrusted, sensitive: stepOf(event.tool, event.eventId, eventTime, repository) } };
     if (classOf(event, config.untrustedSources))
       return {
-        state: untrusted !== undefined && sensitive !== undefined ? { untrusted, sensitive } : { untrusted: step },
+        state:
+          sensitive !== undefined
+            ? { untrusted, sensitive }
+            : { untrusted: stepOf(event.tool, event.eventId, eventTime, repository) },
       };
-    // Nothing to remember is the initial state: the key is not kept (most sessions never call an untrusted source).
-    if (untrusted === undefined) return { state: undefined };
     return { state: sensitive === undefined ? { untrusted } : { untrusted, sensitive } };
   },
 };
+
+function freshStep(step: Step | undefined, eventTime: number, window: number): Step | undefined {
+  return step !== undefined && eventTime - step.time <= window ? step : undefined;
+}
+
+function stepOf(tool: string, eventId: string, time: number, repository: string | undefined): Step {
+  return { tool, time, eventId, ...(repository === undefined ? {} : { repository }) };
+}
 
 function classOf(event: CallEvent, tokens: readonly string[]): boolean {
   return event.tool !== undefined && nameMatches(event.tool, tokens) !== undefined;

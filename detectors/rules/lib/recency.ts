@@ -2,13 +2,19 @@
  * Plain objects used as least-recently-used maps in rule state (state stays plain JSON for checkpoints):
  * `touch` sets a key last, `trimOldest` drops the first keys beyond a cap in `Object.keys` order, which is what
  * the rules did with `delete` and `Object.keys(...).slice(...)`: array-index keys first (ascending), then the
- * others in insertion order. O(1) per call instead of O(keys): the order is kept in an index beside the object,
- * built from it on first use (after a restore, say). Every write to such an object must go through these two.
+ * others in insertion order. O(1) per call instead of O(keys): the size, and once a record is trimmed its order,
+ * are kept in an index beside the object, built from it on first use (after a restore, say). Every write to such
+ * an object must go through these two.
  */
 
 interface Order {
-  /** Every key, in insertion order. */
-  keys: Set<string>;
+  /** How many keys the record holds. */
+  size: number;
+  /**
+   * Every key, in insertion order: built the first time the record is trimmed, then kept up to date. A record
+   * that never outgrows its cap pays no more per touch than the object's own delete and set.
+   */
+  keys: Set<string> | undefined;
   /** Keys that are array indices: JavaScript lists them first, so then `Object.keys` decides what is oldest. */
   indexKeys: number;
 }
@@ -24,10 +30,7 @@ function isArrayIndex(key: string): boolean {
 function orderOf(record: object): Order {
   let order = ORDERS.get(record);
   if (order === undefined) {
-    const keys = new Set(Object.keys(record));
-    let indexKeys = 0;
-    for (const key of keys) if (isArrayIndex(key)) indexKeys += 1;
-    order = { keys, indexKeys };
+    order = { size: Object.keys(record).length, keys: undefined, indexKeys: 0 };
     ORDERS.set(record, order);
   }
   return order;
@@ -36,30 +39,47 @@ function orderOf(record: object): Order {
 /** Sets `record[key]` and makes it the most recently used key. */
 export function touch<Value>(record: Record<string, Value>, key: string, value: Value): void {
   const order = orderOf(record);
+  const held = Object.hasOwn(record, key);
   delete record[key];
   record[key] = value;
-  const known = order.keys.delete(key);
-  if (!Object.hasOwn(record, key)) return; // `__proto__`: the assignment set the prototype, not a key
-  if (!known && isArrayIndex(key)) order.indexKeys += 1;
-  order.keys.add(key);
+  if (key === '__proto__' && !Object.hasOwn(record, key)) {
+    // The assignment set the prototype, not a key.
+    if (held) {
+      order.size -= 1;
+      order.keys?.delete(key);
+    }
+    return;
+  }
+  if (!held) order.size += 1;
+  const keys = order.keys;
+  if (keys === undefined) return;
+  keys.delete(key);
+  if (!held && isArrayIndex(key)) order.indexKeys += 1;
+  keys.add(key);
 }
 
 /** How many keys `record` holds. */
 export function sizeOf(record: Record<string, unknown>): number {
-  return orderOf(record).keys.size;
+  return orderOf(record).size;
 }
 
 /** Deletes the oldest keys until at most `max` are left; returns what it deleted, oldest first. */
 export function trimOldest<Value>(record: Record<string, Value>, max: number): [string, Value][] {
   const order = orderOf(record);
-  const excess = order.keys.size - max;
+  const excess = order.size - max;
   if (excess <= 0) return [];
-  const stale = order.indexKeys > 0 ? Object.keys(record).slice(0, excess) : [...take(order.keys, excess)];
+  let keys = order.keys;
+  if (keys === undefined) {
+    keys = order.keys = new Set(Object.keys(record));
+    for (const key of keys) if (isArrayIndex(key)) order.indexKeys += 1;
+  }
+  const stale = order.indexKeys > 0 ? Object.keys(record).slice(0, excess) : [...take(keys, excess)];
   const removed: [string, Value][] = [];
   for (const key of stale) {
     removed.push([key, record[key]!]);
     delete record[key];
-    order.keys.delete(key);
+    keys.delete(key);
+    order.size -= 1;
     if (isArrayIndex(key)) order.indexKeys -= 1;
   }
   return removed;

@@ -173,30 +173,30 @@ export function nameTokens(name: string): string {
     .join('_')}_`;
 }
 
-/** Tokens of configured entries, computed once per configured list (a config's arrays live as long as it does). */
-const ENTRY_TOKENS = new WeakMap<readonly string[], string[]>();
-/** Tokens of recently seen tool names: a deployment calls few distinct tools, over and over. */
-const NAME_TOKENS = new Map<string, string>();
-const MAX_CACHED_NAMES = 4096;
-
-function cachedNameTokens(name: string): string {
-  let tokens = NAME_TOKENS.get(name);
-  if (tokens === undefined) {
-    if (NAME_TOKENS.size >= MAX_CACHED_NAMES) NAME_TOKENS.clear();
-    tokens = nameTokens(name);
-    NAME_TOKENS.set(name, tokens);
-  }
-  return tokens;
+/** A configured list of entries: their tokens, and what recently seen tool names matched (null: none). */
+interface EntryList {
+  tokens: string[];
+  matches: Map<string, string | null>;
 }
+
+/** Per configured list (a config's arrays live as long as it does): a deployment calls few distinct tools, over and over. */
+const ENTRY_LISTS = new WeakMap<readonly string[], EntryList>();
+const MAX_CACHED_NAMES = 4096;
 
 /** Whether a tool name contains one of the entries as whole tokens (`read_file` matches `file`, not `profile`). */
 export function nameMatches(name: string, entries: readonly string[]): string | undefined {
-  let entryTokens = ENTRY_TOKENS.get(entries);
-  if (entryTokens === undefined) {
-    entryTokens = entries.map(nameTokens);
-    ENTRY_TOKENS.set(entries, entryTokens);
+  let list = ENTRY_LISTS.get(entries);
+  if (list === undefined) {
+    list = { tokens: entries.map(nameTokens), matches: new Map() };
+    ENTRY_LISTS.set(entries, list);
   }
-  const tokens = cachedNameTokens(name);
-  const at = entryTokens.findIndex((entry) => tokens.includes(entry));
-  return at === -1 ? undefined : entries[at];
+  let match = list.matches.get(name);
+  if (match === undefined) {
+    if (list.matches.size >= MAX_CACHED_NAMES) list.matches.clear();
+    const tokens = nameTokens(name);
+    const at = list.tokens.findIndex((entry) => tokens.includes(entry));
+    match = at === -1 ? null : entries[at]!;
+    list.matches.set(name, match);
+  }
+  return match ?? undefined;
 }
