@@ -248,20 +248,27 @@ void describe('detectors runtime on the embedded transport', () => {
     return { transport, file, runtime };
   }
 
+  /**
+   * Server `files` is on server partition 3, `other` on 0: after a call to `files` at 0 s and one to `other` at
+   * 600 s, no event ever reaches `files` again; only idle engines moving on fire its timer. The alert ids written.
+   */
+  async function idleAlertIds(transport: Transport, file: string): Promise<string[]> {
+    await send(transport, [
+      callEvent('e1', 0, 'a', 'alice'),
+      { ...callEvent('e2', 600, 'b', 'bob'), server: { name: 'other' } },
+    ]);
+    const alerts = await waitFor('the timer of the idle engine', async () => {
+      const found = await readAlertsFile(file);
+      return found.length > 0 && found;
+    });
+    return alerts.map((alert) => alert.alertId);
+  }
+
   void test('an idle engine runs what it holds and fires its timers without waiting for traffic', async () => {
     const { transport, file, runtime } = await startQuietServer('idle.jsonl', 200);
     try {
-      // Server `files` is on server partition 3, `other` on 0: no event ever reaches the first after 0 s.
-      await send(transport, [
-        callEvent('e1', 0, 'a', 'alice'),
-        { ...callEvent('e2', 600, 'b', 'bob'), server: { name: 'other' } },
-      ]);
-      const alerts = await waitFor('the timer of the idle engine', async () => {
-        const found = await readAlertsFile(file);
-        return found.length > 0 && found;
-      });
       assert.deepEqual(
-        alerts.map((alert) => alert.alertId),
+        await idleAlertIds(transport, file),
         [alertIdOf('test-quiet-server', 1, 'files')],
         'files fired once idle engines moved to 600 s; other, due at 610 s, did not',
       );
@@ -288,19 +295,8 @@ void describe('detectors runtime on the embedded transport', () => {
     });
     const { transport, file, runtime } = await startQuietServer('idle-refused.jsonl', 200, refuseFirst);
     try {
-      await send(transport, [
-        callEvent('e1', 0, 'a', 'alice'),
-        { ...callEvent('e2', 600, 'b', 'bob'), server: { name: 'other' } },
-      ]);
-      const alerts = await waitFor('the idle alert, after one refusal', async () => {
-        const found = await readAlertsFile(file);
-        return found.length > 0 && found;
-      });
+      assert.deepEqual(await idleAlertIds(transport, file), [alertIdOf('test-quiet-server', 1, 'files')]);
       assert.equal(refused, 1, 'the first delivery was refused');
-      assert.deepEqual(
-        alerts.map((alert) => alert.alertId),
-        [alertIdOf('test-quiet-server', 1, 'files')],
-      );
     } finally {
       await runtime.close();
       await transport.close();
