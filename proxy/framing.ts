@@ -209,12 +209,11 @@ export function jsonRpcMessages(text: string): Record<string, unknown>[] | undef
   } catch {
     return undefined;
   }
-  const list = Array.isArray(parsed) ? (parsed as unknown[]) : [parsed];
-  if (list.length === 0) return undefined;
-  const messages: Record<string, unknown>[] = [];
-  for (const item of list) {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
-    messages.push(item as Record<string, unknown>);
-  }
-  return messages;
+  // A single message, the usual case, is returned in a list of its own; a batch as parsed.
+  if (!Array.isArray(parsed)) return isMessage(parsed) ? [parsed] : undefined;
+  const batch = parsed as unknown[];
+  return batch.length > 0 && batch.every(isMessage) ? batch : undefined;
 }
+
+const isMessage = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
