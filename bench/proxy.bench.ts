@@ -7,7 +7,8 @@
  * - the proxy's CPU per relayed message: the proxy runs in its own process (`proxy-process.ts`, the CLI's code
  *   path, exporting OTLP to a receiver here) and reports its CPU after exporting what the block buffered, so
  *   every block pays for its own export; one `tools/call` is two relayed messages;
- * - a 10k-event SSE stream on one GET, direct vs proxied (every event parsed and observed by the proxy).
+ * - a 10k-event SSE stream on one GET, direct vs proxied (every event parsed and observed by the proxy), in many
+ *   short rounds.
  *
  * Every figure is also measured for a bare relay (Node's `http`/`child_process` streams piped, nothing else,
  * `proxy-process.ts`) in the same run: what the plainest relay in Node costs on the machine; the goal rows carry
@@ -35,7 +36,12 @@ import type { BenchContext, GoalRow, Measurement } from './harness.ts';
 const CALLS_PER_BLOCK = 200;
 const ROUNDS = 6;
 const SSE_EVENTS = 10_000;
-const SSE_ROUNDS = 5;
+/**
+ * One stream lasts 50–100 ms here, so one round says little on a shared machine: many rounds, the median of
+ * each side's, after a few unrecorded ones that let the relays' code warm up.
+ */
+const SSE_ROUNDS = 30;
+const SSE_WARM_UP_ROUNDS = 3;
 /** The aims of the gateway issue. */
 const AIM_ADDED_MICROS = 300;
 const AIM_CPU_PER_MESSAGE_MICROS = 50;
@@ -297,7 +303,7 @@ async function compareStreams(
       cpu[index]!.push(((await side.relay.flushedCpuMicros()) - before) / SSE_EVENTS);
   };
   const indexes = sides.map((_, index) => index);
-  for (const index of indexes) await stream(index, false); // warm-up
+  for (let round = 0; round < SSE_WARM_UP_ROUNDS; round++) for (const index of indexes) await stream(index, false);
   for (let round = 0; round < SSE_ROUNDS; round++)
     for (const index of rotated(indexes, round)) await stream(index, true);
   printTable(`SSE stream of ${SSE_EVENTS} JSON-RPC notifications on one GET (${load()})`, rows, {

@@ -60,6 +60,21 @@ void test('server-sent events: fields, multi-line data, CR/LF/CRLF line ends, co
   }
 });
 
+void test('server-sent events: data lines over the bound together drop their event, the next line ends it', () => {
+  for (const size of [1, 3, 1000]) {
+    const events: SseEvent[] = [];
+    let oversize = 0;
+    const parser = new SseParser(
+      12,
+      (event) => events.push(event),
+      () => oversize++,
+    );
+    feed((chunk) => parser.push(chunk), 'data: aaaa\ndata: bbbb\ndata: cccc\nid: 1\n\ndata: ok\n\n', size);
+    assert.deepEqual(events, [{ data: 'ok' }], `chunks of ${size}`);
+    assert.equal(oversize, 1, `chunks of ${size}`);
+  }
+});
+
 void test('server-sent events: a byte order mark opening the stream is not part of its first field', () => {
   const events: SseEvent[] = [];
   const parser = new SseParser(

@@ -69,8 +69,9 @@ export interface SseEvent {
 
 /** Server-sent events from a copy of a `text/event-stream` body; an event larger than the bound is dropped and counted. */
 export class SseParser {
-  #line = '';
-  #data: string[] = [];
+  /** The start of a line that the last chunk did not end. */
+  #partial = '';
+  #data: string | undefined;
   #dataChars = 0;
   #event: string | undefined;
   #id: string | undefined;
@@ -104,14 +105,13 @@ export class SseParser {
         start = i + 1;
         continue;
       }
-      this.#appendLine(text.slice(start, i));
-      this.#processLine();
+      this.#line(text, start, i);
       this.#lastWasCr = code === 0x0d;
       start = i + 1;
     }
     if (start < text.length) {
       this.#lastWasCr = false;
-      this.#appendLine(text.slice(start));
+      this.#keepPartial(text, start);
     }
   }
 
@@ -120,43 +120,63 @@ export class SseParser {
     let start = 0;
     let end: number;
     while ((end = text.indexOf('\n', start)) !== -1) {
-      this.#appendLine(text.slice(start, end));
-      this.#processLine();
+      this.#line(text, start, end);
       start = end + 1;
     }
-    if (start < text.length) this.#appendLine(text.slice(start));
+    if (start < text.length) this.#keepPartial(text, start);
   }
 
-  #appendLine(part: string): void {
+  #keepPartial(text: string, start: number): void {
     if (this.#overflowed) return;
-    if (this.#line.length + part.length > this.maxEventChars) {
+    if (this.#partial.length + text.length - start > this.maxEventChars) {
       this.#overflowed = true;
-      this.#line = '';
-      return;
-    }
-    this.#line += part;
+      this.#partial = '';
+    } else this.#partial += text.slice(start);
   }
 
-  #processLine(): void {
-    const line = this.#line;
-    this.#line = '';
-    if (line === '') return this.#dispatch();
-    if (this.#overflowed || line.startsWith(':')) return;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') {
-      this.#dataChars += value.length + 1;
+  /**
+   * The line `text[start, end)`, read where it lies: only a field's value is cut out. A line over the bound, or
+   * any line end once the event overflowed, dispatches the event as oversize.
+   */
+  #line(text: string, start: number, end: number): void {
+    if (this.#partial !== '') {
+      const partial = this.#partial;
+      this.#partial = '';
+      if (partial.length + end - start > this.maxEventChars) this.#overflowed = true;
+      else {
+        text = partial + text.slice(start, end);
+        start = 0;
+        end = text.length;
+      }
+    }
+    if (this.#overflowed || end - start > this.maxEventChars) {
+      this.#overflowed = true;
+      return this.#dispatch();
+    }
+    if (start === end) return this.#dispatch();
+    let colon = start;
+    while (colon < end && text.charCodeAt(colon) !== 0x3a) colon++;
+    if (colon === start) return; // a comment
+    let valueStart = colon < end ? colon + 1 : end;
+    if (valueStart < end && text.charCodeAt(valueStart) === 0x20) valueStart++;
+    const fieldLength = colon - start;
+    if (fieldLength === 4 && text.startsWith('data', start)) {
+      this.#dataChars += end - valueStart + 1;
       if (this.#dataChars > this.maxEventChars) {
         this.#overflowed = true;
-        this.#data = [];
+        this.#data = undefined;
         return;
       }
-      this.#data.push(value);
-    } else if (field === 'event') this.#event = value;
-    else if (field === 'id' && !value.includes('\u0000')) this.#id = value;
-    else if (field === 'retry' && /^\d{1,10}$/.test(value)) this.#retry = value;
+      const value = text.slice(valueStart, end);
+      this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
+    } else if (fieldLength === 5 && text.startsWith('event', start)) this.#event = text.slice(valueStart, end);
+    else if (fieldLength === 2 && text.startsWith('id', start)) {
+      const value = text.slice(valueStart, end);
+      if (!value.includes('\u0000')) this.#id = value;
+    } else if (fieldLength === 5 && text.startsWith('retry', start)) {
+      const value = text.slice(valueStart, end);
+      if (/^\d{1,10}$/.test(value)) this.#retry = value;
+    }
   }
 
   #dispatch(): void {
@@ -167,18 +187,17 @@ export class SseParser {
     const retry = this.#retry;
     this.#id = undefined;
     this.#retry = undefined;
-    this.#data = [];
+    this.#data = undefined;
     this.#dataChars = 0;
     this.#event = undefined;
     this.#overflowed = false;
     if (overflowed) return this.onOversize();
-    if (data.length === 0 && id === undefined && retry === undefined) return;
-    this.onEvent({
-      data: data.join('\n'),
-      ...(event === undefined ? {} : { event }),
-      ...(id === undefined ? {} : { id }),
-      ...(retry === undefined ? {} : { retry }),
-    });
+    if (data === undefined && id === undefined && retry === undefined) return;
+    const dispatched: SseEvent = { data: data ?? '' };
+    if (event !== undefined) dispatched.event = event;
+    if (id !== undefined) dispatched.id = id;
+    if (retry !== undefined) dispatched.retry = retry;
+    this.onEvent(dispatched);
   }
 }
 
@@ -190,12 +209,11 @@ export function jsonRpcMessages(text: string): Record<string, unknown>[] | undef
   } catch {
     return undefined;
   }
-  const list = Array.isArray(parsed) ? (parsed as unknown[]) : [parsed];
-  if (list.length === 0) return undefined;
-  const messages: Record<string, unknown>[] = [];
-  for (const item of list) {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
-    messages.push(item as Record<string, unknown>);
-  }
-  return messages;
+  // A single message, the usual case, is returned in a list of its own; a batch as parsed.
+  if (!Array.isArray(parsed)) return isMessage(parsed) ? [parsed] : undefined;
+  const batch = parsed as unknown[];
+  return batch.length > 0 && batch.every(isMessage) ? batch : undefined;
 }
+
+const isMessage = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

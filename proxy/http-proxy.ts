@@ -68,13 +68,16 @@ const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
 function relayedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const connection = String(headers['connection'] ?? '')
-    .toLowerCase()
+  const connection = headers['connection'];
+  // The names a `Connection` header lists are this hop's too; without one, nothing to split per request.
+  const listed = connection
+    ?.toLowerCase()
     .split(',')
     .map((name) => name.trim());
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || connection.includes(name)) continue;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || listed?.includes(name) === true) continue;
     out[name] = value;
   }
   return out;
