@@ -30,7 +30,7 @@ import {
   type HeldInput,
   type RestoreTarget,
 } from './checkpoint.ts';
-import { DetectionEngine, type EngineCounters, type EngineOptions } from './engine.ts';
+import { DetectionEngine, parseEventTime, type EngineCounters, type EngineOptions } from './engine.ts';
 import { MinHeap } from './min-heap.ts';
 import { anyRuleWants, scopeKeyOf, scopePartitionOf } from './scopes.ts';
 import type { KeyScope } from './types.ts';
@@ -147,7 +147,11 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
 
   /** Whether the restored state already includes `record` of its input topic. */
   includes(record: IncomingRecord): boolean {
-    return BigInt(record.offset) < (this.positions.get(record.topic) ?? 0n);
+    const position = this.positions.get(record.topic);
+    // Checked for every record: an offset of up to 15 digits is exact as a number, and cheaper to read than a BigInt.
+    return (
+      position !== undefined && (record.offset.length <= 15 ? Number(record.offset) : BigInt(record.offset)) < position
+    );
   }
 
   /**
@@ -315,7 +319,7 @@ export class ScopeRunner implements CheckpointOwner, RestoreTarget {
 
 /** Event time in ms; an unreadable time runs first (the engine counts it as it would any event). */
 function timeOf(event: McpEvent): number {
-  const time = Date.parse(event.time);
+  const time = parseEventTime(event.time);
   return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
 }
 
@@ -377,6 +381,7 @@ export function routeEventsBatch(
     }
     const event = parsed.value;
     work.events.push(event);
+    const input = `${record.topic}/${record.offset}`;
     for (const route of routes) {
       if (!anyRuleWants(route.rules, event)) continue;
       const target = scopePartitionOf(route.scope, event, eventPartitions);
@@ -386,7 +391,7 @@ export function routeEventsBatch(
           work.skipped += 1;
           continue;
         }
-        work.alerts.push(...runner.process(event, `${record.topic}/${record.offset}`));
+        work.alerts.push(...runner.process(event, input));
         work.touched.add(runner);
         continue;
       }
