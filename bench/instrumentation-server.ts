@@ -3,13 +3,15 @@
  * a `ping` tool over Streamable HTTP (the SDK's Node transport, sessions on). `bare` is the server as it is;
  * `plain-span` wraps the handler in one plain OTel span exported by the OTel SDK's own BatchSpanProcessor
  * and OTLP/HTTP protobuf exporter (with the AsyncLocalStorage context manager an OTel user registers);
+ * `plain-log` emits one plain OTel log record per call the same way (BatchLogRecordProcessor, OTLP/HTTP
+ * protobuf): the least an audit event that is never sampled can cost;
  * `instrumented` is the bare server started with `--import mcpwatch/register` by the bench. It prints its
  * port, then answers the bench over IPC: `flush` exports what is buffered and replies with the process CPU
  * time so far (µs), so that every measured block pays for its own export; `profile-start` and `profile-stop`
  * sample the block with the V8 profiler and reply which share of it ran telemetry code (and write the
  * block's profile to `$MCPWATCH_BENCH_BLOCK_PROFILES/<pid>-<block>.cpuprofile` when that is set).
  *
- *   node --import tsx bench/instrumentation-server.ts <bare|plain-span|instrumented>
+ *   node --import tsx bench/instrumentation-server.ts <bare|plain-span|plain-log|instrumented>
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,26 +22,35 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 
-export type ServerVariant = 'bare' | 'plain-span' | 'instrumented';
+export type ServerVariant = 'bare' | 'plain-span' | 'plain-log' | 'instrumented';
 
 interface Flushable {
   forceFlush(): Promise<void>;
 }
 
 const variant = process.argv[2] as ServerVariant;
-if (!['bare', 'plain-span', 'instrumented'].includes(variant)) throw new Error(`unknown variant ${variant}`);
+if (!['bare', 'plain-span', 'plain-log', 'instrumented'].includes(variant))
+  throw new Error(`unknown variant ${variant}`);
 
 let flushable: Flushable | undefined;
+let loggerProvider: LoggerProvider | undefined;
 if (variant === 'plain-span') {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
   trace.setGlobalTracerProvider(provider);
   flushable = provider;
+} else if (variant === 'plain-log') {
+  loggerProvider = new LoggerProvider({
+    processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() })],
+  });
+  flushable = loggerProvider;
 } else if (variant === 'instrumented') {
   // The pipeline `mcpwatch/register` started (loaded by `--import` before this file).
   flushable = (globalThis as Record<symbol, Flushable | undefined>)[Symbol.for('mcpwatch.instrumentation.started')];
@@ -66,6 +77,17 @@ async function sessionTransport(): Promise<StreamableHTTPServerTransport> {
         },
       ),
     );
+  } else if (variant === 'plain-log') {
+    // One plain log record per call with a few attributes.
+    const logger = loggerProvider!.getLogger('bench-plain');
+    server.tool('ping', 'Answers pong.', () => {
+      logger.emit({
+        severityText: 'INFO',
+        body: 'tools/call ping',
+        attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'ping' },
+      });
+      return pong();
+    });
   } else server.tool('ping', 'Answers pong.', pong);
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
