@@ -165,7 +165,7 @@ export class BatchProcessor {
       positions = [...ownRunners.values()].map((runner) => runner.position(batch.topic, nextOffset));
     } else {
       const runner = ownRunners.get(scope)!;
-      applyRekeyedBatch(batch.records, runner, work);
+      applyRekeyedBatch(batch.records, runner, work, this.#parser);
       positions = [runner.position(batch.topic, nextOffset)];
     }
     for (const { record, reason } of work.invalid) {

@@ -6,10 +6,11 @@ import { FLATTENED_VALUE_MARKER } from '../contracts/signals.ts';
 import { z } from 'zod';
 import { MAX_RECORD_BYTES, type IncomingRecord, type OutgoingRecord } from '../transport/types.ts';
 import { recordToCheckpoint } from './checkpoint.ts';
-import { BatchWork, routeEventsBatch, ScopeRunner } from './partition-runner.ts';
+import { applyRekeyedBatch, BatchWork, routeEventsBatch, ScopeRunner } from './partition-runner.ts';
 import { loadEvents } from './rules/fixtures/environment.ts';
 import { sessionClientChange } from './rules/session-client-change.ts';
 import { tokenPassthrough } from './rules/token-passthrough.ts';
+import { toolPoisoning } from './rules/tool-poisoning.ts';
 import type { Rule } from './types.ts';
 
 const rules = [{ rule: tokenPassthrough as Rule<unknown, unknown>, config: tokenPassthrough.configSchema.parse({}) }];
@@ -256,6 +257,26 @@ void describe('a session engine on several partitions', () => {
   });
 });
 
+/** A tool catalog whose input schema nests 200 deep, with a key outside the schema. */
+const deepCatalog = (() => {
+  let schema: unknown = { type: 'string' };
+  for (let level = 0; level < 200; level += 1) schema = { type: 'object', properties: { next: schema } };
+  return {
+    schemaVersion: 1,
+    kind: 'tool-catalog',
+    eventId: 'deep-catalog',
+    time: '2026-03-02T09:00:00.000Z',
+    server: { name: 'weather' },
+    trigger: 'tools/list',
+    tools: [{ name: 'get_forecast', inputSchema: schema, hash: `sha256:${'0'.repeat(64)}` }],
+    listHash: `sha256:${'1'.repeat(64)}`,
+    unknownField: 'not in the schema',
+  };
+})();
+
+const depthOf = (value: unknown): number =>
+  typeof value === 'object' && value !== null ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
+
 void describe('an events-topic batch', () => {
   const recordOf = (value: string, offset: number): IncomingRecord => ({
     topic: 'mcp.events.v1',
@@ -274,22 +295,8 @@ void describe('an events-topic batch', () => {
   };
 
   void test('flattens values nested past the limit, as the collector and replay do', () => {
-    let schema: unknown = { type: 'string' };
-    for (let level = 0; level < 200; level += 1) schema = { type: 'object', properties: { next: schema } };
-    const catalog = {
-      schemaVersion: 1,
-      kind: 'tool-catalog',
-      eventId: 'deep-catalog',
-      time: '2026-03-02T09:00:00.000Z',
-      server: { name: 'weather' },
-      trigger: 'tools/list',
-      tools: [{ name: 'get_forecast', inputSchema: schema, hash: `sha256:${'0'.repeat(64)}` }],
-      listHash: `sha256:${'1'.repeat(64)}`,
-    };
-    const work = route([JSON.stringify(catalog)]);
+    const work = route([JSON.stringify(deepCatalog)]);
     assert.deepEqual(work.invalid, []);
-    const depthOf = (value: unknown): number =>
-      typeof value === 'object' && value !== null ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
     assert.equal(depthOf(work.events[0]), MAX_EVENT_VALUE_DEPTH);
     assert.ok(JSON.stringify(work.events[0]).includes(JSON.stringify(FLATTENED_VALUE_MARKER)));
   });
@@ -306,5 +313,36 @@ void describe('an events-topic batch', () => {
         ['1', true],
       ],
     );
+  });
+});
+
+void describe('a repartition batch', () => {
+  void test('parses each re-keyed event as its events record was parsed', () => {
+    const parser = new McpEventParser(MAX_EVENT_VALUE_DEPTH);
+    const direct = parser.parse(structuredClone(deepCatalog));
+    assert.ok(direct.ok);
+    const runner = new ScopeRunner(
+      'server',
+      0,
+      { rules: [{ rule: toolPoisoning, config: toolPoisoning.configSchema.parse({}) }] },
+      60_000,
+    );
+    const work = new BatchWork();
+    const rekeyed: IncomingRecord = {
+      topic: 'mcpwatch.repartition.server.v1',
+      partition: 0,
+      offset: '0',
+      key: 'server:weather',
+      value: Buffer.from(JSON.stringify(deepCatalog)),
+      headers: { 'mcpwatch-origin': '1/5' },
+      timestamp: 0,
+    };
+    applyRekeyedBatch([rekeyed], runner, work, parser);
+    assert.deepEqual(work.invalid, []);
+    assert.equal(runner.held, 1);
+    const [held] = runner.takeCheckpoint().filter((record) => record.key!.includes('/held-batch/'));
+    const { events } = JSON.parse(String(held!.value)) as { events: { event: unknown }[] };
+    assert.deepEqual(events[0]!.event, direct.value, 'the same event as on the events topic');
+    assert.equal(depthOf(events[0]!.event), MAX_EVENT_VALUE_DEPTH);
   });
 });

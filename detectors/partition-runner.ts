@@ -407,25 +407,28 @@ export function routeEventsBatch(
   }
 }
 
-/** Runs one repartition-topic batch on its scope's engine of that partition. */
-export function applyRekeyedBatch(records: readonly IncomingRecord[], runner: ScopeRunner, work: BatchWork): void {
+/**
+ * Runs one repartition-topic batch on its scope's engine of that partition. A re-keyed record holds the bytes
+ * of an events record, so it is parsed as that record was (deep values flattened, keys outside the schema
+ * dropped): an event must look the same to the rules whether it hopped or not.
+ */
+export function applyRekeyedBatch(
+  records: readonly IncomingRecord[],
+  runner: ScopeRunner,
+  work: BatchWork,
+  parser: McpEventParser,
+): void {
   for (const record of records) {
     if (runner.includes(record)) {
       work.skipped += 1;
       continue;
     }
-    // Written by the detectors themselves from an event already validated on the events topic.
-    let event: McpEvent;
-    try {
-      event = JSON.parse(record.value.toString('utf8')) as McpEvent;
-    } catch (error) {
-      work.invalid.push({
-        record,
-        reason: `(root): not JSON (${error instanceof Error ? error.message : String(error)})`,
-      });
+    const parsed = parseRecord(record, parser);
+    if (!parsed.ok) {
+      work.invalid.push({ record, reason: parsed.reason });
       continue;
     }
-    const alerts = runner.processRekeyed(event, originOf(record), `${record.topic}/${record.offset}`);
+    const alerts = runner.processRekeyed(parsed.value, originOf(record), `${record.topic}/${record.offset}`);
     if (alerts === undefined) {
       work.duplicates += 1;
       continue;
