@@ -77,6 +77,8 @@ export class SseParser {
   #id: string | undefined;
   #retry: string | undefined;
   #overflowed = false;
+  /** Whether the line being read has begun in an earlier chunk (a line end then ends no blank line). */
+  #lineOpen = false;
   #lastWasCr = false;
   /** Cheaper to make than a `TextDecoder` (one parser per SSE response), but it keeps a leading BOM. */
   readonly #decoder = new StringDecoder('utf8');
@@ -127,6 +129,7 @@ export class SseParser {
   }
 
   #keepPartial(text: string, start: number): void {
+    this.#lineOpen = true;
     if (this.#overflowed) return;
     if (this.#partial.length + text.length - start > this.maxEventChars) {
       this.#overflowed = true;
@@ -135,10 +138,13 @@ export class SseParser {
   }
 
   /**
-   * The line `text[start, end)`, read where it lies: only a field's value is cut out. A line over the bound, or
-   * any line end once the event overflowed, dispatches the event as oversize.
+   * The line `text[start, end)`, read where it lies: only a field's value is cut out. An event over the bound is
+   * skipped up to the blank line that ends it, as the client reads it: no part of it is taken for an event.
    */
   #line(text: string, start: number, end: number): void {
+    const open = this.#lineOpen;
+    this.#lineOpen = false;
+    if (!open && start === end) return this.#dispatch();
     if (this.#partial !== '') {
       const partial = this.#partial;
       this.#partial = '';
@@ -149,11 +155,8 @@ export class SseParser {
         end = text.length;
       }
     }
-    if (this.#overflowed || end - start > this.maxEventChars) {
-      this.#overflowed = true;
-      return this.#dispatch();
-    }
-    if (start === end) return this.#dispatch();
+    if (!this.#overflowed && end - start > this.maxEventChars) this.#overflowed = true;
+    if (this.#overflowed) return;
     let colon = start;
     while (colon < end && text.charCodeAt(colon) !== 0x3a) colon++;
     if (colon === start) return; // a comment
