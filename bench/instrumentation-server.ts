@@ -21,6 +21,7 @@ import type { Profiler } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { context, trace } from '@opentelemetry/api';
+import type { Logger } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -40,17 +41,18 @@ if (!['bare', 'plain-span', 'plain-log', 'instrumented'].includes(variant))
   throw new Error(`unknown variant ${variant}`);
 
 let flushable: Flushable | undefined;
-let loggerProvider: LoggerProvider | undefined;
+let plainLogger: Logger | undefined;
 if (variant === 'plain-span') {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
   trace.setGlobalTracerProvider(provider);
   flushable = provider;
 } else if (variant === 'plain-log') {
-  loggerProvider = new LoggerProvider({
+  const provider = new LoggerProvider({
     processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() })],
   });
-  flushable = loggerProvider;
+  plainLogger = provider.getLogger('bench-plain');
+  flushable = provider;
 } else if (variant === 'instrumented') {
   // The pipeline `mcpwatch/register` started (loaded by `--import` before this file).
   flushable = (globalThis as Record<symbol, Flushable | undefined>)[Symbol.for('mcpwatch.instrumentation.started')];
@@ -77,9 +79,9 @@ async function sessionTransport(): Promise<StreamableHTTPServerTransport> {
         },
       ),
     );
-  } else if (variant === 'plain-log') {
+  } else if (plainLogger !== undefined) {
     // One plain log record per call with a few attributes.
-    const logger = loggerProvider!.getLogger('bench-plain');
+    const logger = plainLogger;
     server.tool('ping', 'Answers pong.', () => {
       logger.emit({
         severityText: 'INFO',

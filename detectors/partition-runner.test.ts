@@ -6,7 +6,7 @@ import { FLATTENED_VALUE_MARKER } from '../contracts/signals.ts';
 import { z } from 'zod';
 import { MAX_RECORD_BYTES, type IncomingRecord, type OutgoingRecord } from '../transport/types.ts';
 import { recordToCheckpoint } from './checkpoint.ts';
-import { applyRekeyedBatch, BatchWork, routeEventsBatch, ScopeRunner } from './partition-runner.ts';
+import { applyRekeyedBatch, BatchWork, ORIGIN_HEADER, routeEventsBatch, ScopeRunner } from './partition-runner.ts';
 import { loadEvents } from './rules/fixtures/environment.ts';
 import { sessionClientChange } from './rules/session-client-change.ts';
 import { tokenPassthrough } from './rules/token-passthrough.ts';
@@ -334,7 +334,7 @@ void describe('a repartition batch', () => {
       offset: '0',
       key: 'server:weather',
       value: Buffer.from(JSON.stringify(deepCatalog)),
-      headers: { 'mcpwatch-origin': '1/5' },
+      headers: { [ORIGIN_HEADER]: '1/5' },
       timestamp: 0,
     };
     applyRekeyedBatch([rekeyed], runner, work, parser);

@@ -10,6 +10,18 @@ function feed(push: (chunk: Buffer) => void, text: string, size: number): void {
   for (let start = 0; start < bytes.length; start += size) push(bytes.subarray(start, start + size));
 }
 
+/** The events and the count of oversize ones an `SseParser` bounded at `maxEventChars` reads from `text`. */
+function readSse(text: string, maxEventChars: number, size: number): { events: SseEvent[]; oversize: number } {
+  const read = { events: [] as SseEvent[], oversize: 0 };
+  const parser = new SseParser(
+    maxEventChars,
+    (event) => read.events.push(event),
+    () => read.oversize++,
+  );
+  feed((chunk) => parser.push(chunk), text, size);
+  return read;
+}
+
 void test('lines: cut at any byte, CRLF tolerated, blank lines skipped, an oversize line counted and skipped', () => {
   const text = '{"a":"é€"}\r\n\n{"b":2}\n' + 'x'.repeat(100) + '\n{"c":3}\n{"unterminated"';
   for (const size of [1, 2, 3, 7, 1000]) {
@@ -37,14 +49,7 @@ void test('server-sent events: fields, multi-line data, CR/LF/CRLF line ends, co
     'data:no space\n\n' +
     'data: never dispatched';
   for (const size of [1, 2, 5, 1000]) {
-    const events: SseEvent[] = [];
-    let oversize = 0;
-    const parser = new SseParser(
-      100,
-      (event) => events.push(event),
-      () => oversize++,
-    );
-    feed((chunk) => parser.push(chunk), text, size);
+    const { events, oversize } = readSse(text, 100, size);
     assert.deepEqual(
       events,
       [
@@ -69,14 +74,7 @@ void test('server-sent events: an event over the bound is skipped whole, up to t
   ];
   for (const stream of streams) {
     for (const size of [1, 3, 7, 1000]) {
-      const events: SseEvent[] = [];
-      let oversize = 0;
-      const parser = new SseParser(
-        12,
-        (event) => events.push(event),
-        () => oversize++,
-      );
-      feed((chunk) => parser.push(chunk), stream, size);
+      const { events, oversize } = readSse(stream, 12, size);
       assert.deepEqual(events, [{ data: 'ok' }], `chunks of ${size}`);
       assert.equal(oversize, 1, `chunks of ${size}`);
     }
@@ -84,13 +82,7 @@ void test('server-sent events: an event over the bound is skipped whole, up to t
 });
 
 void test('server-sent events: a byte order mark opening the stream is not part of its first field', () => {
-  const events: SseEvent[] = [];
-  const parser = new SseParser(
-    100,
-    (event) => events.push(event),
-    () => undefined,
-  );
-  feed((chunk) => parser.push(chunk), '\uFEFFdata: first\n\ndata: \uFEFFsecond\n\n', 1);
+  const { events } = readSse('\uFEFFdata: first\n\ndata: \uFEFFsecond\n\n', 100, 1);
   assert.deepEqual(events, [{ data: 'first' }, { data: '\uFEFFsecond' }]);
 });
 
