@@ -177,7 +177,8 @@ export default async function detectorsBench({ brokers, reportGoal }: BenchConte
 
     const baselineCpuMedian = quantile(baselineCpu.slice(1), 0.5);
     const detectorsCpuMedian = quantile(detectorsCpu, 0.5);
-    const rulesAloneCpuMedian = rulesAlone(events);
+    const rulesCpuMedian = rulesOnParsedRecords(events);
+    const atBest = baselineCpuMedian + rulesCpuMedian;
     console.log('| CPU time of this process | median µs/event | vs kafkajs consume + JSON.parse |');
     console.log('|---|---:|---:|');
     console.log(`| kafkajs consume + JSON.parse | ${baselineCpuMedian.toFixed(1)} | 1.00× (baseline) |`);
@@ -185,7 +186,10 @@ export default async function detectorsBench({ brokers, reportGoal }: BenchConte
       `| detectors, ${RULES.length} rules | ${detectorsCpuMedian.toFixed(1)} | ${(baselineCpuMedian / detectorsCpuMedian).toFixed(2)}× |`,
     );
     console.log(
-      `| the rules alone, no Kafka: parse + one engine with every rule (as replay) | ${rulesAloneCpuMedian.toFixed(1)} | ${(baselineCpuMedian / rulesAloneCpuMedian).toFixed(2)}× |\n`,
+      `| the rules on parsed records, no Kafka: event parser + one engine with every rule (as replay) | ${rulesCpuMedian.toFixed(1)} | |`,
+    );
+    console.log(
+      `| at best from Kafka: the baseline, then the rules, nothing else | ${atBest.toFixed(1)} | ${(baselineCpuMedian / atBest).toFixed(2)}× |\n`,
     );
 
     const detectorsRate = quantile(detectors.samples, 0.5);
@@ -210,20 +214,22 @@ export default async function detectorsBench({ brokers, reportGoal }: BenchConte
 }
 
 /**
- * CPU µs per event of what no Kafka client can take away: each record's bytes parsed as the runtime parses them
- * and run through one engine with every rule, as replay does (median of 5 runs after a warm-up). Its ratio to
- * the baseline bounds what the detectors from Kafka can reach.
+ * CPU µs per event of what the detectors do with a record beyond the baseline's consume + `JSON.parse`: the event
+ * parser and one engine with every rule, as replay runs them (median of 5 runs after a warm-up; each run parses
+ * its records first, untimed, as the parser flattens what it is given). The baseline plus this bounds what the
+ * detectors from Kafka can reach.
  */
-function rulesAlone(events: readonly McpEvent[]): number {
-  const records = events.map((event) => Buffer.from(JSON.stringify(event)));
+function rulesOnParsedRecords(events: readonly McpEvent[]): number {
+  const records = events.map((event) => JSON.stringify(event));
   const options = engineOptionsOf(parseDetectorsConfig({}, RULES));
   const perEvent: number[] = [];
   for (let run = 0; run < 6; run += 1) {
+    const json = records.map((record) => JSON.parse(record) as unknown);
     const parser = new McpEventParser(MAX_EVENT_VALUE_DEPTH);
     const engine = new DetectionEngine(options);
     const before = process.cpuUsage();
-    for (const record of records) {
-      const parsed = parser.parse(JSON.parse(record.toString('utf8')));
+    for (const value of json) {
+      const parsed = parser.parse(value);
       if (!parsed.ok) throw new Error('a bench event did not parse');
       engine.process(parsed.value);
     }
